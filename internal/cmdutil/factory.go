@@ -1,0 +1,88 @@
+// Package cmdutil holds what commands are built from: the Factory of injected
+// dependencies and small helpers for cobra argument checks.
+package cmdutil
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/robusta-dev/robusta-go/internal/build"
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/config"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+)
+
+// Factory is handed to every NewCmdX. Its fields are filled before RunE runs: IOStreams
+// at start, Settings by the root command once flags are parsed.
+type Factory struct {
+	IOStreams *cli.IOStreams
+	Settings  *config.Settings
+
+	kube *kube.Factory
+}
+
+// New returns a factory on the given streams with default settings.
+func New(io *cli.IOStreams) *Factory {
+	return &Factory{IOStreams: io, Settings: &config.Settings{Output: "text", RequestTimeout: config.DefaultRequestTimeout}}
+}
+
+// Kube returns the Kubernetes client factory for the resolved global flags.
+func (f *Factory) Kube() *kube.Factory {
+	if f.kube == nil {
+		s := f.Settings
+		f.kube = kube.NewFactory(kube.Options{
+			Kubeconfig:     s.Kubeconfig,
+			Context:        s.Context,
+			Namespace:      s.Namespace,
+			RequestTimeout: s.RequestTimeout,
+			UserAgent:      "robusta-cli/" + build.Version,
+		})
+	}
+	return f.kube
+}
+
+// OutputFormat is the resolved -o value (validated by the root command).
+func (f *Factory) OutputFormat() cli.OutputFormat {
+	of, err := cli.ParseOutputFormat(f.Settings.Output)
+	if err != nil {
+		return cli.OutputText
+	}
+	return of
+}
+
+// NoArgs is cobra.NoArgs returning a usage error.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return cli.UsageErrorf("%q takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// ExactArgs is cobra.ExactArgs returning a usage error that names what is expected.
+func ExactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return cli.UsageErrorf("%q needs %s (got %d argument(s)); see %s --help", cmd.CommandPath(), what, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// MinimumArgs returns a usage error when fewer than n args are given.
+func MinimumArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return cli.UsageErrorf("%q needs %s; see %s --help", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// Pluralize returns "1 pod" or "2 pods".
+func Pluralize(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

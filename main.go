@@ -1,0 +1,13 @@
+// Command robusta is a command-line tool for Robusta, the Kubernetes troubleshooting
+// and alerting platform.
+package main
+
+import (
+	"os"
+
+	"github.com/robusta-dev/robusta-go/cmd/root"
+)
+
+func main() {
+	os.Exit(root.Main())
+}
