@@ -35,11 +35,21 @@ for tool in kwok kwokctl; do
   fi
 done
 
+# Stamp the version as the release build does: clients (Helm's kubeVersion checks, kwokctl)
+# read it from /version.
+pkg=k8s.io/component-base/version
+minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+version_ldflags="-X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+
 # The control plane from k8s.io/kubernetes, through the tools module beside this script.
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
+  # A binary from an older recipe (unstamped version) is rebuilt; the link step is cheap.
+  if [ -x "$bin/$c" ] && ! "$bin/$c" --version 2>/dev/null | grep -q "Kubernetes $K8S_VERSION"; then
+    rm -f "$bin/$c"
+  fi
   if [ ! -x "$bin/$c" ]; then
     log "building $c $K8S_VERSION (several minutes the first time)"
-    (cd "$here/tools" && GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
+    (cd "$here/tools" && GOFLAGS=-buildvcs=false CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $version_ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
     mv "$bin/$c.tmp" "$bin/$c"
   fi
 done

@@ -1,0 +1,65 @@
+package root
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/robusta-dev/robusta-go/cmd/completion"
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+)
+
+// CompletionFiles maps each shell to its script under completions/.
+var CompletionFiles = map[string]string{
+	"bash":       "robusta.bash",
+	"zsh":        "_robusta",
+	"fish":       "robusta.fish",
+	"powershell": "robusta.ps1",
+}
+
+func TestCompletionsAreFresh(t *testing.T) {
+	for _, shell := range completion.Shells {
+		t.Run(shell, func(t *testing.T) {
+			ios, _, _, _ := cli.Test()
+			var buf bytes.Buffer
+			if err := completion.Generate(NewCmdRoot(cmdutil.New(ios)), shell, &buf); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("..", "..", "completions", CompletionFiles[shell])
+			have, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run make completions)", err)
+			}
+			if !bytes.Equal(have, buf.Bytes()) {
+				t.Fatalf("%s is stale: run make completions", path)
+			}
+		})
+	}
+}
+
+func TestExecuteExitCodes(t *testing.T) {
+	cases := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"version", "--nope"}, 2, "unknown flag: --nope"},
+		{[]string{"completion", "tcsh"}, 2, `unsupported shell "tcsh"`},
+		{[]string{"completion"}, 2, "needs one shell"},
+		{[]string{"nope"}, 2, `unknown command "nope"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			ios, _, _, errOut := cli.Test()
+			code := Execute(context.Background(), cmdutil.New(ios), tc.args)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.inStderr) {
+				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestPrecedence(t *testing.T) {
+	cases := []struct {
+		name     string
+		file     string
+		env      map[string]string
+		args     []string
+		wantNS   string
+		wantOut  string
+		wantTO   time.Duration
+		wantNoCo bool
+	}{
+		{name: "defaults", wantNS: "", wantOut: "text", wantTO: DefaultRequestTimeout},
+		{name: "file", file: "namespace: from-file\noutput: yaml\nrequest-timeout: 3s\nno-color: true\n",
+			wantNS: "from-file", wantOut: "yaml", wantTO: 3 * time.Second, wantNoCo: true},
+		{name: "env beats file", file: "namespace: from-file\n", env: map[string]string{"ROBUSTA_NAMESPACE": "from-env", "ROBUSTA_REQUEST_TIMEOUT": "7s"},
+			wantNS: "from-env", wantOut: "text", wantTO: 7 * time.Second},
+		{name: "flag beats env and file", file: "namespace: from-file\noutput: yaml\n", env: map[string]string{"ROBUSTA_NAMESPACE": "from-env", "ROBUSTA_OUTPUT": "json"},
+			args: []string{"-n", "from-flag", "-o", "text"}, wantNS: "from-flag", wantOut: "text", wantTO: DefaultRequestTimeout},
+		{name: "env bool", env: map[string]string{"ROBUSTA_NO_COLOR": "true"}, wantOut: "text", wantTO: DefaultRequestTimeout, wantNoCo: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("XDG_CONFIG_HOME", dir)
+			for _, k := range []string{"ROBUSTA_NAMESPACE", "ROBUSTA_OUTPUT", "ROBUSTA_REQUEST_TIMEOUT", "ROBUSTA_NO_COLOR", "ROBUSTA_CONFIG", "ROBUSTA_CONTEXT", "ROBUSTA_KUBECONFIG", "ROBUSTA_VERBOSE"} {
+				t.Setenv(k, "")
+			}
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if tc.file != "" {
+				p := filepath.Join(dir, "robusta", "config.yaml")
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			AddGlobalFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Load(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Namespace != tc.wantNS || s.Output != tc.wantOut || s.RequestTimeout != tc.wantTO || s.NoColor != tc.wantNoCo {
+				t.Fatalf("got ns=%q out=%q timeout=%s nocolor=%v", s.Namespace, s.Output, s.RequestTimeout, s.NoColor)
+			}
+			if (tc.file != "") != (s.ConfigFile != "") {
+				t.Fatalf("ConfigFile = %q", s.ConfigFile)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"explicit config missing", nil, []string{"--config", "/nonexistent/robusta.yaml"}, "read config file /nonexistent/robusta.yaml"},
+		{"bad env timeout", map[string]string{"ROBUSTA_REQUEST_TIMEOUT": "soon"}, nil, `request-timeout: "soon" is not a duration`},
+		{"bad env bool", map[string]string{"ROBUSTA_NO_COLOR": "maybe"}, nil, `no-color: "maybe" is not a boolean`},
+		{"negative timeout", nil, []string{"--request-timeout", "-1s"}, "request-timeout must be positive"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+			t.Setenv("ROBUSTA_CONFIG", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			AddGlobalFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(fs)
+			if err == nil || !contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMalformedConfigFileIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("ROBUSTA_CONFIG", "")
+	p := filepath.Join(dir, "robusta", "config.yaml")
+	_ = os.MkdirAll(filepath.Dir(p), 0o755)
+	_ = os.WriteFile(p, []byte("namespace: [unclosed\n"), 0o600)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddGlobalFlags(fs)
+	if _, err := Load(fs); err == nil || !contains(err.Error(), p) {
+		t.Fatalf("error = %v, want it to name %s", err, p)
+	}
+}
+
+func TestDefaultConfigPath(t *testing.T) {
+	env := map[string]string{"HOME": "/home/u"}
+	get := func(k string) string { return env[k] }
+	if got := DefaultConfigPath(get); got != "/home/u/.config/robusta/config.yaml" {
+		t.Fatal(got)
+	}
+	env["XDG_CONFIG_HOME"] = "/xdg"
+	if got := DefaultConfigPath(get); got != "/xdg/robusta/config.yaml" {
+		t.Fatal(got)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
