@@ -1,0 +1,113 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/transport/spdy"
+)
+
+// PortForward is an open forward from 127.0.0.1:LocalPort to a pod's port, over the
+// API server (SPDY), as kubectl port-forward does it.
+type PortForward struct {
+	LocalPort int
+	stop      chan struct{}
+	done      chan struct{}
+	errOut    *syncBuffer
+	closeOnce sync.Once
+}
+
+// Addr is the local address to connect to.
+func (pf *PortForward) Addr() string { return fmt.Sprintf("127.0.0.1:%d", pf.LocalPort) }
+
+// Close stops forwarding and releases the local port.
+func (pf *PortForward) Close() {
+	pf.closeOnce.Do(func() { close(pf.stop) })
+	<-pf.done
+}
+
+// Errors returns what the forwarder reported about failed streams, if anything (for
+// example "connection refused" from the pod's side).
+func (pf *PortForward) Errors() string { return strings.TrimSpace(pf.errOut.String()) }
+
+// OpenPortForward forwards a local port chosen by the OS on 127.0.0.1 to port of the
+// pod. It returns once the local listener is ready.
+func (f *Factory) OpenPortForward(ctx context.Context, namespace, pod string, port int) (*PortForward, error) {
+	cfg, err := f.StreamingRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	transport, upgrader, err := spdy.RoundTripperFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("port-forward transport: %w", err)
+	}
+	cs, err := f.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	reqURL := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
+	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, reqURL)
+
+	pf := &PortForward{stop: make(chan struct{}), done: make(chan struct{}), errOut: &syncBuffer{}}
+	ready := make(chan struct{})
+	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)},
+		pf.stop, ready, nil, pf.errOut)
+	if err != nil {
+		return nil, fmt.Errorf("port-forward to %s/%s: %w", namespace, pod, err)
+	}
+	errCh := make(chan error, 1)
+	go func() {
+		defer close(pf.done)
+		errCh <- fw.ForwardPorts()
+	}()
+	select {
+	case <-ready:
+	case err := <-errCh:
+		if err == nil {
+			err = fmt.Errorf("forwarder stopped")
+		}
+		return nil, fmt.Errorf("port-forward to %s/%s: %w", namespace, pod, f.Explain(unwrapURL(err), "create", "pods/portforward", namespace))
+	case <-ctx.Done():
+		pf.Close()
+		return nil, ctx.Err()
+	}
+	ports, err := fw.GetPorts()
+	if err != nil || len(ports) == 0 {
+		pf.Close()
+		return nil, fmt.Errorf("port-forward to %s/%s: no local port: %v", namespace, pod, err)
+	}
+	pf.LocalPort = int(ports[0].Local)
+	return pf, nil
+}
+
+// The SPDY dialer wraps API errors in url.Error; Explain wants the status error.
+func unwrapURL(err error) error {
+	if ue, ok := err.(*url.Error); ok && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// syncBuffer is a bytes.Buffer safe for the forwarder's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
