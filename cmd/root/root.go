@@ -14,6 +14,8 @@ import (
 
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
+	"github.com/robusta-dev/robusta-go/cmd/logs"
+	"github.com/robusta-dev/robusta-go/cmd/playbooks"
 	"github.com/robusta-dev/robusta-go/cmd/version"
 	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -60,6 +62,8 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(clusterinfo.NewCmdClusterInfo(f, nil))
+	cmd.AddCommand(playbooks.NewCmdPlaybooks(f))
+	cmd.AddCommand(logs.NewCmdLogs(f, nil))
 	return cmd
 }
 

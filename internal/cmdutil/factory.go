@@ -4,6 +4,8 @@ package cmdutil
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -85,4 +87,27 @@ func Pluralize(n int, word string) string {
 		return fmt.Sprintf("%d %s", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// RunnerFlags locate the runner for commands that talk to it.
+type RunnerFlags struct {
+	RunnerPod string
+}
+
+// AddRunnerFlags registers --runner-pod on cmd.
+func AddRunnerFlags(cmd *cobra.Command, r *RunnerFlags) {
+	cmd.Flags().StringVar(&r.RunnerPod, "runner-pod", "", "use this runner pod (NAMESPACE/POD) instead of searching for it")
+}
+
+// FindOptions combines the runner flags with the global namespace.
+func (f *Factory) FindOptions(r RunnerFlags) kube.FindOptions {
+	return kube.FindOptions{RunnerPod: r.RunnerPod, Namespace: f.Settings.Namespace}
+}
+
+// ParseDuration accepts Go durations (90s, 5m, 1h30m) and a bare number of seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
 }

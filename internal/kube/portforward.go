@@ -9,9 +9,27 @@ import (
 	"strings"
 	"sync"
 
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 )
+
+// client-go reports failed forward streams through utilruntime.HandleError, which logs
+// to stderr by default. Keep the latest one for our own error message instead.
+var lastForwardError struct {
+	sync.Mutex
+	err error
+}
+
+func init() {
+	utilruntime.ErrorHandlers = []utilruntime.ErrorHandler{
+		func(_ context.Context, err error, _ string, _ ...any) {
+			lastForwardError.Lock()
+			lastForwardError.err = err
+			lastForwardError.Unlock()
+		},
+	}
+}
 
 // PortForward is an open forward from 127.0.0.1:LocalPort to a pod's port, over the
 // API server (SPDY), as kubectl port-forward does it.
@@ -34,7 +52,21 @@ func (pf *PortForward) Close() {
 
 // Errors returns what the forwarder reported about failed streams, if anything (for
 // example "connection refused" from the pod's side).
-func (pf *PortForward) Errors() string { return strings.TrimSpace(pf.errOut.String()) }
+func (pf *PortForward) Errors() string {
+	if s := strings.TrimSpace(pf.errOut.String()); s != "" {
+		return s
+	}
+	lastForwardError.Lock()
+	defer lastForwardError.Unlock()
+	if lastForwardError.err != nil {
+		return lastForwardError.err.Error()
+	}
+	return ""
+}
+
+// Done is closed when the forwarder has stopped (client-go stops it when a stream
+// to the pod fails).
+func (pf *PortForward) Done() <-chan struct{} { return pf.done }
 
 // OpenPortForward forwards a local port chosen by the OS on 127.0.0.1 to port of the
 // pod. It returns once the local listener is ready.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -105,6 +106,10 @@ type Client struct {
 	HTTP    *http.Client
 	// RetryFor bounds retries of a request that failed before it was fully written.
 	RetryFor time.Duration
+	// ReplyTimeout bounds the wait for a reply once a request is written (0: none).
+	// A runner that died mid-request may never close the stream (port-forward through
+	// some proxies does not pass the close on), so the wait must end somewhere.
+	ReplyTimeout time.Duration
 }
 
 // NewClient returns a client that never reuses connections, so no request is
@@ -116,32 +121,18 @@ func NewClient(baseURL string, retryFor time.Duration) *Client {
 	}}
 }
 
-// WaitHealthy polls GET /healthz with backoff until the runner answers (any HTTP
-// status counts: something is listening) or the context ends.
-func (c *Client) WaitHealthy(ctx context.Context) error {
-	backoff := 50 * time.Millisecond
-	var last error
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/healthz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.HTTP.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the runner's HTTP server did not answer: %v", last)
-		case <-time.After(backoff):
-		}
-		if backoff < time.Second {
-			backoff *= 2
-		}
+// Ping sends GET /healthz once; any HTTP answer means the runner's server listens.
+func (c *Client) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/healthz", nil)
+	if err != nil {
+		return err
 	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("the runner's HTTP server did not answer: %v", unwrapURLErr(err))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
 }
 
 // Trigger sends POST /api/trigger. A failure before the request was fully written is
@@ -163,10 +154,10 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 	backoff := 50 * time.Millisecond
 	giveUp := time.Now().Add(c.RetryFor)
 	for {
-		wrote := false
+		var wrote atomic.Bool
 		trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
-				wrote = true
+				wrote.Store(true)
 			}
 		}}
 		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.BaseURL+path, bytes.NewReader(body))
@@ -174,12 +165,12 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.HTTP.Do(req)
+		resp, err := c.doWithReplyTimeout(req, &wrote)
 		if err == nil {
 			defer resp.Body.Close()
 			return decodeResponse(resp)
 		}
-		if wrote {
+		if wrote.Load() {
 			return nil, &OutcomeUnknownError{Err: unwrapURLErr(err)}
 		}
 		if time.Now().After(giveUp) {
@@ -194,6 +185,66 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 			backoff *= 2
 		}
 	}
+}
+
+// errNoReply is the cause given when ReplyTimeout ran out.
+type errNoReply time.Duration
+
+func (e errNoReply) Error() string {
+	return fmt.Sprintf("no reply within %s", time.Duration(e))
+}
+
+// doWithReplyTimeout sends req; once it is fully written (*wrote), the reply must
+// start within ReplyTimeout or the request is cancelled.
+func (c *Client) doWithReplyTimeout(req *http.Request, wrote *atomic.Bool) (*http.Response, error) {
+	if c.ReplyTimeout <= 0 {
+		return c.HTTP.Do(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var writtenAt time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if wrote.Load() && writtenAt.IsZero() {
+					writtenAt = time.Now()
+				}
+				if !writtenAt.IsZero() && time.Since(writtenAt) > c.ReplyTimeout {
+					cancel(errNoReply(c.ReplyTimeout))
+					return
+				}
+			}
+		}
+	}()
+	resp, err := c.HTTP.Do(req.WithContext(ctx))
+	close(done)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && errors.As(cause, new(errNoReply)) {
+			cancel(nil)
+			return nil, cause
+		}
+		cancel(nil)
+		return nil, err
+	}
+	// The body is read right after; keep the context alive until then.
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func unwrapURLErr(err error) error {

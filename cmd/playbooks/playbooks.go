@@ -1,0 +1,22 @@
+// Package playbooks groups the `robusta playbooks ...` commands.
+package playbooks
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/robusta-dev/robusta-go/cmd/playbooks/reload"
+	"github.com/robusta-dev/robusta-go/cmd/playbooks/trigger"
+	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+)
+
+// NewCmdPlaybooks builds the group.
+func NewCmdPlaybooks(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "playbooks",
+		Short: "Trigger, reload, ship and configure playbooks",
+		Args:  cmdutil.NoArgs,
+	}
+	cmd.AddCommand(trigger.NewCmdTrigger(f, nil))
+	cmd.AddCommand(reload.NewCmdReload(f, nil))
+	return cmd
+}

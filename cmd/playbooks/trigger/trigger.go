@@ -1,0 +1,251 @@
+// Package trigger implements `robusta playbooks trigger ACTION [key=value ...]`.
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/playbooks"
+)
+
+// Options for `robusta playbooks trigger`.
+type Options struct {
+	IO          *cli.IOStreams
+	Kube        func() *kube.Factory
+	Output      func() cli.OutputFormat
+	FindOptions func() kube.FindOptions
+
+	Action     string
+	Args       []string
+	Pod        string
+	Deployment string
+	Job        string
+	Node       string
+	ParamsFile string
+	Sinks      []string
+	NoSinks    bool
+	Sync       bool
+	ShowLogs   bool
+	DryRun     bool
+	Wait       time.Duration
+	Timeout    time.Duration
+	ReplyWait  time.Duration
+	Runner     cmdutil.RunnerFlags
+
+	request playbooks.TriggerRequest
+}
+
+// NewCmdTrigger builds the command; runF replaces the run function in tests.
+func NewCmdTrigger(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
+	opts.FindOptions = func() kube.FindOptions { return f.FindOptions(opts.Runner) }
+	cmd := &cobra.Command{
+		Use:   "trigger ACTION [key=value | key:=JSON ...]",
+		Short: "Run a playbook action in the Robusta runner",
+		Long: `Run a playbook action in the in-cluster Robusta runner, as Robusta's manual trigger does.
+
+Parameters are key=value (split at the first '=', the value sent as a string) or
+key:=JSON for a typed value. --pod, --deployment, --job and --node add the name and
+namespace parameters the runner needs to build the event.
+
+The request goes through a port-forward to the runner's port 5000 opened with
+client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive unchanged.`,
+		Example: `  robusta playbooks trigger pod_bash_enricher --pod default/web-1 bash_command="ps aux"
+  robusta playbooks trigger logs_enricher --pod prod/api-7d9 tail:=100 --sync
+  robusta playbooks trigger my_action names:='["a","b"]' --sinks main_slack_sink
+  robusta playbooks trigger node_running_pods_enricher --node worker-1 --dry-run`,
+		Args: cmdutil.MinimumArgs(1, "the name of an action"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Action, opts.Args = args[0], args[1:]
+			if !cmd.Flags().Changed("show-logs") {
+				opts.ShowLogs = opts.IO.IsStderrTTY()
+			}
+			if err := opts.Complete(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTrigger(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Pod, "pod", "", "the pod the action runs on (NAMESPACE/NAME)")
+	fl.StringVar(&opts.Deployment, "deployment", "", "the deployment the action runs on (NAMESPACE/NAME)")
+	fl.StringVar(&opts.Job, "job", "", "the job the action runs on (NAMESPACE/NAME)")
+	fl.StringVar(&opts.Node, "node", "", "the node the action runs on (NAME)")
+	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
+	fl.StringSliceVar(&opts.Sinks, "sinks", nil, "send findings only to these sinks (comma-separated)")
+	fl.BoolVar(&opts.NoSinks, "no-sinks", false, "send findings to no sink")
+	fl.BoolVar(&opts.Sync, "sync", false, "wait for the findings and print them")
+	fl.BoolVar(&opts.ShowLogs, "show-logs", false, "print the runner's log lines from the request afterwards (default: on when stderr is a terminal)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the request and an equivalent kubectl+curl pair; send nothing")
+	fl.DurationVar(&opts.Wait, "wait", 20*time.Second, "how long to wait for a runner that is starting")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long to keep trying to reach the runner's HTTP server")
+	fl.DurationVar(&opts.ReplyWait, "reply-timeout", 5*time.Minute, "how long to wait for the runner's reply once the request is sent")
+	cmdutil.AddRunnerFlags(cmd, &opts.Runner)
+	return cmd
+}
+
+// Complete builds the request from the arguments and flags; every mistake is a usage
+// error, found before anything is contacted.
+func (o *Options) Complete() error {
+	if strings.TrimSpace(o.Action) == "" || strings.ContainsAny(o.Action, "= \t\n") {
+		return cli.UsageErrorf("%q is not an action name: the first argument is the action, then key=value parameters", o.Action)
+	}
+	params, err := playbooks.ParseParams(o.Args)
+	if err != nil {
+		return err
+	}
+	objParams, err := o.objectParams()
+	if err != nil {
+		return err
+	}
+	if err := playbooks.MergeParams(params, objParams, "an object flag (--pod/--deployment/--job/--node)", "the command line"); err != nil {
+		return err
+	}
+	if o.ParamsFile != "" {
+		fileParams, err := playbooks.ReadParamsFile(o.ParamsFile)
+		if err != nil {
+			return err
+		}
+		// The command line overrides the file, key by key.
+		for k, v := range fileParams {
+			if _, set := params[k]; !set {
+				params[k] = v
+			}
+		}
+	}
+	if o.NoSinks && len(o.Sinks) > 0 {
+		return cli.UsageErrorf("--sinks and --no-sinks contradict each other: use one")
+	}
+	for _, s := range o.Sinks {
+		if strings.TrimSpace(s) == "" {
+			return cli.UsageErrorf("--sinks has an empty sink name")
+		}
+	}
+	o.request = playbooks.TriggerRequest{ActionName: o.Action, ActionParams: params,
+		Sinks: o.Sinks, NoSinks: o.NoSinks, SyncResponse: o.Sync}
+	return nil
+}
+
+func (o *Options) objectParams() (map[string]any, error) {
+	set := 0
+	out := map[string]any{}
+	for _, f := range []struct{ flag, val string }{{"--pod", o.Pod}, {"--deployment", o.Deployment}, {"--job", o.Job}} {
+		if f.val == "" {
+			continue
+		}
+		set++
+		ns, name, ok := strings.Cut(f.val, "/")
+		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			return nil, cli.UsageErrorf("%s %q: use NAMESPACE/NAME", f.flag, f.val)
+		}
+		out["name"], out["namespace"] = name, ns
+	}
+	if o.Node != "" {
+		set++
+		if strings.Contains(o.Node, "/") {
+			return nil, cli.UsageErrorf("--node %q: nodes have no namespace, give just the name", o.Node)
+		}
+		out["name"] = o.Node
+	}
+	if set > 1 {
+		return nil, cli.UsageErrorf("give only one of --pod, --deployment, --job and --node")
+	}
+	return out, nil
+}
+
+func runTrigger(ctx context.Context, o *Options) error {
+	kf := o.Kube()
+	sp := o.IO.StartSpinner("Looking for the Robusta runner")
+	pod, err := kf.WaitForRunner(ctx, o.FindOptions(), o.Wait, func(e error) {
+		sp.SetMessage("Waiting for the runner: " + e.Error())
+	})
+	sp.Stop()
+	if err != nil {
+		return err
+	}
+	body, err := o.request.Body()
+	if err != nil {
+		return err
+	}
+	if o.DryRun {
+		return printDryRun(o, pod, body)
+	}
+
+	start := time.Now()
+	sp = o.IO.StartSpinner(fmt.Sprintf("Triggering %s on %s", o.Action, pod.Ref()))
+	resp, err := triggerOnce(ctx, kf, *pod, o)
+	sp.Stop()
+	if o.ShowLogs {
+		defer showLogs(ctx, o, kf, pod, start)
+	}
+	if resp != nil && o.Output().Structured() {
+		if perr := cli.PrintStructured(o.IO.Out, o.Output(), resp.Raw); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("trigger %s: %w", o.Action, err)
+	}
+	st := o.IO.Styles()
+	fmt.Fprintf(o.IO.Out, "%s Triggered %s on runner %s\n", st.SuccessIcon(), st.Bold(o.Action), pod.Ref())
+	if o.Sync {
+		if len(resp.Findings) == 0 {
+			fmt.Fprintln(o.IO.Out, "No findings.")
+			return nil
+		}
+		fmt.Fprintln(o.IO.Out)
+		return playbooks.PrintFindings(o.IO.Out, st, resp.Findings)
+	}
+	return nil
+}
+
+func triggerOnce(ctx context.Context, kf *kube.Factory, pod kube.RunnerPod, o *Options) (*playbooks.Response, error) {
+	sess, err := playbooks.Connect(ctx, kf, pod, o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	sess.Client.ReplyTimeout = o.ReplyWait
+	return sess.Client.Trigger(ctx, o.request)
+}
+
+func showLogs(ctx context.Context, o *Options, kf *kube.Factory, pod *kube.RunnerPod, since time.Time) {
+	st := o.IO.StderrStyles()
+	fmt.Fprintf(o.IO.ErrOut, "\n%s\n", st.Muted(fmt.Sprintf("── runner logs since the request (%s) ──", pod.Ref())))
+	err := kf.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: kube.RunnerContainer,
+		SinceTime: since.Add(-time.Second), Tail: -1}, o.IO.ErrOut)
+	if err != nil {
+		fmt.Fprintf(o.IO.ErrOut, "%s could not read the runner's logs: %v\n", st.WarningIcon(), err)
+	}
+	fmt.Fprintln(o.IO.ErrOut, st.Muted("── end of runner logs ──"))
+}
+
+func printDryRun(o *Options, pod *kube.RunnerPod, body []byte) error {
+	if of := o.Output(); of.Structured() {
+		var req any
+		_ = json.Unmarshal(body, &req)
+		return cli.PrintStructured(o.IO.Out, of, map[string]any{
+			"runner": pod.Ref(), "port": kube.RunnerPort, "path": "/api/trigger", "body": req})
+	}
+	fmt.Fprintf(o.IO.Out, "Runner:  %s (port %d)\nRequest: POST /api/trigger\n%s\n\nThe same by hand:\n", pod.Ref(), kube.RunnerPort, body)
+	fmt.Fprintf(o.IO.Out, "  kubectl port-forward -n %s pod/%s 5000:%d &\n", pod.Namespace, pod.Name, kube.RunnerPort)
+	fmt.Fprintf(o.IO.Out, "  curl -sS -X POST http://127.0.0.1:5000/api/trigger -H 'Content-Type: application/json' -d %s\n", shellQuote(string(body)))
+	return nil
+}
+
+// shellQuote wraps s in single quotes for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
