@@ -378,3 +378,35 @@ func TestLogsFollowStopsOnInterrupt(t *testing.T) {
 		t.Fatalf("logs -f after Ctrl-C: %v (stderr: %s)", err, stderr.String())
 	}
 }
+
+func TestDiscoveryFallsBackWhenClusterWideListIsForbidden(t *testing.T) {
+	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
+	ctx := context.Background()
+	token, err := e.c.ServiceAccountToken(ctx, "e2e-limited", "runner-user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.GrantRunnerAccess(ctx, "e2e-limited", "runner-user", "robusta"); err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := e.c.WriteTokenKubeconfig(kc, "limited", token); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, kubeconfigEnv(kc), "playbooks", "trigger", "my_action", "--show-logs=false")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if n := len(e.triggerBodies()); n != 1 {
+		t.Fatalf("%d requests recorded", n)
+	}
+	// With the runner gone, the error says where it looked and why.
+	if err := e.c.DeleteRunner(ctx, e.runner); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, kubeconfigEnv(kc), "playbooks", "trigger", "my_action")
+	if r.code != 1 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stderr", `no Robusta runner found in namespaces "robusta" (listing pods in all namespaces is forbidden; also forbidden in "default")`)
+}

@@ -1,0 +1,156 @@
+// Command trigger measures `robusta playbooks trigger` end to end against what the
+// Python CLI ran (kubectl get pods, kubectl exec ... curl, kubectl logs --since), on a
+// sandbox cluster, in one run, and `robusta version`. It prints a Markdown report.
+//
+//	go run ./hack/bench/trigger -n 21
+//
+// kwok runs exec'd commands on this machine, so the stand-in runner listens on
+// 127.0.0.1:5000, where the exec'd curl reaches it; the port-forward goes there too.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+func main() {
+	n := flag.Int("n", 21, "runs of each pipeline")
+	flag.Parse()
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "robusta-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := filepath.Join(tmp, "robusta")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		return fmt.Errorf("kubectl is needed for the comparison: %w", err)
+	}
+
+	c, err := sandbox.Start(ctx, sandbox.Options{})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+
+	logFile := filepath.Join(tmp, "runner.log")
+	_ = sandbox.WriteCRILog(logFile, "runner started")
+	s := &sandbox.StandIn{Actions: map[string]sandbox.StandInAction{"my_action": {}}, LogFile: logFile}
+	if err := s.Start("127.0.0.1:5000"); err != nil {
+		return fmt.Errorf("the stand-in needs port 5000 free: %w", err)
+	}
+	defer s.Close()
+	r, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "robusta", ForwardTo: s.Addr(), ExecDir: tmp, LogFile: logFile})
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
+
+	ours := func() error {
+		return runQuiet(env, bin, "playbooks", "trigger", "my_action", "name=web-1", "namespace=default", "--show-logs")
+	}
+	body := `{"action_name": "my_action", "action_params": {"name": "web-1", "namespace": "default"}}`
+	python := func() error {
+		// What robusta-cli's trigger did, step by step.
+		if err := runQuiet(env, kubectl, "get", "pods", "-A", "-l", "robustaComponent=runner",
+			"-o", "jsonpath={.items[0].metadata.name}"); err != nil {
+			return err
+		}
+		if err := runQuiet(env, kubectl, "exec", "-n", r.Namespace, r.Pod, "-c", "runner", "--", "sh", "-c",
+			"curl -sS -X POST -H 'Content-Type: application/json' http://localhost:5000/api/trigger -d '"+body+"'"); err != nil {
+			return err
+		}
+		return runQuiet(env, kubectl, "logs", "-n", r.Namespace, r.Pod, "-c", "runner", "--since", "10s")
+	}
+	version := func() error { return runQuiet(env, bin, "version") }
+
+	// Warm up caches (kubectl's discovery cache, the page cache of both binaries).
+	for _, f := range []func() error{ours, python, version} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	var tOurs, tPy, tVer []time.Duration
+	for i := 0; i < n; i++ { // interleaved, so drift hits both alike
+		d, err := timeIt(ours)
+		if err != nil {
+			return fmt.Errorf("robusta trigger: %w", err)
+		}
+		tOurs = append(tOurs, d)
+		d, err = timeIt(python)
+		if err != nil {
+			return fmt.Errorf("kubectl pipeline: %w", err)
+		}
+		tPy = append(tPy, d)
+	}
+	for i := 0; i < 3*n; i++ {
+		d, err := timeIt(version)
+		if err != nil {
+			return err
+		}
+		tVer = append(tVer, d)
+	}
+	mo, mp, mv := median(tOurs), median(tPy), median(tVer)
+	fmt.Printf("Measured %s on %s/%s, %d CPUs, %d runs each (interleaved), %d of `version`:\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n, 3*n)
+	fmt.Printf("| what | median | min | max |\n|---|---|---|---|\n")
+	row := func(name string, ds []time.Duration) {
+		sorted := append([]time.Duration(nil), ds...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		fmt.Printf("| %s | %s | %s | %s |\n", name, ms(median(ds)), ms(sorted[0]), ms(sorted[len(sorted)-1]))
+	}
+	row("`robusta playbooks trigger ... --show-logs`", tOurs)
+	row("kubectl get pods + kubectl exec curl + kubectl logs", tPy)
+	row("`robusta version`", tVer)
+	fmt.Printf("\nRatio trigger / kubectl pipeline: %.2f (target: at most 0.33). `robusta version` median %s (target: under 20 ms).\n",
+		float64(mo)/float64(mp), ms(mv))
+	return nil
+}
+
+func runQuiet(env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %v: %v\n%s", filepath.Base(name), args, err, out.String())
+	}
+	return nil
+}
+
+func timeIt(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,184 @@
+package playbooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+)
+
+func TestTriggerRequestBody(t *testing.T) {
+	cases := []struct {
+		req  TriggerRequest
+		want string
+	}{
+		{TriggerRequest{ActionName: "a"}, `{"action_name":"a","action_params":{}}`},
+		{TriggerRequest{ActionName: "a", ActionParams: map[string]any{"html": "<b>&</b>"}, NoSinks: true},
+			`{"action_name":"a","action_params":{"html":"<b>&</b>"},"no_sinks":true}`},
+		{TriggerRequest{ActionName: "a", Sinks: []string{"s1"}, SyncResponse: true},
+			`{"action_name":"a","action_params":{},"sinks":["s1"],"sync_response":true}`},
+	}
+	for _, tc := range cases {
+		b, err := tc.req.Body()
+		if err != nil || string(b) != tc.want {
+			t.Errorf("Body() = %s, %v; want %s", b, err, tc.want)
+		}
+	}
+}
+
+func TestClientReplies(t *testing.T) {
+	cases := []struct {
+		name    string
+		status  int
+		body    string
+		wantErr string
+	}{
+		{"success", 200, `{"success": true}`, ""},
+		{"runner error", 200, `{"success": false, "msg": "Action x requires PodEvent\ntraceback...", "error_code": 4601}`,
+			"the runner refused the request (error 4601): Action x requires PodEvent ... -- the action cannot run on this kind of event"},
+		{"not json", 502, `<html>bad gateway</html>`, "answered HTTP 502 with something that is not JSON"},
+		{"http error json", 500, `{"detail": "boom"}`, `answered HTTP 500: {"detail": "boom"}`},
+		{"unknown code", 200, `{"success": false, "msg": "m", "error_code": 9999}`, "(error 9999): m"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			resp, err := NewClient(srv.URL, time.Second).Trigger(context.Background(), TriggerRequest{ActionName: "x"})
+			if tc.wantErr == "" {
+				if err != nil || !resp.Success {
+					t.Fatalf("%v %+v", err, resp)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestClientRetriesOnlyBeforeTheRequestIsWritten(t *testing.T) {
+	// A server that accepts, reads the request and closes without answering: the
+	// request was written, so it must not be sent again.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			buf := make([]byte, 4096)
+			_, _ = c.Read(buf)
+			c.Close()
+		}
+	}()
+	_, err = NewClient("http://"+l.Addr().String(), 2*time.Second).Trigger(context.Background(), TriggerRequest{ActionName: "x"})
+	var ou *OutcomeUnknownError
+	if !errors.As(err, &ou) {
+		t.Fatalf("want OutcomeUnknownError, got %v", err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("connections = %d, want 1", n)
+	}
+
+	// Nothing listening: nothing was written, so it retries until RetryFor ends.
+	closed := l.Addr().String()
+	l.Close()
+	start := time.Now()
+	_, err = NewClient("http://"+closed, 300*time.Millisecond).Trigger(context.Background(), TriggerRequest{ActionName: "x"})
+	if err == nil || errors.As(err, &ou) || !strings.Contains(err.Error(), "could not send the request") {
+		t.Fatalf("want a send error, got %v", err)
+	}
+	if time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("gave up after %s, before RetryFor", time.Since(start))
+	}
+}
+
+func TestReplyTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL, time.Second)
+	c.ReplyTimeout = 200 * time.Millisecond
+	_, err := c.Trigger(context.Background(), TriggerRequest{ActionName: "x"})
+	if err == nil || !strings.Contains(err.Error(), "request sent, outcome unknown") || !strings.Contains(err.Error(), "no reply within 200ms") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPrintFindings(t *testing.T) {
+	blocks, _ := json.Marshal([]any{
+		map[string]any{"type": "header", "data": "Status"},
+		map[string]any{"type": "list", "data": []any{"one", map[string]any{"url": "u", "name": "n"}}},
+		map[string]any{"type": "divider"},
+		map[string]any{"type": "json", "data": `{"a":1}`},
+		map[string]any{"type": "diff", "data": map[string]any{"resource_name": "deploy/web", "num_additions": 1, "num_deletions": 0, "num_modifications": 2, "updated_paths": []any{"spec.replicas"}}},
+		map[string]any{"type": "callbacks", "data": []any{map[string]any{"text": "Delete pod"}}},
+		map[string]any{"type": "gz", "data": "b'" + "AAAA" + "'"},
+	})
+	findings := []map[string]any{
+		{"title": "T", "priority": "LOW", "description": "line1\nline2", "subject_type": "deployment", "subject_name": "web", "subject_namespace": "prod", "subject_node": "n1",
+			"evidence": []any{map[string]any{"data": string(blocks)}, map[string]any{"data": "{broken"}}},
+		{"title": "", "priority": ""},
+	}
+	var b bytes.Buffer
+	ios, _, _, _ := cli.Test()
+	if err := PrintFindings(&b, ios.Styles(), findings); err != nil {
+		t.Fatal(err)
+	}
+	want := `[LOW] T
+  subject: deployment prod/web on node n1
+  line1
+  line2
+  Status
+  • one
+  • name=n url=u
+  ────────────────────────────────────────
+  {
+    "a": 1
+  }
+  diff of deploy/web: 1 added, 0 removed, 2 changed
+    spec.replicas
+  [button] Delete pod
+  file file.gz (3 B)
+  (enrichment not readable: invalid character 'b' looking for beginning of object key string)
+
+[INFO] (untitled finding)
+`
+	if b.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestErrorCodesExplained(t *testing.T) {
+	for _, code := range []int{4600, 4601, 4602, 4603, 4604, 4605, 4606, 4700, 4702, 4704} {
+		if ExplainErrorCode(code) == "" {
+			t.Errorf("code %d has no explanation", code)
+		}
+	}
+}
