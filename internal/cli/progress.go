@@ -88,6 +88,13 @@ func (s *IOStreams) NewProgressBar(label string, total int64) *ProgressBar {
 	return &ProgressBar{w: s.ErrOut, label: label, total: total, enabled: s.ProgressEnabled()}
 }
 
+// SetTotal sets the total once it is known.
+func (b *ProgressBar) SetTotal(total int64) {
+	b.mu.Lock()
+	b.total = total
+	b.mu.Unlock()
+}
+
 // Write counts len(p) bytes as done.
 func (b *ProgressBar) Write(p []byte) (int, error) {
 	b.Add(int64(len(p)))

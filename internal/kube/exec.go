@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,6 +40,8 @@ func (e *ExitError) Error() string {
 	}
 	return fmt.Sprintf("%s (exit code %d)", msg, e.Code)
 }
+
+var exitStatus = regexp.MustCompile(`exit status (\d+)$`)
 
 // Exec runs a command in a container through the API server (SPDY), as kubectl exec.
 // The command's stdin is o.Stdin; cancelling ctx ends the stream.
@@ -74,6 +78,12 @@ func (f *Factory) Exec(ctx context.Context, o ExecOptions) error {
 	var ce utilexec.CodeExitError
 	if errors.As(err, &ce) {
 		return &ExitError{Code: ce.Code, Stderr: captured.String()}
+	}
+	// Some runtimes (kwok among them) report a failed command as an internal error
+	// ending in "exit status N" instead of an exit code.
+	if m := exitStatus.FindStringSubmatch(err.Error()); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		return &ExitError{Code: code, Stderr: captured.String()}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/robusta-dev/robusta-go/internal/kube"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -159,8 +161,29 @@ func (c *Cluster) CreateRunner(ctx context.Context, spec RunnerSpec) (*Runner, e
 		if _, err := c.waitPod(ctx, spec.Namespace, "app="+spec.Deployment, true); err != nil {
 			return nil, err
 		}
+		if spec.ExecDir != "" {
+			if err := c.waitExec(ctx, spec.Namespace, pod); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
+}
+
+// waitExec waits until kwok has seen the pod's Exec resource: a trivial exec succeeds.
+func (c *Cluster) waitExec(ctx context.Context, namespace, pod string) error {
+	kf := kube.NewFactory(kube.Options{Kubeconfig: c.KubeconfigPath})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := kf.Exec(ctx, kube.ExecOptions{Namespace: namespace, Pod: pod, Container: "runner", Command: []string{"true"}})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("exec in %s/%s not ready: %w", namespace, pod, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // DeleteRunner deletes the runner's Deployment and waits until its pods are gone.

@@ -1,0 +1,309 @@
+package playbooks
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/playbooks/repo"
+)
+
+// DefaultStoragePath is where the chart mounts the playbooks volume in the runner.
+const DefaultStoragePath = "/etc/robusta/playbooks/storage"
+
+// Storage is the runner's playbook storage folder, reached by exec in the runner
+// container. Every command is a POSIX sh script with its inputs as arguments, never
+// spliced into the script text.
+type Storage struct {
+	KF   *kube.Factory
+	Pod  kube.RunnerPod
+	Path string
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// CheckName accepts a plain folder name: no '/', no "..", not empty, no leading dot.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return cli.UsageErrorf("the repository name is empty")
+	case strings.Contains(name, "/") || strings.Contains(name, `\`):
+		return cli.UsageErrorf("%q is not a plain folder name: it contains a slash", name)
+	case name == "." || name == ".." || strings.HasPrefix(name, "."):
+		return cli.UsageErrorf("%q is not allowed: names starting with a dot are reserved for push's temporary and previous versions", name)
+	case !validName.MatchString(name):
+		return cli.UsageErrorf("%q is not a plain folder name: use letters, digits, _, - and .", name)
+	}
+	return nil
+}
+
+func (s *Storage) exec(ctx context.Context, script string, args []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := append([]string{"sh", "-c", script, "sh"}, args...)
+	return s.KF.Exec(ctx, kube.ExecOptions{Namespace: s.Pod.Namespace, Pod: s.Pod.Name, Container: kube.RunnerContainer,
+		Command: cmd, Stdin: stdin, Stdout: stdout})
+}
+
+// pushScript receives exactly N bytes (so it needs no stdin EOF, which not every
+// exec path passes on), checks size and sha256, unpacks into a hidden temp folder
+// beside the target, checks the file count, then swaps with two renames: the runner
+// sees the old tree or the new one, never a mix. The old one is kept as .NAME.prev.
+const pushScript = `set -eu
+S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 TAG=$6 LIMIT=$7
+TMP="$S/.$NAME.tmp-$TAG"
+mkdir -p "$S"
+for d in "$S/.$NAME.tmp-"*; do
+  if [ -e "$d" ]; then rm -rf "$d"; fi
+done
+mkdir "$TMP"
+trap 'rm -rf "$TMP" "$TMP.tgz" "$TMP.pid"' EXIT
+T=""
+if command -v timeout >/dev/null 2>&1; then T="timeout $LIMIT"; fi
+# In the background with its pid on record, so an interrupted push can stop it. A
+# background job's stdin is /dev/null, so hand it the real one through fd 3.
+exec 3<&0
+$T head -c "$N" <&3 > "$TMP.tgz" &
+echo $! > "$TMP.pid"
+wait $! || true
+GOT=$(wc -c < "$TMP.tgz" | tr -d ' ')
+if [ "$GOT" != "$N" ]; then echo "transfer incomplete: received $GOT of $N bytes" >&2; exit 3; fi
+HASH=$(sha256sum "$TMP.tgz" | cut -d' ' -f1)
+if [ "$HASH" != "$SUM" ]; then echo "checksum mismatch: received $HASH, sent $SUM" >&2; exit 4; fi
+tar -xzmf "$TMP.tgz" -C "$TMP" --no-same-owner
+rm -f "$TMP.tgz"
+COUNT=$(find "$TMP" \( -type f -o -type l \) | wc -l | tr -d ' ')
+if [ "$COUNT" != "$FILES" ]; then echo "unpacked $COUNT files, expected $FILES" >&2; exit 5; fi
+if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
+mv "$TMP" "$S/$NAME"
+rm -f "$TMP.pid"
+trap - EXIT
+echo "pushed $COUNT"
+`
+
+// PushResult is what a push did.
+type PushResult struct {
+	Name    string            `json:"name"`
+	Path    string            `json:"path"`
+	Runner  string            `json:"runner"`
+	Archive repo.ArchiveInfo  `json:"archive"`
+	Elapsed time.Duration     `json:"elapsedNanos"`
+	Replace bool              `json:"replacedPrevious"`
+	Extra   map[string]string `json:"-"`
+}
+
+// PushOptions tune a push.
+type PushOptions struct {
+	Name string
+	// Progress receives the bytes as they are sent (a progress bar), may be nil.
+	Progress io.Writer
+	// Packaged is told the archive's size before sending starts, may be nil.
+	Packaged func(repo.ArchiveInfo)
+	// CutAfter, when positive, breaks the stream after that many bytes: a test hook
+	// standing for a dropped connection.
+	CutAfter int64
+}
+
+// ErrTransferCut is returned when the stream to the runner broke mid-way.
+var ErrTransferCut = errors.New("the connection to the runner broke during the transfer")
+
+// Push packages r and installs it as <storage>/<name>.
+func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushResult, error) {
+	if err := CheckName(o.Name); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	// The archive goes to a temp file first: the remote side must know its length, and
+	// streaming from disk keeps memory flat whatever the repo's size.
+	tmp, err := os.CreateTemp("", "robusta-push-*.tgz")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	info, err := r.WriteArchive(tmp, "")
+	if err != nil {
+		return nil, fmt.Errorf("package %s: %w", r.Root, err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if o.Packaged != nil {
+		o.Packaged(info)
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var src io.Reader = tmp
+	if o.CutAfter > 0 {
+		src = &cutReader{r: src, left: o.CutAfter}
+	}
+	if o.Progress != nil {
+		src = io.TeeReader(src, o.Progress)
+	}
+	src = &cancelOnError{r: src, cancel: cancel}
+
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	limit := 120 + info.Size/(256<<10)
+	var out strings.Builder
+	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, strconv.FormatInt(info.Size, 10), info.SHA256,
+		strconv.Itoa(info.Files), tag, strconv.FormatInt(limit, 10)}, src, &out)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted or cut: a receiver that never sees the end of its input (some
+			// exec paths do not pass stdin EOF on) would wait; stop it now.
+			s.stopReceiver(o.Name, tag)
+		}
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+		return nil, fmt.Errorf("push %s to %s: %w; the previous version (if any) is still live", o.Name, s.Pod.Ref(), err)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(out.String()), "pushed ") {
+		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), out.String())
+	}
+	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info, Elapsed: time.Since(start)}, nil
+}
+
+// stopScript stops a receiver that is still reading and removes its files. Only when
+// the kill succeeded: then the transfer was incomplete and the swap cannot have begun.
+// (The exec'd shell itself may be gone already, its trap never run.)
+const stopScript = `P="$1/.$2.tmp-$3"
+if [ -f "$P.pid" ] && kill "$(cat "$P.pid")" 2>/dev/null; then
+  rm -rf "$P" "$P.tgz" "$P.pid"
+fi
+`
+
+func (s *Storage) stopReceiver(name, tag string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.exec(ctx, stopScript, []string{s.Path, name, tag}, nil, io.Discard)
+}
+
+type cutReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, ErrTransferCut
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// cancelOnError ends the exec when reading the local side fails: without it a remote
+// command waiting for the rest of its input would keep the stream open.
+type cancelOnError struct {
+	r      io.Reader
+	cancel context.CancelCauseFunc
+}
+
+func (c *cancelOnError) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.cancel(err)
+	}
+	return n, err
+}
+
+// StoredRepo is a folder in the storage.
+type StoredRepo struct {
+	Name     string    `json:"name"`
+	Size     int64     `json:"sizeBytes"`
+	Files    int       `json:"files"`
+	Modified time.Time `json:"modified"`
+}
+
+const listScript = `S=$1
+[ -d "$S" ] || { echo "storage folder $S does not exist in the runner: is playbooksPersistentVolume enabled?" >&2; exit 3; }
+for d in "$S"/*/; do
+  [ -d "$d" ] || continue
+  d=${d%/}
+  n=$(basename "$d")
+  size=$(du -sk "$d" | cut -f1)
+  files=$(find "$d" \( -type f -o -type l \) | wc -l | tr -d ' ')
+  mt=$(find "$d" -exec stat -c %Y {} + | sort -n | tail -1)
+  printf '%s\t%s\t%s\t%s\n' "$n" "$size" "$files" "$mt"
+done
+`
+
+// List returns the repositories in storage (hidden temp and previous folders are not
+// listed).
+func (s *Storage) List(ctx context.Context) ([]StoredRepo, error) {
+	var out strings.Builder
+	if err := s.exec(ctx, listScript, []string{s.Path}, nil, &out); err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", s.Path, s.Pod.Ref(), err)
+	}
+	var repos []StoredRepo
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	for sc.Scan() {
+		parts := strings.Split(sc.Text(), "\t")
+		if len(parts) != 4 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(parts[1], 10, 64)
+		files, _ := strconv.Atoi(parts[2])
+		mt, _ := strconv.ParseInt(parts[3], 10, 64)
+		repos = append(repos, StoredRepo{Name: parts[0], Size: kb * 1024, Files: files, Modified: time.Unix(mt, 0).UTC()})
+	}
+	return repos, nil
+}
+
+const pullScript = `S=$1 NAME=$2
+[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
+tar -czf - -C "$S" "$NAME"
+`
+
+// Pull streams <storage>/<name> into dest (which must exist), checking every entry.
+func (s *Storage) Pull(ctx context.Context, name, dest string) (int, error) {
+	if err := CheckName(name); err != nil {
+		return 0, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := s.exec(ctx, pullScript, []string{s.Path, name}, nil, pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	n, xerr := repo.Extract(pr, dest, repo.ExtractOptions{StripPrefix: name})
+	pr.CloseWithError(xerr)
+	eerr := <-done
+	if eerr != nil {
+		return n, fmt.Errorf("pull %s from %s: %w", name, s.Pod.Ref(), eerr)
+	}
+	if xerr != nil {
+		return n, fmt.Errorf("pull %s from %s: %w", name, s.Pod.Ref(), xerr)
+	}
+	return n, nil
+}
+
+const deleteScript = `S=$1 NAME=$2
+[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
+rm -rf "$S/$NAME"
+`
+
+// Delete removes <storage>/<name>. The .prev copy is kept.
+func (s *Storage) Delete(ctx context.Context, name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if err := s.exec(ctx, deleteScript, []string{s.Path, name}, nil, io.Discard); err != nil {
+		return fmt.Errorf("delete %s in %s: %w", name, s.Pod.Ref(), err)
+	}
+	return nil
+}

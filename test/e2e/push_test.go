@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+// pushEnv is a runner whose exec runs in a test-owned folder, with storage below it.
+type pushEnv struct {
+	*runnerEnv
+	storage string
+}
+
+func startPushRunner(t *testing.T, namespace string) *pushEnv {
+	t.Helper()
+	execDir := t.TempDir()
+	e := startRunner(t, namespace, nil, sandbox.RunnerSpec{ExecDir: execDir})
+	return &pushEnv{runnerEnv: e, storage: filepath.Join(execDir, "storage")}
+}
+
+func (p *pushEnv) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, p.env, append(args, "--storage-path", p.storage)...)
+}
+
+func sampleRepo(t *testing.T, name string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), name)
+	files := map[string]string{
+		"pyproject.toml":            fmt.Sprintf("[tool.poetry]\nname = %q\nversion = \"0.1.0\"\n", name),
+		name + "/__init__.py":       "",
+		name + "/actions.py":        "from robusta.api import *\n\n@action\ndef my_action(event: PodEvent):\n    pass\n",
+		name + "/sub/helpers.py":    "X = 1\n",
+		"README.md":                 "# sample\n",
+		name + "/__pycache__/x.pyc": "junk",
+		".git/HEAD":                 "ref: refs/heads/main\n",
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		_ = os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(root, "run.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755)
+	return root
+}
+
+// tree lists files with content and mode, skipping what push excludes.
+func tree(t *testing.T, root string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == ".git" || d.Name() == "__pycache__" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, _ := d.Info()
+		b, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		lines = append(lines, fmt.Sprintf("%s %o %q", rel, info.Mode().Perm(), b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	src := sampleRepo(t, "my_playbooks")
+
+	r := p.run(t, "playbooks", "push", src)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "Pushed my_playbooks to robusta/"+p.runner.Pod+":"+p.storage+"/my_playbooks (6 files")
+	mustContain(t, r, "stderr", "the .git folder is not pushed")
+	mustContain(t, r, "stderr", "no Helm release found")
+	live := filepath.Join(p.storage, "my_playbooks")
+	if got, want := tree(t, live), tree(t, src); got != want {
+		t.Fatalf("pushed tree differs\n got:\n%s\nwant:\n%s", got, want)
+	}
+	first := tree(t, src)
+
+	// Edit and push again: replaced, not nested, the old version kept as .prev.
+	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v2\n"), 0o644)
+	_ = os.Remove(filepath.Join(src, "README.md"))
+	r = p.run(t, "playbooks", "push", src, "-o", "json")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out["files"] != float64(5) {
+		t.Fatalf("push -o json: %v\n%s", err, r)
+	}
+	if got, want := tree(t, live), tree(t, src); got != want {
+		t.Fatalf("second push differs\n got:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(live, "my_playbooks", "my_playbooks")); err == nil {
+		t.Fatal("second push nested the folder")
+	}
+	if got := tree(t, filepath.Join(p.storage, ".my_playbooks.prev")); got != first {
+		t.Fatalf(".prev does not hold the first version:\n%s", got)
+	}
+	entries, _ := os.ReadDir(p.storage)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != ".my_playbooks.prev my_playbooks" {
+		t.Fatalf("storage holds %v", names)
+	}
+
+	// list-dirs shows it, without the hidden folders.
+	r = p.run(t, "playbooks", "list-dirs", "-o", "json")
+	var dirs []map[string]any
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &dirs) != nil || len(dirs) != 1 || dirs[0]["name"] != "my_playbooks" || dirs[0]["files"] != float64(5) || dirs[0]["sizeBytes"].(float64) <= 0 {
+		t.Fatalf("list-dirs: %s", r)
+	}
+	if mod, _ := time.Parse(time.RFC3339, dirs[0]["modified"].(string)); time.Since(mod) > time.Hour {
+		t.Fatalf("modified time %v is not the push time", dirs[0]["modified"])
+	}
+	r = p.run(t, "playbooks", "list-dirs")
+	mustContain(t, r, "stdout", "NAME")
+	mustContain(t, r, "stdout", "my_playbooks")
+}
+
+func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	src := sampleRepo(t, "cut_repo")
+	// A big file so the stream is long enough to cut.
+	big := make([]byte, 2<<20)
+	rand.New(rand.NewSource(1)).Read(big) // incompressible
+	_ = os.WriteFile(filepath.Join(src, "cut_repo", "data.bin"), big, 0o644)
+	if r := p.run(t, "playbooks", "push", src); r.code != 0 {
+		t.Fatal(r)
+	}
+	before := tree(t, filepath.Join(p.storage, "cut_repo"))
+
+	_ = os.WriteFile(filepath.Join(src, "cut_repo", "actions.py"), []byte("# v2 must not go live\n"), 0o644)
+	r := run(t, append(p.env, "ROBUSTA_TEST_PUSH_CUT_AFTER=100000"), "playbooks", "push", src, "--storage-path", p.storage)
+	if r.code != 1 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stderr", "the connection to the runner broke during the transfer")
+	mustContain(t, r, "stderr", "the previous version (if any) is still live")
+	if got := tree(t, filepath.Join(p.storage, "cut_repo")); got != before {
+		t.Fatal("the live version changed after a cut push")
+	}
+	// The receiver is stopped and its temp folder removed.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		matches, _ := filepath.Glob(filepath.Join(p.storage, ".cut_repo.tmp-*"))
+		if len(matches) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("temp files left: %v", matches)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestPullRoundTripsAndDeleteChecksNames(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	src := sampleRepo(t, "round_trip")
+	if r := p.run(t, "playbooks", "push", src); r.code != 0 {
+		t.Fatal(r)
+	}
+	dest := filepath.Join(t.TempDir(), "pulled")
+	r := p.run(t, "playbooks", "pull", "round_trip", dest)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if got, want := tree(t, dest), tree(t, src); got != want {
+		t.Fatalf("pull differs\n got:\n%s\nwant:\n%s", got, want)
+	}
+	// A non-empty destination needs --force.
+	r = p.run(t, "playbooks", "pull", "round_trip", dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "is not empty") {
+		t.Fatal(r)
+	}
+	if r = p.run(t, "playbooks", "pull", "round_trip", dest, "--force"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r = p.run(t, "playbooks", "pull", "missing_repo", filepath.Join(t.TempDir(), "x")); r.code != 1 || !strings.Contains(r.stderr, "no repository missing_repo") {
+		t.Fatal(r)
+	}
+
+	for _, bad := range []string{"../x", "a/b", ".x", ".."} {
+		r := p.run(t, "playbooks", "delete", bad, "--yes")
+		if r.code != 2 {
+			t.Fatalf("delete %q: %s", bad, r)
+		}
+	}
+	// Without a terminal, delete needs --yes.
+	if r = p.run(t, "playbooks", "delete", "round_trip"); r.code != 2 || !strings.Contains(r.stderr, "--yes") {
+		t.Fatal(r)
+	}
+	if r = p.run(t, "playbooks", "delete", "round_trip", "--yes"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(filepath.Join(p.storage, "round_trip")); err == nil {
+		t.Fatal("not deleted")
+	}
+	if r = p.run(t, "playbooks", "delete", "round_trip", "--yes"); r.code != 1 || !strings.Contains(r.stderr, "no repository round_trip") {
+		t.Fatal(r)
+	}
+}
+
+func TestPushRefusesBadRepos(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte("[tool.poetry]\nname = \"mismatch\"\n"), 0o644)
+	r := p.run(t, "playbooks", "push", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, `no package folder "mismatch"`) {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(p.storage); err == nil {
+		t.Fatal("a refused push touched the storage")
+	}
+	r = run(t, nil, "playbooks", "validate-repo", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "must be named after the package") {
+		t.Fatal(r)
+	}
+	r = run(t, nil, "playbooks", "validate-repo", sampleRepo(t, "good_repo"))
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "is a valid playbook repository: package good_repo")
+}
+
+func TestPackageIsReproducible(t *testing.T) {
+	src := sampleRepo(t, "pkg_repo")
+	out1 := filepath.Join(t.TempDir(), "a.tgz")
+	out2 := filepath.Join(t.TempDir(), "b.tgz")
+	r1 := run(t, nil, "playbooks", "package", src, "-f", out1, "-o", "json")
+	_ = os.Chtimes(filepath.Join(src, "README.md"), time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	r2 := run(t, nil, "playbooks", "package", src, "-f", out2, "-o", "json")
+	if r1.code != 0 || r2.code != 0 {
+		t.Fatal(r1, r2)
+	}
+	var a, b map[string]any
+	_ = json.Unmarshal([]byte(r1.stdout), &a)
+	_ = json.Unmarshal([]byte(r2.stdout), &b)
+	if a["sha256"] == nil || a["sha256"] != b["sha256"] || a["files"] != float64(6) {
+		t.Fatalf("%v vs %v", a, b)
+	}
+	d1, _ := os.ReadFile(out1)
+	d2, _ := os.ReadFile(out2)
+	if string(d1) != string(d2) {
+		t.Fatal("archives differ")
+	}
+}
+
+var _ = context.Background
