@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -53,10 +52,12 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 		Command: cmd, Stdin: stdin, Stdout: stdout})
 }
 
-// pushScript receives exactly N bytes (so it needs no stdin EOF, which not every
-// exec path passes on), checks size and sha256, unpacks into a hidden temp folder
-// beside the target, checks the file count, then swaps with two renames: the runner
-// sees the old tree or the new one, never a mix. The old one is kept as .NAME.prev.
+// pushScript receives exactly N bytes of tar (so it needs no stdin EOF, which not
+// every exec path passes on) and unpacks them while they arrive, into a hidden temp
+// folder beside the target, hashing the stream on the side through a FIFO. Only when
+// the sha256 and the file count match does it swap with two renames: the runner sees
+// the old tree or the new one, never a mix. The old one is kept as .NAME.prev.
+// The receiver records its pid so an interrupted push can stop it (stopScript).
 const pushScript = `set -eu
 S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 TAG=$6 LIMIT=$7
 TMP="$S/.$NAME.tmp-$TAG"
@@ -65,26 +66,20 @@ for d in "$S/.$NAME.tmp-"*; do
   if [ -e "$d" ]; then rm -rf "$d"; fi
 done
 mkdir "$TMP"
-trap 'rm -rf "$TMP" "$TMP.tgz" "$TMP.pid"' EXIT
-T=""
-if command -v timeout >/dev/null 2>&1; then T="timeout $LIMIT"; fi
-# In the background with its pid on record, so an interrupted push can stop it. A
-# background job's stdin is /dev/null, so hand it the real one through fd 3.
-exec 3<&0
-$T head -c "$N" <&3 > "$TMP.tgz" &
-echo $! > "$TMP.pid"
-wait $! || true
-GOT=$(wc -c < "$TMP.tgz" | tr -d ' ')
-if [ "$GOT" != "$N" ]; then echo "transfer incomplete: received $GOT of $N bytes" >&2; exit 3; fi
-HASH=$(sha256sum "$TMP.tgz" | cut -d' ' -f1)
-if [ "$HASH" != "$SUM" ]; then echo "checksum mismatch: received $HASH, sent $SUM" >&2; exit 4; fi
-tar -xzmf "$TMP.tgz" -C "$TMP" --no-same-owner
-rm -f "$TMP.tgz"
+trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid"' EXIT
+mkfifo "$TMP.fifo"
+sha256sum < "$TMP.fifo" > "$TMP.sum" &
+HASHER=$!
+sh -c 'echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"' sh "$TMP.pid" "$LIMIT" "$N" \
+  | tee "$TMP.fifo" | tar -xmf - -C "$TMP" --no-same-owner
+wait $HASHER
+HASH=$(cut -d' ' -f1 < "$TMP.sum")
+if [ "$HASH" != "$SUM" ]; then echo "transfer incomplete or damaged: sha256 $HASH, sent $SUM" >&2; exit 4; fi
 COUNT=$(find "$TMP" \( -type f -o -type l \) | wc -l | tr -d ' ')
 if [ "$COUNT" != "$FILES" ]; then echo "unpacked $COUNT files, expected $FILES" >&2; exit 5; fi
 if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
 mv "$TMP" "$S/$NAME"
-rm -f "$TMP.pid"
+rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid"
 trap - EXIT
 echo "pushed $COUNT"
 `
@@ -115,26 +110,17 @@ type PushOptions struct {
 // ErrTransferCut is returned when the stream to the runner broke mid-way.
 var ErrTransferCut = errors.New("the connection to the runner broke during the transfer")
 
-// Push packages r and installs it as <storage>/<name>.
+// Push streams r as a tar and installs it as <storage>/<name>. The tar is written
+// twice: once to learn its length and sha256 (the receiver needs both up front), once
+// into the exec stream. Nothing is held in memory or written to disk.
 func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushResult, error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	// The archive goes to a temp file first: the remote side must know its length, and
-	// streaming from disk keeps memory flat whatever the repo's size.
-	tmp, err := os.CreateTemp("", "robusta-push-*.tgz")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	info, err := r.WriteArchive(tmp, "")
+	info, err := r.WriteTar(io.Discard, "")
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", r.Root, err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return nil, err
 	}
 	if o.Packaged != nil {
 		o.Packaged(info)
@@ -142,7 +128,16 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var src io.Reader = tmp
+	pr, pw := io.Pipe()
+	go func() {
+		second, err := r.WriteTar(pw, "")
+		if err == nil && second.SHA256 != info.SHA256 {
+			err = fmt.Errorf("the repository changed while it was being pushed: push again")
+		}
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+	var src io.Reader = pr
 	if o.CutAfter > 0 {
 		src = &cutReader{r: src, left: o.CutAfter}
 	}
@@ -173,12 +168,9 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info, Elapsed: time.Since(start)}, nil
 }
 
-// stopScript stops a receiver that is still reading and removes its files. Only when
-// the kill succeeded: then the transfer was incomplete and the swap cannot have begun.
-// (The exec'd shell itself may be gone already, its trap never run.)
 const stopScript = `P="$1/.$2.tmp-$3"
 if [ -f "$P.pid" ] && kill "$(cat "$P.pid")" 2>/dev/null; then
-  rm -rf "$P" "$P.tgz" "$P.pid"
+  rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid"
 fi
 `
 

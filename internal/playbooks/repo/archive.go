@@ -26,9 +26,8 @@ type ArchiveInfo struct {
 	Files  int    `json:"files"`
 }
 
-// WriteArchive writes the repo as a reproducible gzip tarball to w: sorted entries,
-// fixed times, owner 0:0 with no names, permissions kept (0755 or 0644 for files).
-// prefix, when set, puts every entry under that folder.
+// WriteArchive writes the repo as a reproducible gzip tarball to w (see WriteTar).
+// Size and SHA256 describe the compressed bytes.
 func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
@@ -37,7 +36,25 @@ func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 		return ArchiveInfo{}, err
 	}
 	gz.ModTime = time.Time{} // no timestamp in the gzip header either
-	tw := tar.NewWriter(gz)
+	info, err := r.WriteTar(gz, prefix)
+	if err != nil {
+		return info, err
+	}
+	if err := gz.Close(); err != nil {
+		return info, err
+	}
+	info.Size = cw.n
+	info.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return info, nil
+}
+
+// WriteTar writes the repo as a reproducible tar stream to w: sorted entries, fixed
+// times, owner 0:0 with no names, files 0644 or 0755. prefix, when set, puts every entry
+// under that folder. Size and SHA256 describe the bytes written.
+func (r *Repo) WriteTar(w io.Writer, prefix string) (ArchiveInfo, error) {
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	tw := tar.NewWriter(cw)
 	info := ArchiveInfo{}
 	buf := make([]byte, 256<<10)
 	for _, f := range r.Files {
@@ -45,7 +62,7 @@ func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 		if prefix != "" {
 			name = prefix + "/" + name
 		}
-		hdr := &tar.Header{Name: name, ModTime: fixedTime, Format: tar.FormatPAX, Uid: 0, Gid: 0}
+		hdr := &tar.Header{Name: name, ModTime: fixedTime, Format: tar.FormatUSTAR}
 		switch {
 		case f.Mode.IsDir():
 			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
@@ -59,8 +76,7 @@ func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 			}
 			info.Files++
 		}
-		// PAX records would carry access/change times; keep the header minimal.
-		hdr.Format = tar.FormatUSTAR
+		// USTAR keeps headers minimal; PAX only where a name does not fit.
 		if len(hdr.Name) > 100 || len(hdr.Linkname) > 100 {
 			hdr.Format = tar.FormatPAX
 		}
@@ -74,9 +90,6 @@ func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return info, err
-	}
-	if err := gz.Close(); err != nil {
 		return info, err
 	}
 	info.Size = cw.n

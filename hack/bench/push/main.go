@@ -1,0 +1,160 @@
+// Command push measures `robusta playbooks push` against what the Python CLI ran
+// (`kubectl cp`), reproduced by hand as SANDBOX.md describes because `kubectl cp` itself
+// hangs on kwok: `tar -cf - -C DIR . | kubectl exec -i POD -c runner -- tar -xf - -C DEST`
+// (GNU tar pads its stream, so the remote tar ends without stdin EOF). It also reports
+// the peak RSS of robusta (getrusage of the child). Prints a Markdown report.
+//
+//	go run ./hack/bench/push -n 5
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+type repoShape struct {
+	name  string
+	files int
+	bytes int64
+}
+
+var shapes = []repoShape{
+	{"100 files / 1 MB", 100, 1 << 20},
+	{"5,000 files / 50 MB", 5000, 50 << 20},
+	{"20,000 small files", 20000, 20000 * 200},
+}
+
+func main() {
+	n := flag.Int("n", 5, "runs of each tool per repo")
+	flag.Parse()
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "robusta-bench-push-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "robusta")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		return err
+	}
+	c, err := sandbox.Start(ctx, sandbox.Options{})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	execDir := filepath.Join(tmp, "pod")
+	_ = os.MkdirAll(execDir, 0o755)
+	r, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "robusta", ExecDir: execDir})
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
+	storage := filepath.Join(execDir, "storage")
+
+	fmt.Printf("Measured %s on %s/%s, %d CPUs; median of %d runs each, interleaved.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n)
+	fmt.Println("| repo | robusta push | tar + kubectl exec tar (kubectl cp by hand) | speed-up | robusta peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, sh := range shapes {
+		name := fmt.Sprintf("bench_%d", sh.files)
+		src := filepath.Join(tmp, name)
+		if err := makeRepo(src, name, sh); err != nil {
+			return err
+		}
+		var ours, theirs []time.Duration
+		var rss int64
+		for i := 0; i < n; i++ {
+			d, maxrss, err := timed(env, bin, "playbooks", "push", src, "--storage-path", storage)
+			if err != nil {
+				return err
+			}
+			ours = append(ours, d)
+			if maxrss > rss {
+				rss = maxrss
+			}
+			dest := filepath.Join(storage, "kcp-"+name)
+			_ = os.RemoveAll(dest)
+			_ = os.MkdirAll(dest, 0o755)
+			script := fmt.Sprintf("tar -cf - -C %q . | %q exec -i -n %s %s -c runner -- tar -xf - -C %q", src, kubectl, r.Namespace, r.Pod, dest)
+			d, _, err = timed(env, "bash", "-o", "pipefail", "-c", script)
+			if err != nil {
+				return err
+			}
+			theirs = append(theirs, d)
+		}
+		mo, mt := median(ours), median(theirs)
+		fmt.Printf("| %s | %s | %s | %.1fx | %.1f MiB |\n", sh.name, secs(mo), secs(mt), float64(mt)/float64(mo), float64(rss)/1024)
+	}
+	return nil
+}
+
+// makeRepo writes a valid playbook repo of the given shape with incompressible content.
+func makeRepo(root, name string, sh repoShape) error {
+	rnd := rand.New(rand.NewSource(42))
+	pkg := filepath.Join(root, name)
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(root, "pyproject.toml"), []byte(fmt.Sprintf("[tool.poetry]\nname = %q\n", name)), 0o644); err != nil {
+		return err
+	}
+	per := sh.bytes / int64(sh.files)
+	buf := make([]byte, per)
+	for i := 0; i < sh.files; i++ {
+		dir := filepath.Join(pkg, fmt.Sprintf("d%03d", i/100))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		rnd.Read(buf)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%05d.py", i)), buf, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timed(env []string, name string, args ...string) (time.Duration, int64, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		return d, 0, fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss // KiB on Linux
+	}
+	return d, rss, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
