@@ -54,12 +54,14 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 
 // pushScript receives exactly N bytes of tar (so it needs no stdin EOF, which not
 // every exec path passes on) and unpacks them while they arrive, into a hidden temp
-// folder beside the target, hashing the stream on the side through a FIFO. Only when
-// the sha256 and the file count match does it swap with two renames: the runner sees
-// the old tree or the new one, never a mix. The old one is kept as .NAME.prev.
-// The receiver records its pid so an interrupted push can stop it (stopScript).
+// folder beside the target. It then checks what arrived: the file count and the total
+// of file sizes always (a cut stream fails here or in tar), and, with SUM set, the
+// sha256 of the stream, computed on the side through a FIFO. Only then does it swap
+// with two renames: the runner sees the old tree or the new one, never a mix. The old
+// one is kept as .NAME.prev. The receiver records its pid so an interrupted push can
+// stop it (stopScript).
 const pushScript = `set -eu
-S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 TAG=$6 LIMIT=$7
+S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 BYTES=$6 TAG=$7 LIMIT=$8
 TMP="$S/.$NAME.tmp-$TAG"
 mkdir -p "$S"
 for d in "$S/.$NAME.tmp-"*; do
@@ -67,16 +69,22 @@ for d in "$S/.$NAME.tmp-"*; do
 done
 mkdir "$TMP"
 trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid"' EXIT
-mkfifo "$TMP.fifo"
-sha256sum < "$TMP.fifo" > "$TMP.sum" &
-HASHER=$!
-sh -c 'echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"' sh "$TMP.pid" "$LIMIT" "$N" \
-  | tee "$TMP.fifo" | tar -xmf - -C "$TMP" --no-same-owner
-wait $HASHER
-HASH=$(cut -d' ' -f1 < "$TMP.sum")
-if [ "$HASH" != "$SUM" ]; then echo "transfer incomplete or damaged: sha256 $HASH, sent $SUM" >&2; exit 4; fi
+RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
+if [ -n "$SUM" ]; then
+  mkfifo "$TMP.fifo"
+  sha256sum < "$TMP.fifo" > "$TMP.sum" &
+  HASHER=$!
+  sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$N" | tee "$TMP.fifo" | tar -xmf - -C "$TMP" --no-same-owner
+  wait $HASHER
+  HASH=$(cut -d' ' -f1 < "$TMP.sum")
+  if [ "$HASH" != "$SUM" ]; then echo "transfer incomplete or damaged: sha256 $HASH, sent $SUM" >&2; exit 4; fi
+else
+  sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$N" | tar -xmf - -C "$TMP" --no-same-owner
+fi
 COUNT=$(find "$TMP" \( -type f -o -type l \) | wc -l | tr -d ' ')
-if [ "$COUNT" != "$FILES" ]; then echo "unpacked $COUNT files, expected $FILES" >&2; exit 5; fi
+if [ "$COUNT" != "$FILES" ]; then echo "transfer incomplete: unpacked $COUNT files, expected $FILES" >&2; exit 5; fi
+GOT=$(find "$TMP" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')
+if [ "$GOT" != "$BYTES" ]; then echo "transfer incomplete: unpacked $GOT bytes of file data, expected $BYTES" >&2; exit 6; fi
 if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
 mv "$TMP" "$S/$NAME"
 rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid"
@@ -102,6 +110,9 @@ type PushOptions struct {
 	Progress io.Writer
 	// Packaged is told the archive's size before sending starts, may be nil.
 	Packaged func(repo.ArchiveInfo)
+	// Checksum adds a sha256 of the whole stream, computed in the pod, to the
+	// file-count and byte-total checks. It reads the repository twice locally.
+	Checksum bool
 	// CutAfter, when positive, breaks the stream after that many bytes: a test hook
 	// standing for a dropped connection.
 	CutAfter int64
@@ -110,15 +121,21 @@ type PushOptions struct {
 // ErrTransferCut is returned when the stream to the runner broke mid-way.
 var ErrTransferCut = errors.New("the connection to the runner broke during the transfer")
 
-// Push streams r as a tar and installs it as <storage>/<name>. The tar is written
-// twice: once to learn its length and sha256 (the receiver needs both up front), once
-// into the exec stream. Nothing is held in memory or written to disk.
+// Push streams r as a tar and installs it as <storage>/<name>. The receiver needs the
+// stream's length up front: it comes from the file sizes, or, with Checksum, from a
+// first pass that also hashes. Nothing is held in memory or written to disk.
 func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushResult, error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	info, err := r.WriteTar(io.Discard, "")
+	var info repo.ArchiveInfo
+	var err error
+	if o.Checksum {
+		info, err = r.WriteTar(io.Discard, "")
+	} else {
+		info, err = r.TarInfo()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", r.Root, err)
 	}
@@ -131,7 +148,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	pr, pw := io.Pipe()
 	go func() {
 		second, err := r.WriteTar(pw, "")
-		if err == nil && second.SHA256 != info.SHA256 {
+		if err == nil && (second.Size != info.Size || (o.Checksum && second.SHA256 != info.SHA256)) {
 			err = fmt.Errorf("the repository changed while it was being pushed: push again")
 		}
 		pw.CloseWithError(err)
@@ -149,8 +166,12 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
 	limit := 120 + info.Size/(256<<10)
 	var out strings.Builder
-	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, strconv.FormatInt(info.Size, 10), info.SHA256,
-		strconv.Itoa(info.Files), tag, strconv.FormatInt(limit, 10)}, src, &out)
+	sum := ""
+	if o.Checksum {
+		sum = info.SHA256
+	}
+	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, strconv.FormatInt(info.Size, 10), sum,
+		strconv.Itoa(info.Files), strconv.FormatInt(r.TotalSize(), 10), tag, strconv.FormatInt(limit, 10)}, src, &out)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Interrupted or cut: a receiver that never sees the end of its input (some

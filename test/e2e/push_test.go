@@ -104,7 +104,7 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	// Edit and push again: replaced, not nested, the old version kept as .prev.
 	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v2\n"), 0o644)
 	_ = os.Remove(filepath.Join(src, "README.md"))
-	r = p.run(t, "playbooks", "push", src, "-o", "json")
+	r = p.run(t, "playbooks", "push", src, "-o", "json", "--checksum")
 	if r.code != 0 {
 		t.Fatal(r)
 	}

@@ -50,8 +50,9 @@ type PushOptions struct {
 
 	Dir     string
 	Name    string
-	Reload  bool
-	Storage StorageFlags
+	Reload   bool
+	Checksum bool
+	Storage  StorageFlags
 }
 
 // NewCmdPush builds `robusta playbooks push DIR`.
@@ -83,6 +84,7 @@ playbooksPersistentVolume: true, and is only loaded when playbookRepos points at
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "folder name in the storage (default: the repository folder's name)")
 	cmd.Flags().BoolVar(&opts.Reload, "reload", false, "ask the runner to reload its playbooks afterwards")
+	cmd.Flags().BoolVar(&opts.Checksum, "checksum", false, "also verify a sha256 of the whole stream in the pod (reads the repo twice)")
 	addStorageFlags(cmd, &opts.Storage)
 	return cmd
 }
@@ -110,7 +112,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	}
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
 	cut, _ := parseCut(os.Getenv("ROBUSTA_TEST_PUSH_CUT_AFTER"))
-	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: cut,
+	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: cut, Checksum: o.Checksum,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
 	bar.Finish()
 	if err != nil {
@@ -150,8 +152,12 @@ func runPush(ctx context.Context, o *PushOptions) error {
 			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload})
 	}
 	s := o.IO.Styles()
-	fmt.Fprintf(o.IO.Out, "%s Pushed %s to %s:%s (%d files, %s, sha256 %s)\n", s.SuccessIcon(), s.Bold(name), res.Runner, res.Path,
-		res.Archive.Files, cli.HumanBytes(res.Archive.Size), res.Archive.SHA256[:12])
+	verified := "file count and sizes verified"
+	if o.Checksum {
+		verified = "sha256 " + res.Archive.SHA256[:12] + " verified"
+	}
+	fmt.Fprintf(o.IO.Out, "%s Pushed %s to %s:%s (%d files, %s, %s)\n", s.SuccessIcon(), s.Bold(name), res.Runner, res.Path,
+		res.Archive.Files, cli.HumanBytes(res.Archive.Size), verified)
 	if o.Reload {
 		fmt.Fprintf(o.IO.Out, "%s Playbooks reloaded\n", s.SuccessIcon())
 	}

@@ -58,27 +58,9 @@ func (r *Repo) WriteTar(w io.Writer, prefix string) (ArchiveInfo, error) {
 	info := ArchiveInfo{}
 	buf := make([]byte, 256<<10)
 	for _, f := range r.Files {
-		name := f.Path
-		if prefix != "" {
-			name = prefix + "/" + name
-		}
-		hdr := &tar.Header{Name: name, ModTime: fixedTime, Format: tar.FormatUSTAR}
-		switch {
-		case f.Mode.IsDir():
-			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
-		case f.Mode&fs.ModeSymlink != 0:
-			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, f.Link, 0o777
+		hdr := tarHeader(f, prefix)
+		if hdr.Typeflag != tar.TypeDir {
 			info.Files++
-		default:
-			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, f.Size, 0o644
-			if f.Mode.Perm()&0o111 != 0 {
-				hdr.Mode = 0o755
-			}
-			info.Files++
-		}
-		// USTAR keeps headers minimal; PAX only where a name does not fit.
-		if len(hdr.Name) > 100 || len(hdr.Linkname) > 100 {
-			hdr.Format = tar.FormatPAX
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return info, fmt.Errorf("archive %s: %w", f.Path, err)
@@ -95,6 +77,65 @@ func (r *Repo) WriteTar(w io.Writer, prefix string) (ArchiveInfo, error) {
 	info.Size = cw.n
 	info.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return info, nil
+}
+
+// TarInfo returns the size and file count WriteTar would produce, without reading
+// any file content (entries are sized from the walk). SHA256 is left empty.
+func (r *Repo) TarInfo() (ArchiveInfo, error) {
+	cw := &countWriter{w: io.Discard}
+	tw := tar.NewWriter(cw)
+	info := ArchiveInfo{}
+	for _, f := range r.Files {
+		hdr := tarHeader(f, "")
+		if hdr.Typeflag != tar.TypeDir {
+			info.Files++
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return info, err
+		}
+		if hdr.Size > 0 {
+			if _, err := io.CopyN(tw, zeroReader{}, hdr.Size); err != nil {
+				return info, err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return info, err
+	}
+	info.Size = cw.n
+	return info, nil
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// tarHeader is the header WriteTar writes for f.
+func tarHeader(f File, prefix string) *tar.Header {
+	name := f.Path
+	if prefix != "" {
+		name = prefix + "/" + name
+	}
+	hdr := &tar.Header{Name: name, ModTime: fixedTime, Format: tar.FormatUSTAR}
+	switch {
+	case f.Mode.IsDir():
+		hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
+	case f.Mode&fs.ModeSymlink != 0:
+		hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, f.Link, 0o777
+	default:
+		hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, f.Size, 0o644
+		if f.Mode.Perm()&0o111 != 0 {
+			hdr.Mode = 0o755
+		}
+	}
+	// USTAR keeps headers minimal; PAX only where a name does not fit.
+	if len(hdr.Name) > 100 || len(hdr.Linkname) > 100 {
+		hdr.Format = tar.FormatPAX
+	}
+	return hdr
 }
 
 func copyFile(w io.Writer, f File, buf []byte) error {

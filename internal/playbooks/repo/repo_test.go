@@ -159,6 +159,15 @@ func TestArchiveReproducibleAndRoundTrips(t *testing.T) {
 	if !bytes.Equal(a.Bytes(), b.Bytes()) || ia.SHA256 != ib.SHA256 || ia.Size != int64(a.Len()) || ia.Files != 4 {
 		t.Fatalf("not reproducible: %+v %+v", ia, ib)
 	}
+	var plain bytes.Buffer
+	pi, err := r1.WriteTar(&plain, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, err := r1.TarInfo()
+	if err != nil || ti.Size != pi.Size || ti.Size != int64(plain.Len()) || ti.Files != pi.Files {
+		t.Fatalf("TarInfo %+v, WriteTar %+v (%d bytes)", ti, pi, plain.Len())
+	}
 	out := t.TempDir()
 	n, err := Extract(bytes.NewReader(a.Bytes()), out, ExtractOptions{})
 	if err != nil || n != 4 {
