@@ -104,9 +104,12 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	// Edit and push again: replaced, not nested, the old version kept as .prev.
 	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v2\n"), 0o644)
 	_ = os.Remove(filepath.Join(src, "README.md"))
-	r = p.run(t, "playbooks", "push", src, "-o", "json", "--checksum")
+	r = p.run(t, "playbooks", "push", src, "-o", "json", "--checksum", "--reload")
 	if r.code != 0 {
 		t.Fatal(r)
+	}
+	if reqs := p.standIn.Requests(); len(reqs) != 1 || reqs[0].Path != "/api/playbooks/reload" {
+		t.Fatalf("--reload: runner got %+v", reqs)
 	}
 	var out map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out["files"] != float64(5) {
