@@ -48,8 +48,8 @@ type PushOptions struct {
 	F      *cmdutil.Factory
 	Output func() cli.OutputFormat
 
-	Dir     string
-	Name    string
+	Dir      string
+	Name     string
 	Reload   bool
 	Checksum bool
 	Storage  StorageFlags
