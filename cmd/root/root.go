@@ -14,6 +14,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
+	"github.com/robusta-dev/robusta-go/cmd/genconfig"
 	"github.com/robusta-dev/robusta-go/cmd/logs"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks"
 	"github.com/robusta-dev/robusta-go/cmd/version"
@@ -64,6 +65,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(clusterinfo.NewCmdClusterInfo(f, nil))
 	cmd.AddCommand(playbooks.NewCmdPlaybooks(f))
 	cmd.AddCommand(logs.NewCmdLogs(f, nil))
+	cmd.AddCommand(genconfig.NewCmdGenConfig(f, nil))
 	return cmd
 }
 

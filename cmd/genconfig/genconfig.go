@@ -1,0 +1,317 @@
+// Package genconfig implements `robusta gen-config`: the Helm values wizard.
+package genconfig
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/AlecAivazis/survey/v2/terminal"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	"github.com/robusta-dev/robusta-go/internal/config"
+	"github.com/robusta-dev/robusta-go/internal/helmvalues"
+)
+
+// Options for `robusta gen-config`.
+type Options struct {
+	IO       *cli.IOStreams
+	Settings func() *config.Settings
+
+	Answers    helmvalues.Answers
+	OutputPath string
+	NoInput    bool
+	Force      bool
+	Update     bool
+
+	changed func(string) bool
+}
+
+// NewCmdGenConfig builds the command.
+func NewCmdGenConfig(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Settings: func() *config.Settings { return f.Settings }}
+	var small, prom, pv, crash bool
+	cmd := &cobra.Command{
+		Use:   "gen-config",
+		Short: "Generate generated_values.yaml for installing Robusta with Helm",
+		Long: `Ask a few questions (or take them all from flags) and write the Helm values for the
+Robusta chart: cluster name, where notifications go (Slack, MS Teams, Discord, a webhook,
+the Robusta UI), the bundled Prometheus stack, playbook storage and crash reports.
+
+On a terminal it asks what no flag answered; with --no-input (or without a terminal) it
+never asks: unanswered questions take their defaults.
+
+The file is written atomically with mode 0600 (it holds secrets). An existing file is
+only replaced with --force or after you confirm; --update reads it and keeps what the
+answers do not cover, its signing key and account id included.`,
+		Example: `  robusta gen-config
+  robusta gen-config --no-input --cluster-name prod --slack-api-key xoxb-... --slack-channel alerts
+  robusta gen-config --update --msteams-webhook https://example.webhook.office.com/...
+  robusta gen-config --no-input --cluster-name dev --output-path - | less`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			opts.changed = fl.Changed
+			if fl.Changed("is-small-cluster") {
+				opts.Answers.IsSmallCluster = helmvalues.Bool(small)
+			}
+			if fl.Changed("enable-prometheus-stack") {
+				opts.Answers.EnablePrometheusStack = helmvalues.Bool(prom)
+			}
+			if fl.Changed("playbooks-persistent-volume") {
+				opts.Answers.PlaybooksPersistentVolume = helmvalues.Bool(pv)
+			}
+			if fl.Changed("enable-crash-report") {
+				opts.Answers.EnableCrashReport = helmvalues.Bool(crash)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runGenConfig(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Answers.ClusterName, "cluster-name", "", "cluster name shown in notifications (default: the current kube context's cluster, cleaned)")
+	fl.BoolVar(&small, "is-small-cluster", false, "a small or local cluster (default: guessed from the context: kind, minikube, k3d, ...)")
+	fl.StringVar(&opts.Answers.SlackAPIKey, "slack-api-key", "", "Slack bot token (with --slack-channel)")
+	fl.StringVar(&opts.Answers.SlackChannel, "slack-channel", "", "Slack channel, without #")
+	fl.StringVar(&opts.Answers.MSTeamsWebhook, "msteams-webhook", "", "MS Teams incoming webhook (https URL)")
+	fl.StringVar(&opts.Answers.RobustaAPIKey, "robusta-api-key", "", "Robusta UI token (enables the UI sink and platform playbooks)")
+	fl.StringVar(&opts.Answers.DiscordWebhook, "discord-webhook", "", "Discord webhook (https URL)")
+	fl.StringVar(&opts.Answers.GenericWebhook, "webhook-url", "", "generic webhook sink URL")
+	fl.BoolVar(&prom, "enable-prometheus-stack", false, "install the bundled kube-prometheus-stack")
+	fl.BoolVar(&pv, "playbooks-persistent-volume", true, "keep pushed playbooks on a persistent volume (robusta playbooks push needs it)")
+	fl.BoolVar(&crash, "enable-crash-report", false, "send exception reports to the Robusta team")
+	fl.StringVar(&opts.OutputPath, "output-path", "./generated_values.yaml", "file to write, - for stdout")
+	fl.BoolVar(&opts.NoInput, "no-input", false, "never prompt; unanswered questions take their defaults")
+	fl.BoolVar(&opts.Force, "force", false, "replace an existing output file")
+	fl.BoolVar(&opts.Update, "update", false, "update an existing output file, keeping what the answers do not cover")
+	return cmd
+}
+
+func runGenConfig(o *Options) error {
+	if o.NoInput {
+		o.IO.SetNeverPrompt(true)
+	}
+	interactive := o.IO.CanPrompt()
+	toStdout := o.OutputPath == "-"
+
+	// Fail early on an output file we may not replace, before asking anything.
+	var existing []byte
+	if !toStdout {
+		b, err := os.ReadFile(o.OutputPath)
+		switch {
+		case err == nil:
+			existing = b
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("read %s: %w", o.OutputPath, err)
+		}
+		if existing != nil && !o.Update && !o.Force {
+			if !interactive {
+				return cli.WithHint(fmt.Errorf("%s already exists", o.OutputPath), "pass --force to replace it, --update to keep its keys, or --output-path for another file")
+			}
+			ok, err := confirm(o, fmt.Sprintf("%s already exists. Replace it?", o.OutputPath), false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return cli.ErrAborted
+			}
+		}
+		if err := checkWritableDir(o.OutputPath); err != nil {
+			return err
+		}
+	}
+	var doc *yaml.Node
+	if o.Update && existing != nil {
+		d, err := helmvalues.Parse(existing)
+		if err != nil {
+			return fmt.Errorf("--update: %s: %w", o.OutputPath, err)
+		}
+		doc = d
+	}
+
+	ctxCluster, ctxName := currentCluster(o.Settings())
+	a := &o.Answers
+	a.SlackChannel = helmvalues.CleanSlackChannel(a.SlackChannel)
+	updating := doc != nil
+
+	if interactive {
+		if err := ask(o, ctxCluster, ctxName); err != nil {
+			if errors.Is(err, terminal.InterruptErr) {
+				return cli.ErrAborted
+			}
+			return err
+		}
+	} else if !updating {
+		// Documented defaults for what no flag answered.
+		if a.ClusterName == "" {
+			a.ClusterName = helmvalues.CleanClusterName(ctxCluster)
+		}
+		if a.IsSmallCluster == nil {
+			a.IsSmallCluster = helmvalues.Bool(helmvalues.GuessSmallCluster(ctxName, ctxCluster))
+		}
+		for _, d := range []struct {
+			p   **bool
+			def bool
+		}{{&a.PlaybooksPersistentVolume, true}, {&a.EnablePrometheusStack, false}, {&a.EnableCrashReport, false}} {
+			if *d.p == nil {
+				*d.p = helmvalues.Bool(d.def)
+			}
+		}
+	}
+	if a.ClusterName == "" && !updating {
+		return cli.UsageErrorf("no cluster name: pass --cluster-name (there is no kube context to take it from)")
+	}
+	if err := a.Validate(); err != nil {
+		return cli.UsageErrorf("%v", err)
+	}
+
+	out, err := helmvalues.Build(doc, *a, helmvalues.RandomUUID)
+	if err != nil {
+		return err
+	}
+	data, err := helmvalues.Marshal(out)
+	if err != nil {
+		return err
+	}
+	if toStdout {
+		if _, err := o.IO.Out.Write(data); err != nil {
+			return err
+		}
+	} else if err := writeAtomic(o.OutputPath, data); err != nil {
+		return err
+	}
+	summary(o, toStdout)
+	return nil
+}
+
+func currentCluster(s *config.Settings) (cluster, context string) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if s != nil {
+		rules.ExplicitPath = s.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{}
+	if s != nil {
+		overrides.CurrentContext = s.Context
+	}
+	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).RawConfig()
+	if err != nil {
+		return "", ""
+	}
+	name := raw.CurrentContext
+	if s != nil && s.Context != "" {
+		name = s.Context
+	}
+	if c, ok := raw.Contexts[name]; ok && c.Cluster != "" {
+		return c.Cluster, name
+	}
+	return name, name
+}
+
+func checkWritableDir(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return cli.UsageErrorf("--output-path %s: folder %s does not exist", path, dir)
+	}
+	if !st.IsDir() {
+		return cli.UsageErrorf("--output-path %s: %s is not a folder", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".robusta-write-check-")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// writeAtomic writes data to a temp file (mode 0600: it holds secrets) beside path and
+// renames it into place, so a reader never sees half a file.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func summary(o *Options, toStdout bool) {
+	w := o.IO.Out
+	st := o.IO.Styles()
+	if toStdout {
+		w = o.IO.ErrOut
+		st = o.IO.StderrStyles()
+	}
+	a := o.Answers
+	var sinks []string
+	if a.RobustaAPIKey != "" {
+		sinks = append(sinks, "Robusta UI (token "+helmvalues.Mask(a.RobustaAPIKey)+")")
+	}
+	if a.SlackAPIKey != "" {
+		sinks = append(sinks, "Slack #"+a.SlackChannel+" (key "+helmvalues.Mask(a.SlackAPIKey)+")")
+	}
+	if a.MSTeamsWebhook != "" {
+		sinks = append(sinks, "MS Teams ("+helmvalues.Mask(a.MSTeamsWebhook)+")")
+	}
+	if a.DiscordWebhook != "" {
+		sinks = append(sinks, "Discord ("+helmvalues.Mask(a.DiscordWebhook)+")")
+	}
+	if a.GenericWebhook != "" {
+		sinks = append(sinks, "webhook ("+helmvalues.Mask(a.GenericWebhook)+")")
+	}
+	if len(sinks) == 0 {
+		sinks = append(sinks, "none (findings are only in the runner's logs)")
+	}
+	where := o.OutputPath
+	if toStdout {
+		where = "stdout"
+	}
+	fmt.Fprintf(w, "%s Wrote Helm values to %s\n", st.SuccessIcon(), st.Bold(where))
+	if a.ClusterName != "" {
+		fmt.Fprintf(w, "  cluster:       %s\n", a.ClusterName)
+	}
+	fmt.Fprintf(w, "  sinks:         %s\n", strings.Join(sinks, ", "))
+	fmt.Fprintf(w, "  prometheus:    %s\n", onOff(a.EnablePrometheusStack))
+	fmt.Fprintf(w, "  playbooks PV:  %s\n", onOff(a.PlaybooksPersistentVolume))
+	if !toStdout {
+		fmt.Fprintf(w, "\nNext:\n  %s\n  %s\n", st.Accent("helm repo add robusta https://robusta-charts.storage.googleapis.com && helm repo update"),
+			st.Accent("helm install robusta robusta/robusta -f "+o.OutputPath+" --namespace robusta --create-namespace"))
+	}
+}
+
+func onOff(b *bool) string {
+	switch {
+	case b == nil:
+		return "unchanged"
+	case *b:
+		return "on"
+	}
+	return "off"
+}
