@@ -1,0 +1,256 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	expect "github.com/Netflix/go-expect"
+	pseudotty "github.com/creack/pty"
+	"github.com/hinshun/vt10x"
+	"sigs.k8s.io/yaml"
+)
+
+var uiToken = base64.StdEncoding.EncodeToString([]byte(`{"account_id":"acc-e2e","session_token":"s"}`))
+
+func readValues(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestGenConfigFlags(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "generated_values.yaml")
+	kc := filepath.Join(dir, "kubeconfig")
+	_ = os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: kind-dev\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: kind-dev\n  context: {cluster: kind-dev, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: kind-dev\n"), 0o600)
+	env := kubeconfigEnv(kc)
+
+	r := run(t, env, "gen-config", "--no-input", "--output-path", out, "--slack-api-key", "xoxb-secret-1234", "--slack-channel", "#ops")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	st, _ := os.Stat(out)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %o, want 0600", st.Mode().Perm())
+	}
+	v := readValues(t, out)
+	// Defaults from the kube context: cluster name and small-cluster guess.
+	if v["clusterName"] != "kind-dev" || v["isSmallCluster"] != true || v["playbooksPersistentVolume"] != true {
+		t.Fatalf("values: %v", v)
+	}
+	if strings.Contains(r.stdout+r.stderr, "xoxb-secret-1234") {
+		t.Fatalf("the Slack key was printed in full\n%s", r)
+	}
+	mustContain(t, r, "stdout", "Slack #ops (key ********1234)")
+	gc := v["globalConfig"].(map[string]any)
+	signing := gc["signing_key"]
+
+	// Existing file: refused without --force, nothing changed.
+	before, _ := os.ReadFile(out)
+	r = run(t, env, "gen-config", "--no-input", "--output-path", out)
+	if r.code != 1 || !strings.Contains(r.stderr, "already exists") || !strings.Contains(r.stderr, "--force") {
+		t.Fatal(r)
+	}
+	after, _ := os.ReadFile(out)
+	if string(before) != string(after) {
+		t.Fatal("the existing file changed")
+	}
+
+	// --update keeps the signing key and the Slack sink, adds Teams.
+	r = run(t, env, "gen-config", "--no-input", "--output-path", out, "--update", "--msteams-webhook", "https://example.webhook.office.com/abc")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	v = readValues(t, out)
+	sinks := v["sinksConfig"].([]any)
+	if v["globalConfig"].(map[string]any)["signing_key"] != signing || len(sinks) != 2 || v["isSmallCluster"] != true {
+		t.Fatalf("update lost keys: %v", v)
+	}
+
+	// To stdout.
+	r = run(t, env, "gen-config", "--no-input", "--cluster-name", "piped", "--robusta-api-key", uiToken, "--output-path", "-")
+	if r.code != 0 || !strings.Contains(r.stdout, "account_id: acc-e2e") || !strings.Contains(r.stdout, "robusta_ui_sink") || !strings.Contains(r.stderr, "Wrote Helm values to stdout") {
+		t.Fatal(r)
+	}
+}
+
+func TestGenConfigBadInputWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "values.yaml")
+	env := kubeconfigEnv(filepath.Join(dir, "none"))
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--robusta-api-key", "not-a-token!"}, 2, "--robusta-api-key: the Robusta UI token is not base64"},
+		{[]string{"--msteams-webhook", "http://insecure.example"}, 2, "--msteams-webhook must be an https:// URL"},
+		{[]string{"--slack-api-key", "xoxb-1"}, 2, "pass --slack-channel"},
+		{[]string{"--cluster-name", "Not Valid"}, 2, "lower-case letters"},
+		{[]string{}, 2, "no cluster name: pass --cluster-name"},
+		{[]string{"--output-path", filepath.Join(dir, "missing", "v.yaml")}, 2, "does not exist"},
+	}
+	for _, tc := range cases {
+		args := append([]string{"gen-config", "--no-input", "--output-path", out, "--cluster-name", "c"}, tc.args...)
+		if len(tc.args) == 0 {
+			args = []string{"gen-config", "--no-input", "--output-path", out}
+		}
+		r := run(t, env, args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %s", tc.args, r)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("bad input left files: %v", entries)
+	}
+	// An unwritable folder.
+	ro := filepath.Join(dir, "ro")
+	_ = os.Mkdir(ro, 0o500)
+	if os.Geteuid() != 0 { // root writes anywhere
+		r := run(t, env, "gen-config", "--no-input", "--cluster-name", "c", "--output-path", filepath.Join(ro, "v.yaml"))
+		if r.code == 0 || !strings.Contains(r.stderr, "cannot write") {
+			t.Fatal(r)
+		}
+	}
+}
+
+// wizard runs gen-config on a pseudo-terminal and lets script answer like a person.
+func wizard(t *testing.T, dir string, args []string, script func(c *expect.Console)) (int, string) {
+	t.Helper()
+	pty, tty, err := pseudotty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := vt10x.New(vt10x.WithWriter(tty))
+	var screen strings.Builder
+	c, err := expect.NewConsole(expect.WithStdin(pty), expect.WithStdout(term, &screen), expect.WithCloser(pty, tty),
+		expect.WithDefaultTimeout(15*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"gen-config"}, args...)...)
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + filepath.Join(dir, "none")}
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Tty(), c.Tty(), c.Tty()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		script(c)
+	}()
+	err = cmd.Wait()
+	_ = c.Tty().Close()
+	<-done
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return code, screen.String()
+}
+
+func TestGenConfigWizard(t *testing.T) {
+	dir := t.TempDir()
+	var failures []string
+	// Answer only once survey has put the terminal in raw mode (it then asks for the
+	// cursor position, ESC[6n), as a person answers once the prompt is drawn; typed
+	// earlier, the terminal itself would echo the keys.
+	check := func(_ string, err error) {
+		if err != nil {
+			failures = append(failures, err.Error())
+		}
+	}
+	prompt := func(c *expect.Console, text string) {
+		if _, err := c.ExpectString(text); err != nil {
+			failures = append(failures, text+": "+err.Error())
+		}
+		if _, err := c.ExpectString("\x1b[?25h\x1b[6n"); err != nil {
+			failures = append(failures, text+" (raw mode): "+err.Error())
+		}
+		// The terminal emulator answers survey's cursor query asynchronously; keys sent
+		// before that answer would be mixed into it. A person is slower than this anyway.
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, screen := wizard(t, dir, nil, func(c *expect.Console) {
+		prompt(c, "Cluster name")
+		c.SendLine("my-cluster")
+		prompt(c, "small or local cluster")
+		c.SendLine("n")
+		prompt(c, "Slack?")
+		c.SendLine("y")
+		prompt(c, "Slack bot token")
+		c.SendLine("xoxb-typed-secret-9876")
+		prompt(c, "Slack channel")
+		c.SendLine("#alerts")
+		prompt(c, "MS Teams?")
+		c.SendLine("y")
+		prompt(c, "MS Teams webhook URL")
+		c.SendLine("http://not-https.example")
+		check(c.ExpectString("must be an https:// URL"))
+		prompt(c, "MS Teams webhook URL")
+		c.SendLine("https://example.webhook.office.com/ok")
+		prompt(c, "Discord?")
+		c.SendLine("n")
+		prompt(c, "generic webhook?")
+		c.SendLine("n")
+		prompt(c, "Robusta UI")
+		c.SendLine("n")
+		prompt(c, "Prometheus stack?")
+		c.SendLine("y")
+		prompt(c, "persistent volume")
+		c.SendLine("")
+		prompt(c, "exception reports")
+		c.SendLine("n")
+		check(c.ExpectString("Wrote Helm values"))
+		check(c.ExpectEOF())
+	})
+	if code != 0 || len(failures) > 0 {
+		t.Fatalf("exit %d, %v\nscreen:\n%s", code, failures, screen)
+	}
+	if strings.Contains(screen, "xoxb-typed-secret-9876") {
+		t.Fatalf("the typed token was echoed:\n%s", screen)
+	}
+	v := readValues(t, filepath.Join(dir, "generated_values.yaml"))
+	sinks := v["sinksConfig"].([]any)
+	if v["clusterName"] != "my-cluster" || v["enablePrometheusStack"] != true || v["playbooksPersistentVolume"] != true || len(sinks) != 2 {
+		t.Fatalf("values: %v", v)
+	}
+	slack := sinks[0].(map[string]any)["slack_sink"].(map[string]any)
+	if slack["slack_channel"] != "alerts" || slack["api_key"] != "xoxb-typed-secret-9876" {
+		t.Fatalf("slack sink: %v", slack)
+	}
+}
+
+func TestGenConfigWizardCtrlCLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	code, screen := wizard(t, dir, []string{"--cluster-name", "x"}, func(c *expect.Console) {
+		_, _ = c.ExpectString("small or local cluster")
+		_, _ = c.ExpectString("\x1b[?25h\x1b[6n")
+		time.Sleep(100 * time.Millisecond)
+		_, _ = c.Send("\x03")
+		_, _ = c.ExpectEOF()
+	})
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, screen)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("Ctrl-C left files: %v", entries)
+	}
+}
