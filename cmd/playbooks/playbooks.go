@@ -4,6 +4,7 @@ package playbooks
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/robusta-dev/robusta-go/cmd/playbooks/configcmds"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/reload"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/repos"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/trigger"
@@ -25,5 +26,9 @@ func NewCmdPlaybooks(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(repos.NewCmdListDirs(f))
 	cmd.AddCommand(repos.NewCmdPull(f))
 	cmd.AddCommand(repos.NewCmdDelete(f))
+	cmd.AddCommand(configcmds.NewCmdValidate(f))
+	cmd.AddCommand(configcmds.NewCmdList(f))
+	cmd.AddCommand(configcmds.NewCmdShowConfig(f))
+	cmd.AddCommand(configcmds.NewCmdConfigure(f))
 	return cmd
 }

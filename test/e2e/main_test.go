@@ -87,3 +87,5 @@ func mustContain(t *testing.T, r result, where, want string) {
 		t.Fatalf("%s does not contain %q\n%s", where, want, r)
 	}
 }
+
+func sandboxCluster(t *testing.T) *sandbox.Cluster { return sandbox.Get(t) }
