@@ -30,5 +30,6 @@ func NewCmdPlaybooks(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(configcmds.NewCmdList(f))
 	cmd.AddCommand(configcmds.NewCmdShowConfig(f))
 	cmd.AddCommand(configcmds.NewCmdConfigure(f))
+	cmd.AddCommand(configcmds.NewCmdEditConfig(f))
 	return cmd
 }

@@ -168,3 +168,32 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 		t.Fatal("the concurrent change was overwritten")
 	}
 }
+
+func TestEditConfigWithFakeEditor(t *testing.T) {
+	ns := "edit-ns"
+	c, _, _ := installRobusta(t, ns, map[string]any{
+		"customPlaybooks": []any{map[string]any{"name": "old-one", "triggers": []any{map[string]any{"on_pod_update": map[string]any{}}}, "actions": []any{map[string]any{"pod_events_enricher": map[string]any{}}}}},
+	}, nil)
+	base := append(kubeconfigEnv(c.KubeconfigPath), "ROBUSTA_NAMESPACE="+ns)
+	backups := t.TempDir()
+
+	before, rv := secretContent(t, ns)
+	r := run(t, append(base, "EDITOR=true"), "playbooks", "edit-config", "--backup-dir", backups)
+	if r.code != 0 || !strings.Contains(r.stdout, "nothing to update") {
+		t.Fatal(r)
+	}
+	r = run(t, append(base, "EDITOR=sed -i s/on_pod_update/on_pod_updat/"), "playbooks", "edit-config", "--backup-dir", backups)
+	if r.code != 1 || !strings.Contains(r.stderr, `unknown trigger "on_pod_updat"`) || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Fatal(r)
+	}
+	if after, rv2 := secretContent(t, ns); after != before || rv2 != rv {
+		t.Fatal("an invalid edit changed the Secret")
+	}
+	r = run(t, append(base, "EDITOR=sed -i s/old-one/edited-one/"), "playbooks", "edit-config", "--backup-dir", backups)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if after, _ := secretContent(t, ns); !strings.Contains(after, "edited-one") || strings.Contains(after, "old-one") {
+		t.Fatalf("Secret after edit:\n%s", after)
+	}
+}

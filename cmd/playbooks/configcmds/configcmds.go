@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -355,4 +356,156 @@ func pick(m map[string]any, keys []string) map[string]any {
 		}
 	}
 	return out
+}
+
+const editHeader = "# robusta: fix the errors below, save and close; delete everything to abort.\n"
+
+// NewCmdEditConfig builds `robusta playbooks edit-config`.
+func NewCmdEditConfig(f *cmdutil.Factory) *cobra.Command {
+	var r cmdutil.RunnerFlags
+	var backupDir string
+	cmd := &cobra.Command{
+		Use:   "edit-config",
+		Short: "Edit the active playbooks configuration in $EDITOR",
+		Long: `Open active_playbooks.yaml from the config Secret in $VISUAL or $EDITOR (else vi).
+On save it is validated: with errors you may reopen it with the errors as comments at
+the top, or abort, leaving the cluster untouched. An unchanged file changes nothing.
+The Secret is written as configure --secret does (conditional update, backup,
+runner annotation).`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			pod, err := runnerNamespace(ctx, f, r)
+			if err != nil {
+				return err
+			}
+			cs, err := f.Kube().Clientset()
+			if err != nil {
+				return err
+			}
+			cur, rv, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
+			if err != nil {
+				return f.Kube().Explain(err, "get", "secrets", pod.Namespace)
+			}
+			original, err := yaml.Marshal(cur.Doc)
+			if err != nil {
+				return err
+			}
+			tmp, err := os.CreateTemp("", "robusta-active-playbooks-*.yaml")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp.Name())
+			tmp.Close()
+			text := original
+			for {
+				if err := os.WriteFile(tmp.Name(), text, 0o600); err != nil {
+					return err
+				}
+				if err := runEditor(f.IOStreams, tmp.Name()); err != nil {
+					return err
+				}
+				edited, err := os.ReadFile(tmp.Name())
+				if err != nil {
+					return err
+				}
+				body := stripHeader(edited)
+				if strings.TrimSpace(string(body)) == "" {
+					return cli.ErrAborted
+				}
+				if string(body) == string(original) {
+					fmt.Fprintln(f.IOStreams.Out, "No changes: nothing to update.")
+					return nil
+				}
+				file, perr := pbconfig.Parse(pbconfig.SecretKey, body)
+				var problems []string
+				if perr != nil {
+					problems = append(problems, perr.Error())
+				} else {
+					for _, fd := range pbconfig.Validate(file) {
+						if fd.Severity == "error" {
+							problems = append(problems, fmt.Sprintf("line %d: %s (%s)", fd.Line, fd.Message, fd.Path))
+						}
+					}
+				}
+				if len(problems) == 0 {
+					break
+				}
+				for _, p := range problems {
+					fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", f.IOStreams.StderrStyles().FailureIcon(), p)
+				}
+				if !f.IOStreams.CanPrompt() {
+					return errors.New("the edited configuration has errors: nothing was changed")
+				}
+				again, err := cli.Confirm(f.IOStreams, "Reopen the editor to fix them?")
+				if err != nil || !again {
+					return errors.New("the edited configuration has errors: nothing was changed")
+				}
+				var hdr strings.Builder
+				hdr.WriteString(editHeader)
+				for _, p := range problems {
+					hdr.WriteString("#   " + p + "\n")
+				}
+				text = append([]byte(hdr.String()), body...)
+			}
+			body := stripHeader(mustRead(tmp.Name()))
+			if backupDir == "" {
+				cache, _ := os.UserCacheDir()
+				backupDir = filepath.Join(cache, "robusta", "backups")
+			}
+			backup, err := pbconfig.WriteSecret(ctx, cs, pod.Namespace, rv, body, backupDir)
+			if err != nil {
+				return err
+			}
+			pods, err := pbconfig.AnnotateRunners(ctx, cs, pod.Namespace, kube.RunnerSelector, time.Now())
+			if err != nil {
+				return fmt.Errorf("the Secret was updated, but annotating the runner pods failed: %w", err)
+			}
+			fmt.Fprintf(f.IOStreams.Out, "%s Updated Secret %s/%s; annotated %s\n  previous config saved to %s\n",
+				f.IOStreams.Styles().SuccessIcon(), pod.Namespace, pbconfig.SecretName, strings.Join(pods, ", "), backup)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
+	cmdutil.AddRunnerFlags(cmd, &r)
+	return cmd
+}
+
+func mustRead(p string) []byte {
+	b, _ := os.ReadFile(p)
+	return b
+}
+
+// stripHeader removes the error comments edit-config put at the top.
+func stripHeader(b []byte) []byte {
+	s := string(b)
+	if !strings.HasPrefix(s, editHeader) {
+		return b
+	}
+	s = strings.TrimPrefix(s, editHeader)
+	for strings.HasPrefix(s, "#   ") {
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		} else {
+			s = ""
+		}
+	}
+	return []byte(s)
+}
+
+func runEditor(ios *cli.IOStreams, path string) error {
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	// Through sh, so EDITOR may carry arguments ("code --wait").
+	c := exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
+	c.Stdin, c.Stdout, c.Stderr = ios.In, ios.Out, ios.ErrOut
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("editor %q failed: %w", editor, err)
+	}
+	return nil
 }
