@@ -102,19 +102,11 @@ func NewCmdList(f *cmdutil.Factory) *cobra.Command {
 		Short: "List the active playbooks (from the config Secret)",
 		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			pod, err := runnerNamespace(ctx, f, r)
+			active, err := readActive(cmd.Context(), f, r)
 			if err != nil {
 				return err
 			}
-			cs, err := f.Kube().Clientset()
-			if err != nil {
-				return err
-			}
-			file, _, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
-			if err != nil {
-				return f.Kube().Explain(err, "get", "secrets", pod.Namespace)
-			}
+			pod, file := active.pod, active.file
 			// The rendered Secret holds built-in and custom playbooks alike.
 			pbs := file.Playbooks(true)
 			if of := f.OutputFormat(); of.Structured() {
@@ -148,19 +140,11 @@ func NewCmdShowConfig(f *cmdutil.Factory) *cobra.Command {
 		Short: "Print the active active_playbooks.yaml, secrets masked",
 		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			pod, err := runnerNamespace(ctx, f, r)
+			active, err := readActive(cmd.Context(), f, r)
 			if err != nil {
 				return err
 			}
-			cs, err := f.Kube().Clientset()
-			if err != nil {
-				return err
-			}
-			file, _, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
-			if err != nil {
-				return f.Kube().Explain(err, "get", "secrets", pod.Namespace)
-			}
+			file := active.file
 			if !showSecrets {
 				pbconfig.MaskSecrets(file.Doc)
 			}
@@ -255,7 +239,6 @@ func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 	if err != nil {
 		return err
 	}
-	st := f.IOStreams.Styles()
 	if !o.Secret {
 		rel, err := playbooks.FindRunnerRelease(ctx, cs, pod.Namespace, pod.Name)
 		if err != nil {
@@ -270,9 +253,9 @@ func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s no Helm release owns runner %s: writing the Secret directly\n", f.IOStreams.StderrStyles().WarningIcon(), pod.Ref())
 	}
 
-	_, rv, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
+	active, err := readActive(ctx, f, o.Runner)
 	if err != nil {
-		return kf.Explain(err, "get", "secrets", pod.Namespace)
+		return err
 	}
 	content, err := pbconfig.ToActive(file)
 	if err != nil {
@@ -282,21 +265,54 @@ func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 		fmt.Fprintf(f.IOStreams.Out, "Would write Secret %s/%s key %s:\n%s", pod.Namespace, pbconfig.SecretName, pbconfig.SecretKey, content)
 		return nil
 	}
-	backupDir := o.BackupDir
+	return applySecret(ctx, f, active, content, o.BackupDir)
+}
+
+// activeConfig is the runner's namespace and its current configuration.
+type activeConfig struct {
+	pod  *kube.RunnerPod
+	file *pbconfig.File
+	rv   string
+}
+
+func readActive(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFlags) (*activeConfig, error) {
+	pod, err := runnerNamespace(ctx, f, r)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := f.Kube().Clientset()
+	if err != nil {
+		return nil, err
+	}
+	file, rv, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
+	if err != nil {
+		return nil, f.Kube().Explain(err, "get", "secrets", pod.Namespace)
+	}
+	return &activeConfig{pod: pod, file: file, rv: rv}, nil
+}
+
+// applySecret writes content as the active configuration, conditioned on the version
+// read, keeps a backup and annotates the runner pods so the runner reloads.
+func applySecret(ctx context.Context, f *cmdutil.Factory, a *activeConfig, content []byte, backupDir string) error {
+	cs, err := f.Kube().Clientset()
+	if err != nil {
+		return err
+	}
 	if backupDir == "" {
 		cache, _ := os.UserCacheDir()
 		backupDir = filepath.Join(cache, "robusta", "backups")
 	}
-	backup, err := pbconfig.WriteSecret(ctx, cs, pod.Namespace, rv, content, backupDir)
+	ns := a.pod.Namespace
+	backup, err := pbconfig.WriteSecret(ctx, cs, ns, a.rv, content, backupDir)
 	if err != nil {
 		return err
 	}
-	pods, err := pbconfig.AnnotateRunners(ctx, cs, pod.Namespace, kube.RunnerSelector, time.Now())
+	pods, err := pbconfig.AnnotateRunners(ctx, cs, ns, kube.RunnerSelector, time.Now())
 	if err != nil {
 		return fmt.Errorf("the Secret was updated, but annotating the runner pods failed (the runner reloads at its next restart): %w", err)
 	}
 	fmt.Fprintf(f.IOStreams.Out, "%s Updated Secret %s/%s; annotated %s so the runner reloads\n  previous config saved to %s\n",
-		st.SuccessIcon(), pod.Namespace, pbconfig.SecretName, strings.Join(pods, ", "), backup)
+		f.IOStreams.Styles().SuccessIcon(), ns, pbconfig.SecretName, strings.Join(pods, ", "), backup)
 	return nil
 }
 
@@ -375,19 +391,11 @@ runner annotation).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			pod, err := runnerNamespace(ctx, f, r)
+			active, err := readActive(ctx, f, r)
 			if err != nil {
 				return err
 			}
-			cs, err := f.Kube().Clientset()
-			if err != nil {
-				return err
-			}
-			cur, rv, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
-			if err != nil {
-				return f.Kube().Explain(err, "get", "secrets", pod.Namespace)
-			}
-			original, err := yaml.Marshal(cur.Doc)
+			original, err := yaml.Marshal(active.file.Doc)
 			if err != nil {
 				return err
 			}
@@ -448,22 +456,7 @@ runner annotation).`,
 				}
 				text = append([]byte(hdr.String()), body...)
 			}
-			body := stripHeader(mustRead(tmp.Name()))
-			if backupDir == "" {
-				cache, _ := os.UserCacheDir()
-				backupDir = filepath.Join(cache, "robusta", "backups")
-			}
-			backup, err := pbconfig.WriteSecret(ctx, cs, pod.Namespace, rv, body, backupDir)
-			if err != nil {
-				return err
-			}
-			pods, err := pbconfig.AnnotateRunners(ctx, cs, pod.Namespace, kube.RunnerSelector, time.Now())
-			if err != nil {
-				return fmt.Errorf("the Secret was updated, but annotating the runner pods failed: %w", err)
-			}
-			fmt.Fprintf(f.IOStreams.Out, "%s Updated Secret %s/%s; annotated %s\n  previous config saved to %s\n",
-				f.IOStreams.Styles().SuccessIcon(), pod.Namespace, pbconfig.SecretName, strings.Join(pods, ", "), backup)
-			return nil
+			return applySecret(ctx, f, active, stripHeader(mustRead(tmp.Name())), backupDir)
 		},
 	}
 	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
