@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -117,6 +119,15 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 		t.Fatal(r)
 	}
 	mustContain(t, r, "stdout", "Upgraded Helm release cfg-ns/robusta to revision 2")
+	// Helm itself sees the new revision: history has 1 superseded, 2 deployed.
+	hcfg, err := c.HelmConfig(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := action.NewHistory(hcfg).Run("robusta")
+	if err != nil || len(hist) != 2 || hist[0].Info.Status != release.StatusSuperseded || hist[1].Info.Status != release.StatusDeployed {
+		t.Fatalf("helm history: %v %+v", err, hist)
+	}
 	after, _ := secretContent(t, ns)
 	if !strings.Contains(after, "job-failures") || strings.Contains(after, "old-one") || !strings.Contains(after, "main_slack_sink") {
 		t.Fatalf("Secret after the upgrade:\n%s", after)
@@ -160,7 +171,7 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 	if _, err := c.Client.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := pbconfig.WriteSecret(context.Background(), c.Client, ns, staleRV, []byte("mine"), t.TempDir())
+	_, err = pbconfig.WriteSecret(context.Background(), c.Client, ns, staleRV, []byte("mine"), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "changed since it was read") {
 		t.Fatalf("want a conflict, got %v", err)
 	}

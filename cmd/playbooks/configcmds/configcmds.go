@@ -14,9 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
@@ -343,18 +341,8 @@ func helmUpgrade(ctx context.Context, o *ConfigureOptions, rel *playbooks.Releas
 			namespace, rel.Name, rel.Revision, strings.Join(changed, ", "), before, after)
 		return nil
 	}
-	s := f.Settings
-	kc, ctxName, ns := s.Kubeconfig, s.Context, namespace
-	flags := &genericclioptions.ConfigFlags{KubeConfig: &kc, Context: &ctxName, Namespace: &ns}
-	cfg := new(action.Configuration)
-	if err := cfg.Init(flags, namespace, "secret", func(string, ...any) {}); err != nil {
-		return fmt.Errorf("helm: %w", err)
-	}
-	up := action.NewUpgrade(cfg)
-	up.Namespace = namespace
-	up.Timeout = 5 * time.Minute
 	sp := f.IOStreams.StartSpinner("Upgrading Helm release " + rel.Name)
-	res, err := up.RunWithContext(ctx, rel.Name, rel.Raw.Chart, newVals)
+	res, err := playbooks.Upgrade(ctx, f.Kube(), rel, newVals)
 	sp.Stop()
 	if err != nil {
 		return fmt.Errorf("helm upgrade %s: %w", rel.Name, err)

@@ -116,10 +116,13 @@ func AnnotateRunners(ctx context.Context, cs kubernetes.Interface, namespace, se
 	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, ReloadAnnotation, fmt.Sprint(now.Unix())))
 	var names []string
 	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		if _, err := cs.CoreV1().Pods(namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // replaced during a rollout; its successor reads the new Secret
+			}
 			return names, err
 		}
 		names = append(names, p.Name)
