@@ -15,6 +15,7 @@ import (
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
+	"github.com/robusta-dev/robusta-go/cmd/local"
 	"github.com/robusta-dev/robusta-go/cmd/logs"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks"
 	"github.com/robusta-dev/robusta-go/cmd/version"
@@ -66,6 +67,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(playbooks.NewCmdPlaybooks(f))
 	cmd.AddCommand(logs.NewCmdLogs(f, nil))
 	cmd.AddCommand(genconfig.NewCmdGenConfig(f, nil))
+	cmd.AddCommand(local.NewCmdLocal(f))
 	return cmd
 }
 

@@ -166,8 +166,28 @@ func (c *Cluster) CreateRunner(ctx context.Context, spec RunnerSpec) (*Runner, e
 				return nil, err
 			}
 		}
+		if spec.LogFile != "" {
+			if err := c.waitLogs(ctx, spec.Namespace, pod); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
+}
+
+// waitLogs waits until kwok has seen the pod's Logs resource: reading logs succeeds.
+func (c *Cluster) waitLogs(ctx context.Context, namespace, pod string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := c.Client.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: "runner"}).DoRaw(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("logs of %s/%s not ready: %w", namespace, pod, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitExec waits until kwok has seen the pod's Exec resource: a trivial exec succeeds.
