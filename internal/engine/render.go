@@ -52,7 +52,7 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, saveDir string) error {
 				for _, it := range b.Items {
 					fmt.Fprintf(w, "  • %s\n", it)
 				}
-			case "table":
+			case "table", "diffs":
 				var sb strings.Builder
 				t := cli.NewTable(&sb, b.Headers...)
 				for _, row := range b.Rows {

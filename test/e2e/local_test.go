@@ -117,3 +117,42 @@ func TestLocalActionsList(t *testing.T) {
 		t.Fatal(r)
 	}
 }
+
+func TestLocalExecAndChangeActions(t *testing.T) {
+	e := startRunner(t, "local-x", nil, sandbox.RunnerSpec{ExecDir: t.TempDir()})
+	pod := "local-x/" + e.runner.Pod
+	r := run(t, e.env, "local", "run", "pod_bash_enricher", "--pod", pod, "bash_command=echo hello from $0")
+	if r.code != 0 || !strings.Contains(r.stdout, "Command results for echo hello from $0") || !strings.Contains(r.stdout, "hello from sh") {
+		t.Fatal(r)
+	}
+
+	// resource_babysitter needs a change event: without --old it explains; with an old
+	// version it shows what changed.
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner")
+	if r.code != 2 || !strings.Contains(r.stderr, "pass the old one with --old FILE") {
+		t.Fatal(r)
+	}
+	dep, err := e.c.Client.AppsV1().Deployments("local-x").Get(context.Background(), "robusta-runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := dep.DeepCopy()
+	three := int32(3)
+	old.Spec.Replicas = &three
+	old.Spec.Template.Spec.Containers[0].Image = "robusta-runner:old"
+	b, _ := json.Marshal(old)
+	oldFile := t.TempDir() + "/old.json"
+	if err := writeFile(oldFile, b); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--old", oldFile, "fields_to_monitor:=[\"replicas\",\"image\"]")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"[LOW] Deployment robusta-runner changed", "spec.replicas", "3", "spec.template.spec.containers[0].image", "robusta-runner:old", "robusta-runner:sandbox"} {
+		mustContain(t, r, "stdout", want)
+	}
+	if strings.Contains(r.stdout, "resourceVersion") {
+		t.Fatalf("omitted field reported\n%s", r)
+	}
+}

@@ -89,3 +89,5 @@ func mustContain(t *testing.T, r result, where, want string) {
 }
 
 func sandboxCluster(t *testing.T) *sandbox.Cluster { return sandbox.Get(t) }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
