@@ -68,7 +68,8 @@ for d in "$S/.$NAME.tmp-"*; do
   if [ -e "$d" ]; then rm -rf "$d"; fi
 done
 mkdir "$TMP"
-trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid"' EXIT
+trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main"' EXIT
+echo $$ > "$TMP.main"
 RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
 if [ -n "$SUM" ]; then
   mkfifo "$TMP.fifo"
@@ -85,9 +86,12 @@ COUNT=$(find "$TMP" \( -type f -o -type l \) | wc -l | tr -d ' ')
 if [ "$COUNT" != "$FILES" ]; then echo "transfer incomplete: unpacked $COUNT files, expected $FILES" >&2; exit 5; fi
 GOT=$(find "$TMP" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')
 if [ "$GOT" != "$BYTES" ]; then echo "transfer incomplete: unpacked $GOT bytes of file data, expected $BYTES" >&2; exit 6; fi
+# From here on the swap must finish: no signal stops it, and stopScript keeps off.
+trap '' TERM INT HUP
+: > "$TMP.swapping"
 if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
 mv "$TMP" "$S/$NAME"
-rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid"
+rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping"
 trap - EXIT
 echo "pushed $COUNT"
 `
@@ -189,10 +193,19 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info, Elapsed: time.Since(start)}, nil
 }
 
+// stopScript ends an interrupted push in the pod: it stops the script and its receiver
+// and removes their files. The exec'd shell may already be gone with its trap never run
+// (some runtimes kill it when the stream closes), so it cannot be left to clean up. A
+// push already swapping (marker file; the script ignores signals from then on) is left
+// to finish.
 const stopScript = `P="$1/.$2.tmp-$3"
-if [ -f "$P.pid" ] && kill "$(cat "$P.pid")" 2>/dev/null; then
-  rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid"
-fi
+[ -e "$P.swapping" ] && exit 0
+for f in "$P.main" "$P.pid"; do
+  if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+done
+sleep 0.2
+[ -e "$P.swapping" ] && exit 0
+rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid" "$P.main"
 `
 
 func (s *Storage) stopReceiver(name, tag string) {
