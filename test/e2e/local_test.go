@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -154,5 +156,77 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "resourceVersion") {
 		t.Fatalf("omitted field reported\n%s", r)
+	}
+}
+
+func TestLocalObjectActions(t *testing.T) {
+	e := startRunner(t, "local-o", nil, sandbox.RunnerSpec{})
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := run(t, e.env, "local", "run", "get_resource_yaml", "--deployment", "local-o/robusta-runner", "--save-files", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "file robusta-runner.yaml") {
+		t.Fatal(r)
+	}
+	saved, err := os.ReadFile(dir + "/robusta-runner.yaml")
+	if err != nil || !strings.Contains(string(saved), "robustaComponent: runner") || strings.Contains(string(saved), "managedFields") {
+		t.Fatalf("%v\n%s", err, saved)
+	}
+	r = run(t, e.env, "local", "run", "node_status_enricher", "--node", sandbox.FakeNodeName)
+	if r.code != 0 || !strings.Contains(r.stdout, "Ready") {
+		t.Fatal(r)
+	}
+
+	gen := func() int64 {
+		d, err := e.c.Client.AppsV1().Deployments("local-o").Get(ctx, "robusta-runner", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Generation
+	}
+	before := gen()
+	r = run(t, e.env, "local", "run", "rollout_restart", "--deployment", "local-o/robusta-runner")
+	if r.code != 0 || !strings.Contains(r.stdout, "Dry run: would restart") || gen() != before {
+		t.Fatalf("dry run changed the deployment\n%s", r)
+	}
+	r = run(t, e.env, "local", "run", "rollout_restart", "--deployment", "local-o/robusta-runner", "--apply")
+	if r.code != 0 || gen() == before {
+		t.Fatalf("--apply did not restart\n%s", r)
+	}
+}
+
+func TestLocalJobInfo(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	if err := c.EnsureNamespace(ctx, "local-job"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
+		t.Fatal(err)
+	}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "local-job"},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "main", Image: "busybox"}},
+			Tolerations:   []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+		}}},
+	}
+	if _, err := c.Client.BatchV1().Jobs("local-job").Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		j, err := c.Client.BatchV1().Jobs("local-job").Get(ctx, "nightly", metav1.GetOptions{})
+		if err == nil && j.Status.Succeeded == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job did not complete: %+v", j.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "job_info_enricher", "--job", "local-job/nightly")
+	if r.code != 0 || !strings.Contains(r.stdout, "succeeded") || !strings.Contains(r.stdout, "1/1") || !strings.Contains(r.stdout, "condition Complete") {
+		t.Fatal(r)
 	}
 }
