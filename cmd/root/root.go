@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
@@ -113,13 +112,4 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
-}
-
-// GlobalFlagNames lists the persistent flags (used by tests and docs).
-func GlobalFlagNames() []string {
-	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	config.AddGlobalFlags(fs)
-	var names []string
-	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
-	return names
 }

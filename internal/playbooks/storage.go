@@ -98,13 +98,11 @@ echo "pushed $COUNT"
 
 // PushResult is what a push did.
 type PushResult struct {
-	Name    string            `json:"name"`
-	Path    string            `json:"path"`
-	Runner  string            `json:"runner"`
-	Archive repo.ArchiveInfo  `json:"archive"`
-	Elapsed time.Duration     `json:"elapsedNanos"`
-	Replace bool              `json:"replacedPrevious"`
-	Extra   map[string]string `json:"-"`
+	Name    string           `json:"name"`
+	Path    string           `json:"path"`
+	Runner  string           `json:"runner"`
+	Archive repo.ArchiveInfo `json:"archive"`
+	Elapsed time.Duration    `json:"-"`
 }
 
 // PushOptions tune a push.

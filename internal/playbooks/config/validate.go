@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -263,7 +262,7 @@ func (v *validator) playbook(pb Playbook, checkSinks bool) {
 	if s := lookup(n, "sinks"); s != nil && checkSinks {
 		for i, sn := range s.Content {
 			if !v.sinks[sn.Value] {
-				v.add("error", sn, fmt.Sprintf("%s.sinks[%d]", pb.Path, i), "sink %q is not defined in %s%s", sn.Value, sinkKeys[v.file.Format], suggest(sn.Value, keysBool(v.sinks)))
+				v.add("error", sn, fmt.Sprintf("%s.sinks[%d]", pb.Path, i), "sink %q is not defined in %s%s", sn.Value, sinkKeys[v.file.Format], suggest(sn.Value, keys(v.sinks)))
 			}
 		}
 	}
@@ -387,8 +386,6 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func keysBool(m map[string]bool) []string { return keys(m) }
-
 // suggest returns `: did you mean "x"?` for the closest candidate within a small
 // edit distance.
 func suggest(name string, candidates []string) string {
@@ -424,6 +421,3 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
-
-// ErrNotPlaybooks is returned for a file with nothing this package models.
-var ErrNotPlaybooks = errors.New("no playbooks configuration found")
