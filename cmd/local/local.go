@@ -66,16 +66,8 @@ func newCmdRun(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if paramsFile != "" {
-				fp, err := playbooks.ReadParamsFile(paramsFile)
-				if err != nil {
-					return err
-				}
-				for k, v := range fp {
-					if _, set := params[k]; !set {
-						params[k] = v
-					}
-				}
+			if err := playbooks.AddParamsFile(params, paramsFile); err != nil {
+				return err
 			}
 			kindName, ref := "", ""
 			for _, c := range []struct{ k, v string }{{"pod", pod}, {"deployment", deployment}, {"job", job}, {"node", node}} {

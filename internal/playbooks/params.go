@@ -87,6 +87,24 @@ func ReadParamsFile(path string) (map[string]any, error) {
 	return m, nil
 }
 
+// AddParamsFile fills params from the --params-file at path (when path is set). Keys
+// already in params, from the command line, win over the file, key by key.
+func AddParamsFile(params map[string]any, path string) error {
+	if path == "" {
+		return nil
+	}
+	fileParams, err := ReadParamsFile(path)
+	if err != nil {
+		return err
+	}
+	for k, v := range fileParams {
+		if _, set := params[k]; !set {
+			params[k] = v
+		}
+	}
+	return nil
+}
+
 // MergeParams adds src into dst; a key in both is an error naming where each came from.
 func MergeParams(dst, src map[string]any, srcName, dstName string) error {
 	for k, v := range src {

@@ -112,17 +112,8 @@ func (o *Options) Complete() error {
 	if err := playbooks.MergeParams(params, objParams, "an object flag (--pod/--deployment/--job/--node)", "the command line"); err != nil {
 		return err
 	}
-	if o.ParamsFile != "" {
-		fileParams, err := playbooks.ReadParamsFile(o.ParamsFile)
-		if err != nil {
-			return err
-		}
-		// The command line overrides the file, key by key.
-		for k, v := range fileParams {
-			if _, set := params[k]; !set {
-				params[k] = v
-			}
-		}
+	if err := playbooks.AddParamsFile(params, o.ParamsFile); err != nil {
+		return err
 	}
 	if o.NoSinks && len(o.Sinks) > 0 {
 		return cli.UsageErrorf("--sinks and --no-sinks contradict each other: use one")

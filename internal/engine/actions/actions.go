@@ -196,16 +196,21 @@ func deletePod(ctx context.Context, r *engine.Run, _ any) error {
 	if err != nil {
 		return err
 	}
-	opts := metav1.DeleteOptions{}
-	what := "Deleted"
-	if !r.Apply {
-		opts.DryRun = []string{metav1.DryRunAll}
-		what = "Dry run: would delete"
-		r.Notes = append(r.Notes, "delete_pod ran as a server-side dry run: nothing changed (pass --apply to delete)")
-	}
-	if err := cs.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, opts); err != nil {
+	dryRun, what := mutation(r, "delete_pod", "Deleted", "delete")
+	if err := cs.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{DryRun: dryRun}); err != nil {
 		return r.KF.Explain(err, "delete", "pods", pod.Namespace)
 	}
 	r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("%s pod %s/%s", what, pod.Namespace, pod.Name)))
 	return nil
+}
+
+// mutation decides how a mutating action runs: for real with --apply, else as a
+// server-side dry run, which it notes for the user. It returns the DryRun option and
+// the verb for the finding ("Deleted" or "Dry run: would delete").
+func mutation(r *engine.Run, action, done, verb string) ([]string, string) {
+	if r.Apply {
+		return nil, done
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("%s ran as a server-side dry run: nothing changed (pass --apply to %s)", action, verb))
+	return []string{metav1.DryRunAll}, "Dry run: would " + verb
 }

@@ -94,14 +94,8 @@ func rolloutRestart(ctx context.Context, r *engine.Run, _ any) error {
 		return err
 	}
 	patch := []byte(fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339)))
-	opts := metav1.PatchOptions{}
-	what := "Restarted"
-	if !r.Apply {
-		opts.DryRun = []string{metav1.DryRunAll}
-		what = "Dry run: would restart"
-		r.Notes = append(r.Notes, "rollout_restart ran as a server-side dry run: nothing changed (pass --apply to restart)")
-	}
-	if _, err := cs.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.StrategicMergePatchType, patch, opts); err != nil {
+	dryRun, what := mutation(r, "rollout_restart", "Restarted", "restart")
+	if _, err := cs.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{DryRun: dryRun}); err != nil {
 		return r.KF.Explain(err, "patch", "deployments", d.Namespace)
 	}
 	r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("%s deployment %s/%s", what, d.Namespace, d.Name)))
