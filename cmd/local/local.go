@@ -4,6 +4,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,42 +12,61 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // registers the built-in actions
+	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
 // NewCmdLocal builds the group.
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "local", Short: "Run playbook actions locally against your cluster", Args: cmdutil.NoArgs}
-	cmd.AddCommand(newCmdRun(f), newCmdActions(f))
+	cmd.AddCommand(NewCmdRun(f, nil), newCmdActions(f))
 	return cmd
 }
 
-var kinds = map[string]struct {
-	gvr        schema.GroupVersionResource
-	kind       string
-	namespaced bool
-}{
-	"pod":        {schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true},
-	"deployment": {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true},
-	"job":        {schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job", true},
-	"node":       {schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, "Node", false},
+// RunOptions are the inputs of `local run`.
+type RunOptions struct {
+	IO     *cli.IOStreams
+	Kube   func() *kube.Factory
+	Output func() cli.OutputFormat
+
+	Action     string
+	Args       []string
+	Object     cmdutil.ObjectFlags
+	Kind, Name string
+	Old        string
+	Alert      string
+	SaveDir    string
+	ParamsFile string
+	Apply      bool
+
+	params map[string]any
+	target cmdutil.Target
 }
 
-func newCmdRun(f *cmdutil.Factory) *cobra.Command {
-	var pod, deployment, job, node, old, saveDir, paramsFile string
-	var apply bool
+// NewCmdRun builds `local run`; runF replaces the run function in tests.
+func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
 	cmd := &cobra.Command{
 		Use:   "run ACTION [key=value | key:=JSON ...]",
 		Short: "Run one action against a live object and print the finding",
+		Long: `Run one action against a live object and print the finding.
+
+The event is built from the object as the runner's manual trigger builds it, so the
+same command line works for 'robusta playbooks trigger'. Mutating actions run as a
+server-side dry run unless --apply is given. --old FILE runs a change-event action
+(the object changed from FILE to its live version); --alert FILE runs on a Prometheus
+alert (one alert or an Alertmanager webhook body), resolved to the object its labels name.`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
+  robusta local run resource_events_enricher --kind hpa --name web -n prod
+  robusta local run resource_babysitter --deployment prod/api --old api-before.yaml
+  robusta local run pod_issue_investigator --alert alert.json
   robusta local run delete_pod --pod default/web-1            # server-side dry run
   robusta local run delete_pod --pod default/web-1 --apply`,
 		Args: cmdutil.MinimumArgs(1, "the name of an action (see robusta local actions)"),
@@ -57,96 +77,197 @@ func newCmdRun(f *cmdutil.Factory) *cobra.Command {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			a, ok := engine.Lookup(args[0])
-			if !ok {
-				return cli.UsageErrorf("unknown action %q%s; see robusta local actions", args[0], suggest(args[0]))
-			}
-			params, err := playbooks.ParseParams(args[1:])
-			if err != nil {
+			opts.Action, opts.Args = args[0], args[1:]
+			if err := opts.Complete(f.Kube().ExplicitNamespace(), f.Kube().Namespace); err != nil {
 				return err
 			}
-			if err := playbooks.AddParamsFile(params, paramsFile); err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			kindName, ref := "", ""
-			for _, c := range []struct{ k, v string }{{"pod", pod}, {"deployment", deployment}, {"job", job}, {"node", node}} {
-				if c.v != "" {
-					if kindName != "" {
-						return cli.UsageErrorf("give only one of --pod, --deployment, --job and --node")
-					}
-					kindName, ref = c.k, c.v
-				}
-			}
-			if kindName == "" {
-				return cli.UsageErrorf("say which object the action runs on: --pod NS/NAME, --deployment NS/NAME, --job NS/NAME or --node NAME")
-			}
-			ev, err := buildEvent(ctx, f, kindName, ref, old)
-			if err != nil {
-				return err
-			}
-			run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, a.Name+" on "+ev.Obj.GetName()), KF: f.Kube(), Apply: apply}
-			if err := a.Execute(ctx, run, params); err != nil {
-				if strings.Contains(err.Error(), "needs a") || strings.Contains(err.Error(), "parameter") {
-					return cli.UsageErrorf("%v", err)
-				}
-				return err
-			}
-			run.Finding.SetFingerprint()
-			for _, n := range run.Notes {
-				fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", f.IOStreams.StderrStyles().WarningIcon(), n)
-			}
-			if of := f.OutputFormat(); of.Structured() {
-				return cli.PrintStructured(f.IOStreams.Out, of, run.Finding)
-			}
-			return engine.RenderText(f.IOStreams.Out, f.IOStreams.Styles(), run.Finding, saveDir)
+			return RunRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&pod, "pod", "", "the pod (NAMESPACE/NAME)")
-	fl.StringVar(&deployment, "deployment", "", "the deployment (NAMESPACE/NAME)")
-	fl.StringVar(&job, "job", "", "the job (NAMESPACE/NAME)")
-	fl.StringVar(&node, "node", "", "the node (NAME)")
-	fl.StringVar(&old, "old", "", "YAML of the object's old version, for change-event actions")
-	fl.StringVar(&saveDir, "save-files", "", "write file blocks into this folder")
-	fl.StringVar(&paramsFile, "params-file", "", "YAML or JSON file with an object of parameters")
-	fl.BoolVar(&apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	opts.Object.Add(f, cmd, "runs on")
+	fl.StringVar(&opts.Kind, "kind", "", "the kind of the object (any kind the server knows: hpa, statefulset, ...), with --name")
+	fl.StringVar(&opts.Name, "name", "", "the object's name, with --kind (its namespace from -n)")
+	fl.StringVar(&opts.Old, "old", "", "YAML or JSON of the object's old version, for change-event actions")
+	fl.StringVar(&opts.Alert, "alert", "", "YAML or JSON of a Prometheus alert (or an Alertmanager webhook body)")
+	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
+	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
+	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
-func buildEvent(ctx context.Context, f *cmdutil.Factory, kindName, ref, oldFile string) (*engine.Event, error) {
-	k := kinds[kindName]
-	ns, name := "", ref
-	if k.namespaced {
-		var ok bool
-		ns, name, ok = strings.Cut(ref, "/")
-		if !ok || ns == "" || name == "" {
-			return nil, cli.UsageErrorf("--%s %q: use NAMESPACE/NAME", kindName, ref)
+// Complete checks everything that needs no cluster: the action, params and flags.
+// explicitNS is -n when given; defaultNS the kubeconfig's namespace.
+func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error {
+	if _, ok := engine.Lookup(o.Action); !ok {
+		return cli.UsageErrorf("unknown action %q%s; see robusta local actions", o.Action, suggest(o.Action))
+	}
+	params, err := playbooks.ParseParams(o.Args)
+	if err != nil {
+		return err
+	}
+	if err := playbooks.AddParamsFile(params, o.ParamsFile); err != nil {
+		return err
+	}
+	o.params = params
+	if o.target, err = o.Object.Target(); err != nil {
+		return err
+	}
+	switch {
+	case (o.Kind == "") != (o.Name == ""):
+		return cli.UsageErrorf("--kind and --name go together: give both")
+	case o.Kind != "" && o.target.Kind != "":
+		return cli.UsageErrorf("give either --kind/--name or one of --pod, --deployment, --job and --node")
+	case o.Kind != "":
+		ns := explicitNS
+		if ns == "" {
+			ns = defaultNS()
+		}
+		o.target = cmdutil.Target{Kind: o.Kind, Namespace: ns, Name: o.Name}
+	}
+	switch {
+	case o.Alert != "" && (o.target.Kind != "" || o.Old != ""):
+		return cli.UsageErrorf("--alert names its own object: drop the object flags and --old")
+	case o.Alert == "" && o.target.Kind == "":
+		return cli.UsageErrorf("say which object the action runs on: --pod NS/NAME, --deployment NS/NAME, --job NS/NAME, --node NAME, --kind KIND --name NAME, or --alert FILE")
+	}
+	return nil
+}
+
+// RunRun builds the event(s), runs the action and prints each finding.
+func RunRun(ctx context.Context, o *RunOptions) error {
+	kf := o.Kube()
+	events, err := o.events(ctx, kf)
+	if err != nil {
+		return err
+	}
+	a, _ := engine.Lookup(o.Action)
+	limiter := engine.NewRateLimiter()
+	for i, ev := range events {
+		title := a.Name
+		if ev.Obj != nil {
+			title += " on " + ev.Obj.GetName()
+		}
+		run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: kf, Apply: o.Apply, Limiter: limiter}
+		if err := a.Execute(ctx, run, o.params); err != nil {
+			var inc *engine.IncompatibleError
+			var pe *engine.ParamsError
+			if errors.As(err, &inc) || errors.As(err, &pe) {
+				return cli.UsageErrorf("%v", err)
+			}
+			return fmt.Errorf("%s: %w", a.Name, err)
+		}
+		run.Finding.SetFingerprint()
+		for _, n := range run.Notes {
+			fmt.Fprintf(o.IO.ErrOut, "%s %s\n", o.IO.StderrStyles().WarningIcon(), n)
+		}
+		if i > 0 && !o.Output().Structured() {
+			fmt.Fprintln(o.IO.Out)
+		}
+		ro := engine.RenderOptions{SaveDir: o.SaveDir}
+		if o.IO.IsStdoutTTY() {
+			ro.Width = o.IO.TerminalWidth()
+		}
+		if err := engine.Render(o.IO.Out, o.IO.Styles(), o.Output(), run.Finding, ro); err != nil {
+			return err
 		}
 	}
-	dyn, err := f.Kube().Dynamic()
+	return nil
+}
+
+func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Event, error) {
+	dyn, err := kf.Dynamic()
 	if err != nil {
-		return nil, f.Kube().Explain(err, "", "", "")
+		return nil, kf.Explain(err, "", "", "")
 	}
-	var ri = dyn.Resource(k.gvr).Namespace(ns)
-	obj, err := ri.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, f.Kube().Explain(err, "get", k.gvr.Resource, ns)
-	}
-	ev := &engine.Event{Class: k.kind + "Event", Kind: k.kind, Obj: obj}
-	if oldFile != "" {
-		b, err := os.ReadFile(oldFile)
+	if o.Alert != "" {
+		alerts, err := readAlerts(o.Alert)
 		if err != nil {
-			return nil, cli.UsageErrorf("--old: %v", err)
+			return nil, err
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(b, &m); err != nil || m == nil {
-			return nil, cli.UsageErrorf("--old %s: not a YAML object", oldFile)
+		var out []*engine.Event
+		for _, a := range alerts {
+			ev, note, err := engine.ResolveAlert(ctx, dyn, a)
+			if err != nil {
+				_, kind, ns, _ := engine.AlertTarget(a)
+				return nil, kf.Explain(err, "get", strings.ToLower(kind)+"s", ns)
+			}
+			if note != "" {
+				fmt.Fprintf(o.IO.ErrOut, "%s alert %s: %s\n", o.IO.StderrStyles().WarningIcon(), a.Name(), note)
+			}
+			out = append(out, ev)
 		}
-		ev.Old = &unstructured.Unstructured{Object: m}
-		ev.Class, ev.Operation = k.kind+"ChangeEvent", "update"
+		return out, nil
 	}
-	return ev, nil
+	res, err := kf.ResolveKind(o.target.Kind)
+	if err != nil {
+		return nil, cli.WithHint(err, "use --pod, --deployment, --job, --node or --kind with a kind the server has")
+	}
+	ns := o.target.Namespace
+	if !res.Namespaced {
+		ns = ""
+	}
+	obj, err := dyn.Resource(res.GVR).Namespace(ns).Get(ctx, o.target.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, kf.Explain(err, "get", res.GVR.Resource, ns)
+	}
+	if o.Old == "" {
+		return []*engine.Event{engine.ResourceEvent(res.Kind, obj)}, nil
+	}
+	old, err := readObject(o.Old)
+	if err != nil {
+		return nil, err
+	}
+	if k := old.GetKind(); k != "" && k != res.Kind {
+		return nil, cli.UsageErrorf("--old %s holds a %s, but the object is a %s", o.Old, k, res.Kind)
+	}
+	return []*engine.Event{engine.ChangeEvent(res.Kind, "update", old, obj)}, nil
+}
+
+func readObject(path string) (*unstructured.Unstructured, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cli.UsageErrorf("--old: %v", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, cli.UsageErrorf("--old %s: not a YAML or JSON object", path)
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// readAlerts reads one alert, or the alerts of an Alertmanager webhook body.
+func readAlerts(path string) ([]*engine.Alert, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cli.UsageErrorf("--alert: %v", err)
+	}
+	var body struct {
+		Alerts []*engine.Alert `json:"alerts"`
+		engine.Alert
+	}
+	if err := yaml.Unmarshal(b, &body); err != nil {
+		return nil, cli.UsageErrorf("--alert %s: not a YAML or JSON alert: %v", path, err)
+	}
+	alerts := body.Alerts
+	if len(alerts) == 0 && len(body.Labels) > 0 {
+		alerts = []*engine.Alert{&body.Alert}
+	}
+	if len(alerts) == 0 {
+		return nil, cli.UsageErrorf("--alert %s: no alert in it (want an object with labels, or a webhook body with alerts)", path)
+	}
+	for _, a := range alerts {
+		if a.Name() == "" {
+			return nil, cli.UsageErrorf("--alert %s: an alert has no alertname label", path)
+		}
+	}
+	return alerts, nil
 }
 
 func suggest(name string) string {
@@ -163,6 +284,12 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 		Use:   "actions [ACTION]",
 		Short: "List the actions the local engine implements, or describe one",
 		Args:  cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return engine.Names(), cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			of := f.OutputFormat()
 			if len(args) == 1 {
@@ -178,6 +305,10 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 					return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"name": a.Name, "event": a.Event, "mutating": a.Mutating, "doc": a.Doc, "params": params})
 				}
 				fmt.Fprintf(f.IOStreams.Out, "%s (%s)%s\n  %s\n", a.Name, a.Event, map[bool]string{true: ", mutating"}[a.Mutating], a.Doc)
+				if len(params) == 0 {
+					fmt.Fprintln(f.IOStreams.Out, "  It takes no parameters.")
+					return nil
+				}
 				t := cli.NewTable(f.IOStreams.Out, "param", "type", "default", "required", "doc")
 				for _, p := range params {
 					t.Row(p.Name, p.Type, p.Default, fmt.Sprint(p.Required), p.Doc)

@@ -17,6 +17,9 @@ const (
 	OutputText OutputFormat = "text"
 	OutputJSON OutputFormat = "json"
 	OutputYAML OutputFormat = "yaml"
+	// OutputMarkdown is for findings (local run, trigger --sync); other commands
+	// print text for it.
+	OutputMarkdown OutputFormat = "markdown"
 )
 
 // ParseOutputFormat checks a user-supplied -o value.
@@ -24,10 +27,12 @@ func ParseOutputFormat(s string) (OutputFormat, error) {
 	switch f := OutputFormat(strings.ToLower(strings.TrimSpace(s))); f {
 	case "", OutputText:
 		return OutputText, nil
-	case OutputJSON, OutputYAML:
+	case OutputJSON, OutputYAML, OutputMarkdown:
 		return f, nil
+	case "md":
+		return OutputMarkdown, nil
 	}
-	return "", UsageErrorf("invalid output format %q: use text, json or yaml", s)
+	return "", UsageErrorf("invalid output format %q: use text, json, yaml or markdown", s)
 }
 
 // Structured reports whether the format is meant for scripts.

@@ -47,7 +47,7 @@ func AddGlobalFlags(fs *pflag.FlagSet) {
 	fs.String(KeyKubeconfig, "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	fs.String(KeyContext, "", "kubeconfig context to use")
 	fs.StringP(KeyNamespace, "n", "", "namespace of the Robusta runner (default: search all namespaces)")
-	fs.StringP(KeyOutput, "o", "text", "output format: text, json or yaml")
+	fs.StringP(KeyOutput, "o", "text", "output format: text, json, yaml (markdown for findings)")
 	fs.Bool(KeyNoColor, false, "disable colour output (NO_COLOR is honoured too)")
 	fs.BoolP(KeyVerbose, "v", false, "print more detail about what is being done")
 	fs.Duration(KeyRequestTimeout, DefaultRequestTimeout, "timeout for each request to the Kubernetes API server")

@@ -6,35 +6,11 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
-
-// Event is what a trigger (or a manual run) hands to actions.
-type Event struct {
-	// Class is Robusta's event class: PodEvent, DeploymentEvent, PodChangeEvent, ...
-	Class     string
-	Kind      string
-	Obj       *unstructured.Unstructured
-	Old       *unstructured.Unstructured // change events only
-	Operation string                     // create, update, delete (change events)
-}
-
-// Pod returns the event's object as a Pod, or nil when it is not one.
-func (e *Event) Pod() *corev1.Pod {
-	if e.Obj == nil || e.Kind != "Pod" {
-		return nil
-	}
-	var p corev1.Pod
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(e.Obj.Object, &p); err != nil {
-		return nil
-	}
-	return &p
-}
 
 // Run is the state of one run of actions on an event.
 type Run struct {
@@ -44,6 +20,8 @@ type Run struct {
 	// Apply lets mutating actions change the cluster; without it they use server-side
 	// dry run.
 	Apply bool
+	// Limiter is shared by the actions and triggers of one engine.
+	Limiter *RateLimiter
 	// Stop ends the chain after the current action.
 	Stop bool
 	// Notes are said to the user beside the finding (for example "dry run").
@@ -87,23 +65,51 @@ func Names() []string {
 	return out
 }
 
-// Accepts reports whether an event of class produced can run the action.
-func (a *Action) Accepts(produced string) bool { return pbconfig.Fits(produced, a.Event) }
+// Accepts reports whether the action can run on e (see Event.Yields).
+func (a *Action) Accepts(e *Event) bool { return e.Yields(a.Event) }
+
+// IncompatibleError says an action was given an event it cannot run on.
+type IncompatibleError struct{ Action, Wanted, Got, Hint string }
+
+func (e *IncompatibleError) Error() string {
+	msg := fmt.Sprintf("action %s needs a %s, but got a %s", e.Action, e.Wanted, e.Got)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
+
+// ParamsError is a mistake in an action's parameters: the user's to fix.
+type ParamsError struct {
+	Action string
+	Err    error
+}
+
+func (e *ParamsError) Error() string { return e.Action + ": " + e.Err.Error() }
+func (e *ParamsError) Unwrap() error { return e.Err }
 
 // Execute decodes params and runs the action on r.
 func (a *Action) Execute(ctx context.Context, r *Run, raw map[string]any) error {
-	if !a.Accepts(r.Event.Class) {
-		msg := fmt.Sprintf("action %s needs a %s, but got a %s", a.Name, a.Event, r.Event.Class)
-		if pbconfig.IsChangeEvent(a.Event) {
-			msg += ": it compares two versions of an object, so pass the old one with --old FILE"
+	if !a.Accepts(r.Event) {
+		err := &IncompatibleError{Action: a.Name, Wanted: a.Event, Got: r.Event.Class}
+		switch {
+		case pbconfig.IsChangeEvent(a.Event):
+			err.Hint = "it compares two versions of an object, so pass the old one with --old FILE"
+		case r.Event.Class == AlertEvent && r.Event.Kind == "":
+			err.Hint = "the alert's labels name no pod, node, deployment, job, daemonset or statefulset"
+		case r.Event.Class == AlertEvent:
+			err.Got = fmt.Sprintf("%s about a %s", AlertEvent, r.Event.Kind)
 		}
-		return fmt.Errorf("%s", msg)
+		return err
+	}
+	if r.Limiter == nil {
+		r.Limiter = NewRateLimiter()
 	}
 	var params any
 	if a.NewParams != nil {
 		params = a.NewParams()
 		if err := Decode(raw, params); err != nil {
-			return fmt.Errorf("%s: %w", a.Name, err)
+			return &ParamsError{Action: a.Name, Err: err}
 		}
 	} else if len(raw) > 0 {
 		keys := make([]string, 0, len(raw))
@@ -111,12 +117,13 @@ func (a *Action) Execute(ctx context.Context, r *Run, raw map[string]any) error 
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		return fmt.Errorf("%s takes no parameters, got %s", a.Name, strings.Join(keys, ", "))
+		return &ParamsError{Action: a.Name, Err: fmt.Errorf("takes no parameters, got %s", strings.Join(keys, ", "))}
 	}
 	return a.Do(ctx, r, params)
 }
 
-// NewFinding starts the finding for an event: its subject is the event's object.
+// NewFinding starts the finding for an event: its subject is the event's object. An
+// alert's finding takes the alert's name, summary and severity, as the runner does.
 func NewFinding(e *Event, title string) *Finding {
 	f := &Finding{Title: title, Severity: Info, Source: "manual", Subject: Subject{Kind: strings.ToLower(e.Kind)}}
 	if e.Obj != nil {
@@ -125,5 +132,34 @@ func NewFinding(e *Event, title string) *Finding {
 			f.Subject.Node = node
 		}
 	}
+	if a := e.Alert; a != nil {
+		f.Source, f.Title, f.AggregationKey = "prometheus", a.Name(), a.Name()
+		if f.Title == "" {
+			f.Title = "Prometheus alert"
+		}
+		f.Description = a.Annotations["summary"]
+		if d := a.Annotations["description"]; d != "" {
+			f.Description = strings.TrimSpace(f.Description + "\n" + d)
+		}
+		f.Severity = alertSeverity(a.Labels["severity"])
+		if a.Status == "resolved" {
+			f.Title = "[RESOLVED] " + f.Title
+		}
+	}
 	return f
+}
+
+// alertSeverity maps Prometheus severity labels onto finding severities.
+func alertSeverity(s string) Severity {
+	switch strings.ToLower(s) {
+	case "critical", "high":
+		return High
+	case "error", "medium":
+		return Medium
+	case "warning", "low":
+		return Low
+	case "debug":
+		return Debug
+	}
+	return Info
 }

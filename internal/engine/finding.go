@@ -28,8 +28,24 @@ type Subject struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 }
 
-// Block is one piece of an enrichment. Type is markdown, divider, header, list, table,
-// kubernetes_fields, diffs, json, file or callback.
+// Block types, as Robusta names them.
+const (
+	BlockMarkdown         = "markdown"
+	BlockDivider          = "divider"
+	BlockHeader           = "header"
+	BlockList             = "list"
+	BlockTable            = "table"
+	BlockKubernetesFields = "kubernetes_fields"
+	BlockDiffs            = "diffs"
+	BlockJSON             = "json"
+	BlockFile             = "file"
+	BlockCallback         = "callback"
+)
+
+// Block is one piece of an enrichment. Which fields are set depends on Type: text for
+// markdown, header and json; items for list; headers and rows for table,
+// kubernetes_fields (field, value) and diffs (path, old, new); name and data for file;
+// name (the button) and text (the action it runs) for callback.
 type Block struct {
 	Type    string     `json:"type"`
 	Text    string     `json:"text,omitempty"`
@@ -38,24 +54,46 @@ type Block struct {
 	Rows    [][]string `json:"rows,omitempty"`
 	Name    string     `json:"name,omitempty"`
 	Data    []byte     `json:"data,omitempty"`
+	// Truncated says how many rows or bytes were left out of the block.
+	Truncated int `json:"truncated,omitempty"`
 }
 
-// Markdown, Header, List, Table and File build blocks.
-func Markdown(text string) Block { return Block{Type: "markdown", Text: text} }
+// Markdown is a markdown block.
+func Markdown(text string) Block { return Block{Type: BlockMarkdown, Text: text} }
+
+// Divider is a horizontal rule.
+func Divider() Block { return Block{Type: BlockDivider} }
 
 // Header is a header block.
-func Header(text string) Block { return Block{Type: "header", Text: text} }
+func Header(text string) Block { return Block{Type: BlockHeader, Text: text} }
 
 // List is a list block.
-func List(items ...string) Block { return Block{Type: "list", Items: items} }
+func List(items ...string) Block { return Block{Type: BlockList, Items: items} }
 
 // Table is a table block.
 func Table(name string, headers []string, rows [][]string) Block {
-	return Block{Type: "table", Name: name, Headers: headers, Rows: rows}
+	return Block{Type: BlockTable, Name: name, Headers: headers, Rows: rows}
 }
 
+// KubernetesFields is a two-column block of an object's fields and their values.
+func KubernetesFields(rows [][]string) Block {
+	return Block{Type: BlockKubernetesFields, Headers: []string{"field", "value"}, Rows: rows}
+}
+
+// Diffs is a block of changed paths with their old and new values.
+func Diffs(rows [][]string) Block {
+	return Block{Type: BlockDiffs, Headers: []string{"path", "old", "new"}, Rows: rows}
+}
+
+// JSON is a block holding a JSON document.
+func JSON(text string) Block { return Block{Type: BlockJSON, Text: text} }
+
 // File is a file block.
-func File(name string, data []byte) Block { return Block{Type: "file", Name: name, Data: data} }
+func File(name string, data []byte) Block { return Block{Type: BlockFile, Name: name, Data: data} }
+
+// Callback is a button that runs an action in Robusta's UI; locally it is shown as
+// the command that would run it.
+func Callback(label, action string) Block { return Block{Type: BlockCallback, Name: label, Text: action} }
 
 // Enrichment is a titled group of blocks.
 type Enrichment struct {

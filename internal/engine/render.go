@@ -1,18 +1,32 @@
 package engine
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/mattn/go-runewidth"
+
 	"github.com/robusta-dev/robusta-go/internal/cli"
 )
 
-// RenderText writes a finding for a terminal (styles decide whether colour is used).
-// File blocks show name and size; saveDir, when set, receives their contents.
-func RenderText(w io.Writer, st *cli.Styles, f *Finding, saveDir string) error {
+// RenderOptions tune how a finding is written.
+type RenderOptions struct {
+	// Width is the terminal's width; tables are fitted to it. Zero means no limit (not
+	// a terminal: a pipe or a file gets whole cells).
+	Width int
+	// SaveDir, when set, receives the contents of file blocks.
+	SaveDir string
+}
+
+// RenderText writes a finding for a terminal: a severity-coloured header, the subject,
+// then each enrichment. Styles decide whether colour is used.
+func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error {
+	bw := &errWriter{w: w}
 	sev := "[" + string(f.Severity) + "]"
 	switch f.Severity {
 	case High:
@@ -22,57 +36,202 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, saveDir string) error {
 	default:
 		sev = st.Muted(sev)
 	}
-	fmt.Fprintf(w, "%s %s\n", sev, st.Bold(f.Title))
-	if f.Subject.Name != "" {
-		subj := f.Subject.Kind + " " + f.Subject.Name
-		if f.Subject.Namespace != "" {
-			subj = f.Subject.Kind + " " + f.Subject.Namespace + "/" + f.Subject.Name
-		}
-		if f.Subject.Node != "" {
-			subj += " on node " + f.Subject.Node
-		}
-		fmt.Fprintf(w, "  subject: %s\n", subj)
+	bw.printf("%s %s\n", sev, st.Bold(f.Title))
+	if s := subjectLine(f.Subject); s != "" {
+		bw.printf("  subject: %s\n", s)
 	}
 	if f.Description != "" {
-		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(f.Description, "\n", "\n  "))
+		bw.printf("  %s\n", indent(f.Description))
 	}
 	for _, e := range f.Enrichments {
 		if e.Title != "" {
-			fmt.Fprintf(w, "  %s\n", st.Bold("── "+e.Title))
+			bw.printf("  %s\n", st.Bold("── "+e.Title))
 		}
 		for _, b := range e.Blocks {
 			switch b.Type {
-			case "markdown":
-				fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(b.Text, "\n", "\n  "))
-			case "header":
-				fmt.Fprintf(w, "  %s\n", st.Bold(b.Text))
-			case "divider":
-				fmt.Fprintf(w, "  %s\n", st.Muted(strings.Repeat("─", 40)))
-			case "list":
+			case BlockMarkdown:
+				bw.printf("  %s\n", indent(b.Text))
+			case BlockHeader:
+				bw.printf("  %s\n", st.Bold(b.Text))
+			case BlockDivider:
+				bw.printf("  %s\n", st.Muted(strings.Repeat("─", 40)))
+			case BlockList:
 				for _, it := range b.Items {
-					fmt.Fprintf(w, "  • %s\n", it)
+					bw.printf("  • %s\n", indent(it))
 				}
-			case "table", "diffs":
-				var sb strings.Builder
-				t := cli.NewTable(&sb, b.Headers...)
-				for _, row := range b.Rows {
-					t.Row(row...)
+			case BlockTable, BlockKubernetesFields, BlockDiffs:
+				var colour []func(string) string
+				if b.Type == BlockDiffs {
+					colour = []func(string) string{nil, st.Error, st.Success}
 				}
-				_ = t.Flush()
-				fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(strings.TrimRight(sb.String(), "\n"), "\n", "\n  "))
-			case "file":
-				fmt.Fprintf(w, "  %s %s (%s)\n", st.Accent("file"), b.Name, cli.HumanBytes(int64(len(b.Data))))
-				if saveDir != "" {
-					p := filepath.Join(saveDir, filepath.Base(b.Name))
-					if err := os.WriteFile(p, b.Data, 0o600); err != nil {
-						return fmt.Errorf("save %s: %w", b.Name, err)
+				writeTable(bw, st, b.Headers, b.Rows, o.Width, colour)
+				if b.Truncated > 0 {
+					bw.printf("  %s\n", st.Muted(fmt.Sprintf("(%d more rows left out)", b.Truncated)))
+				}
+			case BlockJSON:
+				bw.printf("  %s\n", indent(prettyJSON(b.Text)))
+			case BlockFile:
+				bw.printf("  %s %s (%s)\n", st.Accent("file"), b.Name, cli.HumanBytes(int64(len(b.Data))))
+				if o.SaveDir != "" {
+					p, err := saveFile(o.SaveDir, b)
+					if err != nil {
+						return err
 					}
-					fmt.Fprintf(w, "    saved to %s\n", p)
+					bw.printf("    saved to %s\n", p)
 				}
+			case BlockCallback:
+				bw.printf("  %s %s (runs %s)\n", st.Accent("button"), b.Name, b.Text)
 			default:
-				fmt.Fprintf(w, "  (%s block)\n", b.Type)
+				bw.printf("  (%s block)\n", b.Type)
 			}
 		}
 	}
-	return nil
+	return bw.err
+}
+
+// errWriter keeps the first write error so rendering code stays linear.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+func (e *errWriter) write(s string) {
+	if e.err == nil {
+		_, e.err = io.WriteString(e.w, s)
+	}
+}
+
+func subjectLine(s Subject) string {
+	if s.Name == "" {
+		return ""
+	}
+	line := s.Kind + " " + s.Name
+	if s.Namespace != "" {
+		line = s.Kind + " " + s.Namespace + "/" + s.Name
+	}
+	if s.Node != "" {
+		line += " on node " + s.Node
+	}
+	return line
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
+
+func prettyJSON(s string) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return buf.String()
+}
+
+func saveFile(dir string, b Block) (string, error) {
+	p := filepath.Join(dir, filepath.Base(b.Name))
+	if err := os.WriteFile(p, b.Data, 0o600); err != nil {
+		return "", fmt.Errorf("save %s: %w", b.Name, err)
+	}
+	return p, nil
+}
+
+// writeTable writes aligned columns indented by two spaces. With a width, columns are
+// narrowed (widest first) until the table fits and cut cells end in "…". colour, when
+// set, styles whole columns after padding, so escape codes never upset the alignment.
+func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string, width int, colour []func(string) string) {
+	const gap, margin = 2, 2
+	n := len(headers)
+	widths := make([]int, n)
+	cells := make([][]string, 0, len(rows)+1)
+	hdr := make([]string, n)
+	for i, h := range headers {
+		hdr[i] = strings.ToUpper(h)
+	}
+	cells = append(cells, hdr)
+	for _, r := range rows {
+		row := make([]string, n)
+		for i := 0; i < n && i < len(r); i++ {
+			row[i] = flatten(r[i])
+		}
+		cells = append(cells, row)
+	}
+	for _, row := range cells {
+		for i, c := range row {
+			if cw := runewidth.StringWidth(c); cw > widths[i] {
+				widths[i] = cw
+			}
+		}
+	}
+	if width > 0 {
+		fit(widths, width-margin-gap*(n-1))
+	}
+	var sb strings.Builder
+	for ri, row := range cells {
+		sb.Reset()
+		sb.WriteString("  ")
+		for i, c := range row {
+			c = runewidth.Truncate(c, widths[i], "…")
+			pad := ""
+			if i < n-1 {
+				pad = strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)+gap)
+			}
+			switch {
+			case ri == 0:
+				c = st.Bold(c)
+			case i < len(colour) && colour[i] != nil:
+				c = colour[i](c)
+			}
+			sb.WriteString(c)
+			sb.WriteString(pad)
+		}
+		sb.WriteString("\n")
+		w.write(strings.TrimRight(sb.String(), " \n") + "\n")
+	}
+}
+
+// flatten puts a cell on one line: a table row is one line of the terminal.
+func flatten(s string) string {
+	if !strings.ContainsAny(s, "\n\t\r") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\t", " ", "\r", " ").Replace(strings.TrimRight(s, "\n"))
+}
+
+// fit caps column widths so their sum is at most avail: it finds the largest cap that
+// fits and applies it to every wider column, so narrow columns (names, types) stay
+// whole and the long ones (messages) give way. No column goes below 4.
+func fit(widths []int, avail int) {
+	sum := 0
+	for _, w := range widths {
+		sum += w
+	}
+	if sum <= avail {
+		return
+	}
+	capped := func(c int) int {
+		s := 0
+		for _, w := range widths {
+			s += min(w, c)
+		}
+		return s
+	}
+	lo, hi := 4, 0
+	for _, w := range widths {
+		hi = max(hi, w)
+	}
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if capped(mid) <= avail {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	for i := range widths {
+		widths[i] = min(widths[i], lo)
+	}
 }

@@ -25,10 +25,7 @@ type Options struct {
 
 	Action     string
 	Args       []string
-	Pod        string
-	Deployment string
-	Job        string
-	Node       string
+	Object     cmdutil.ObjectFlags
 	ParamsFile string
 	Sinks      []string
 	NoSinks    bool
@@ -78,10 +75,7 @@ client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive uncha
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Pod, "pod", "", "the pod the action runs on (NAMESPACE/NAME)")
-	fl.StringVar(&opts.Deployment, "deployment", "", "the deployment the action runs on (NAMESPACE/NAME)")
-	fl.StringVar(&opts.Job, "job", "", "the job the action runs on (NAMESPACE/NAME)")
-	fl.StringVar(&opts.Node, "node", "", "the node the action runs on (NAME)")
+	opts.Object.Add(f, cmd, "runs on")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
 	fl.StringSliceVar(&opts.Sinks, "sinks", nil, "send findings only to these sinks (comma-separated)")
 	fl.BoolVar(&opts.NoSinks, "no-sinks", false, "send findings to no sink")
@@ -128,29 +122,15 @@ func (o *Options) Complete() error {
 	return nil
 }
 
+// objectParams are the name and namespace params the runner's manual trigger takes.
 func (o *Options) objectParams() (map[string]any, error) {
-	set := 0
-	out := map[string]any{}
-	for _, f := range []struct{ flag, val string }{{"--pod", o.Pod}, {"--deployment", o.Deployment}, {"--job", o.Job}} {
-		if f.val == "" {
-			continue
-		}
-		set++
-		ns, name, ok := strings.Cut(f.val, "/")
-		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-			return nil, cli.UsageErrorf("%s %q: use NAMESPACE/NAME", f.flag, f.val)
-		}
-		out["name"], out["namespace"] = name, ns
+	t, err := o.Object.Target()
+	if err != nil || t.Kind == "" {
+		return map[string]any{}, err
 	}
-	if o.Node != "" {
-		set++
-		if strings.Contains(o.Node, "/") {
-			return nil, cli.UsageErrorf("--node %q: nodes have no namespace, give just the name", o.Node)
-		}
-		out["name"] = o.Node
-	}
-	if set > 1 {
-		return nil, cli.UsageErrorf("give only one of --pod, --deployment, --job and --node")
+	out := map[string]any{"name": t.Name}
+	if t.Namespace != "" {
+		out["namespace"] = t.Namespace
 	}
 	return out, nil
 }

@@ -86,7 +86,7 @@ func babysitter(_ context.Context, r *engine.Run, p any) error {
 	}
 	r.Finding.Title = fmt.Sprintf("%s %s changed", r.Event.Kind, r.Event.Obj.GetName())
 	r.Finding.Severity = engine.Low
-	r.Finding.AddEnrichment("Changes", engine.Block{Type: "diffs", Headers: []string{"path", "old", "new"}, Rows: rows})
+	r.Finding.AddEnrichment("Changes", engine.Diffs(rows))
 	return nil
 }
 
