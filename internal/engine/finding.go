@@ -93,7 +93,9 @@ func File(name string, data []byte) Block { return Block{Type: BlockFile, Name: 
 
 // Callback is a button that runs an action in Robusta's UI; locally it is shown as
 // the command that would run it.
-func Callback(label, action string) Block { return Block{Type: BlockCallback, Name: label, Text: action} }
+func Callback(label, action string) Block {
+	return Block{Type: BlockCallback, Name: label, Text: action}
+}
 
 // Enrichment is a titled group of blocks.
 type Enrichment struct {
