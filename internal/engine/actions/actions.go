@@ -7,12 +7,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
@@ -28,9 +25,6 @@ func init() {
 	engine.Register(&engine.Action{Name: "logs_enricher", Event: "PodEvent",
 		Doc:       "Attach the pod's container logs as a file",
 		NewParams: func() any { return &logsParams{} }, Do: logsEnricher})
-	engine.Register(&engine.Action{Name: "pod_events_enricher", Event: "PodEvent",
-		Doc:       "Attach the Kubernetes events of the pod as a table",
-		NewParams: func() any { return &eventsParams{} }, Do: podEvents})
 	engine.Register(&engine.Action{Name: "delete_pod", Event: "PodEvent", Mutating: true,
 		Doc: "Delete the pod (server-side dry run unless --apply)", Do: deletePod})
 }
@@ -132,53 +126,6 @@ func (f *filterWriter) Write(p []byte) (int, error) {
 		_, _ = f.next.Write(p)
 	}
 	return len(p), nil
-}
-
-type eventsParams struct {
-	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events to show"`
-	IncludedTypes []string `param:"included_types" doc:"event types to keep (Normal, Warning); default all"`
-}
-
-func podEvents(ctx context.Context, r *engine.Run, p any) error {
-	params := p.(*eventsParams)
-	pod := r.Event.Pod()
-	cs, err := r.KF.Clientset()
-	if err != nil {
-		return err
-	}
-	sel := fields.Set{"involvedObject.kind": "Pod", "involvedObject.name": pod.Name, "involvedObject.namespace": pod.Namespace}.AsSelector().String()
-	list, err := cs.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
-	if err != nil {
-		return r.KF.Explain(err, "list", "events", pod.Namespace)
-	}
-	evs := list.Items
-	sort.Slice(evs, func(i, j int) bool { return eventTime(evs[i]).After(eventTime(evs[j]).Time) })
-	var rows [][]string
-	for _, e := range evs {
-		if len(params.IncludedTypes) > 0 && !contains(params.IncludedTypes, e.Type) {
-			continue
-		}
-		if int64(len(rows)) >= params.MaxEvents {
-			break
-		}
-		rows = append(rows, []string{e.Type, e.Reason, eventTime(e).UTC().Format("2006-01-02 15:04:05"), e.Message})
-	}
-	if len(rows) == 0 {
-		r.Finding.AddEnrichment("Pod events", engine.Markdown("No events for this pod."))
-		return nil
-	}
-	r.Finding.AddEnrichment("Pod events", engine.Table("events", []string{"type", "reason", "time", "message"}, rows))
-	return nil
-}
-
-func eventTime(e corev1.Event) metav1.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp
-	case !e.EventTime.IsZero():
-		return metav1.Time{Time: e.EventTime.Time}
-	}
-	return e.CreationTimestamp
 }
 
 func contains(list []string, s string) bool {

@@ -96,7 +96,7 @@ var Actions = map[string]Action{
 	"pod_ps":                              {Event: "PodEvent", Strict: true, Params: map[string]Param{}},
 	"related_pods":                        {Event: "KubernetesResourceEvent", Params: map[string]Param{}},
 	"job_info_enricher":                   {Event: "JobEvent", Params: map[string]Param{}},
-	"job_pod_enricher":                    {Event: "JobEvent", Params: map[string]Param{"events_type": {Type: "string"}}},
+	"job_pod_enricher":                    {Event: "JobEvent", Params: map[string]Param{"events_type": {Type: "string"}, "tail": {Type: "int"}}},
 	"node_status_enricher":                {Event: "NodeEvent", Params: map[string]Param{}},
 	"node_running_pods_enricher":          {Event: "NodeEvent", Params: map[string]Param{}},
 	"node_allocatable_resources_enricher": {Event: "NodeEvent", Params: map[string]Param{}},
