@@ -102,6 +102,15 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
+// CustomStatusAnnotation marks an object whose status kwok leaves alone.
+const CustomStatusAnnotation = "kwok.x-k8s.io/status"
+
+const kwokConfiguration = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  disregardStatusWithAnnotationSelector: kwok.x-k8s.io/status=custom
+`
+
 // Start creates and starts a cluster and waits until its API server answers.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	bin := opts.BinDir
@@ -126,7 +135,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{Name: name, Workdir: workdir, bin: bin, owned: true,
 		KubeconfigPath: filepath.Join(workdir, "kubeconfig")}
 
+	// Objects annotated kwok.x-k8s.io/status=custom keep the status a test writes:
+	// a NotReady node, a crash-looping pod; kwok would otherwise heal them.
+	kwokConfig := filepath.Join(workdir, "kwok-config.yaml")
+	if err := os.WriteFile(kwokConfig, []byte(kwokConfiguration), 0o600); err != nil {
+		return nil, err
+	}
 	args := []string{"create", "cluster", "--name", name, "--runtime", "binary",
+		"--config", kwokConfig,
 		"--kubeconfig", c.KubeconfigPath,
 		"--enable-crds", strings.Join(enabledCRDs, ","),
 		"--etcd-binary", filepath.Join(bin, "etcd"),

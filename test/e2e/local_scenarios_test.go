@@ -1,0 +1,431 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+// finding is the JSON a `local run -o json` prints.
+type finding struct {
+	Title          string
+	Severity       string
+	AggregationKey string `json:"aggregation_key"`
+	Source         string
+	Subject        map[string]any
+	Enrichments    []struct {
+		Title  string
+		Blocks []struct {
+			Type, Name, Text string
+			Data             []byte
+			Items, Headers   []string
+			Rows             [][]string
+			Truncated        int
+		}
+	}
+}
+
+// enrichment returns the enrichment titled title, failing the test when absent.
+func (f finding) enrichment(t *testing.T, title string) int {
+	t.Helper()
+	for i, e := range f.Enrichments {
+		if e.Title == title {
+			return i
+		}
+	}
+	t.Fatalf("no enrichment %q in %+v", title, f)
+	return -1
+}
+
+// field is the value of a kubernetes_fields row.
+func (f finding) field(t *testing.T, enrichment int, name string) string {
+	t.Helper()
+	for _, b := range f.Enrichments[enrichment].Blocks {
+		if b.Type != "kubernetes_fields" {
+			continue
+		}
+		for _, r := range b.Rows {
+			if r[0] == name {
+				return r[1]
+			}
+		}
+	}
+	t.Fatalf("no field %q in enrichment %d: %+v", name, enrichment, f.Enrichments[enrichment])
+	return ""
+}
+
+func runFinding(t *testing.T, env []string, args ...string) (finding, result) {
+	t.Helper()
+	r := run(t, env, append(args, "-o", "json")...)
+	if r.code != 0 {
+		t.Fatalf("%v\n%s", args, r)
+	}
+	var f finding
+	if err := json.Unmarshal([]byte(r.stdout), &f); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, r)
+	}
+	return f, r
+}
+
+// TestLocalCrashLoopingPod puts a kwok pod into CrashLoopBackOff through the status
+// subresource (as a kubelet would report it), with a Warning event and a previous
+// container's log, and runs the crash-loop actions on it.
+func TestLocalCrashLoopingPod(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
+	if err := sandbox.WriteCRILog(logFile, "starting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sandbox.WriteCRILog(prevFile, "connecting to db", "panic: dial tcp 10.0.0.5:5432: connection refused"); err != nil {
+		t.Fatal(err)
+	}
+	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "crash", Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := kubeconfigEnv(c.KubeconfigPath)
+	pods := c.Client.CoreV1().Pods("crash")
+	pod, err := pods.Get(ctx, rn.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := metav1.NewTime(time.Now().Add(-30 * time.Second).Truncate(time.Second))
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name: "runner", Image: "robusta-runner:sandbox", RestartCount: 5, Ready: false,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 2m40s restarting failed container"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: 2, Reason: "Error", StartedAt: finished, FinishedAt: finished}},
+	}}
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == corev1.PodReady || pod.Status.Conditions[i].Type == corev1.ContainersReady {
+			pod.Status.Conditions[i].Status = corev1.ConditionFalse
+		}
+	}
+	if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	warn(t, c, "crash", "Pod", rn.Pod, "BackOff", "Back-off restarting failed container runner in pod "+rn.Pod)
+	ref := "crash/" + rn.Pod
+
+	// report_crash_loop: the container's fields, its last exit and the previous logs.
+	f, _ := runFinding(t, env, "local", "run", "report_crash_loop", "--pod", ref)
+	if f.Title != "Crashing pod "+rn.Pod+" in namespace crash" || f.Severity != "HIGH" || f.AggregationKey != "CrashLoopBackoff" {
+		t.Fatalf("%+v", f)
+	}
+	e := f.enrichment(t, "Container runner")
+	if got := f.field(t, e, "restarts"); got != "5" {
+		t.Fatalf("restarts %q", got)
+	}
+	if got := f.field(t, e, "state"); got != "waiting: CrashLoopBackOff" {
+		t.Fatalf("state %q", got)
+	}
+	blocks := f.Enrichments[e].Blocks
+	if !strings.Contains(blocks[1].Text, "exited with code 2") {
+		t.Fatalf("last exit: %+v", blocks[1])
+	}
+	if blocks[2].Type != "file" || string(blocks[2].Data) != "connecting to db\npanic: dial tcp 10.0.0.5:5432: connection refused\n" {
+		t.Fatalf("previous logs: %+v", blocks[2])
+	}
+
+	// pod_issue_investigator: in plain words, with the warning event.
+	r := run(t, env, "local", "run", "pod_issue_investigator", "--pod", ref)
+	for _, want := range []string{
+		"[HIGH] Pod " + rn.Pod + " has a problem: Container runner is crash looping",
+		"• Container runner is crash looping: it has restarted 5 times",
+		"• Its last run exited with code 2 at " + finished.UTC().Format(time.DateTime),
+		"BackOff", "Back-off restarting failed container runner",
+	} {
+		mustContain(t, r, "stdout", want)
+	}
+
+	// related_pods on the deployment, and the deployment's events: its own (the
+	// deployment controller's ScalingReplicaSet) and, in dependent_pod_mode, its pods'.
+	r = run(t, env, "local", "run", "related_pods", "--deployment", "crash/api")
+	if r.code != 0 || !strings.Contains(r.stdout, rn.Pod) || !strings.Contains(r.stdout, "CrashLoopBackOff") || !strings.Contains(r.stdout, "0/1") {
+		t.Fatal(r)
+	}
+	waitFor(t, func() bool {
+		r = run(t, env, "local", "run", "deployment_events_enricher", "--deployment", "crash/api")
+		return strings.Contains(r.stdout, "ScalingReplicaSet")
+	}, r)
+	r = run(t, env, "local", "run", "deployment_events_enricher", "--deployment", "crash/api", "dependent_pod_mode=true", "included_types=Warning")
+	if r.code != 0 || !strings.Contains(r.stdout, "Events of pod "+rn.Pod) || !strings.Contains(r.stdout, "BackOff") || strings.Contains(r.stdout, "ScalingReplicaSet") {
+		t.Fatal(r)
+	}
+	// Any kind through --kind/--name, with the namespace from -n.
+	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "deploy", "--name", "api", "-n", "crash", "max_events=1")
+	if r.code != 0 || !strings.Contains(r.stdout, "Deployment events") || !strings.Contains(r.stdout, "ScalingReplicaSet") {
+		t.Fatal(r)
+	}
+	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "replicaset", "--name", "nope", "-n", "crash")
+	if r.code != 1 || !strings.Contains(r.stderr, "not found") {
+		t.Fatal(r)
+	}
+	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "widgets", "--name", "x")
+	if r.code != 1 || !strings.Contains(r.stderr, `no resource kind "widgets"`) {
+		t.Fatal(r)
+	}
+
+	// A Prometheus alert naming the pod resolves to it; one naming a node does not fit a
+	// pod action.
+	alert := filepath.Join(dir, "alert.json")
+	writeJSON(t, alert, map[string]any{"alerts": []any{map[string]any{"status": "firing",
+		"labels":      map[string]string{"alertname": "KubePodCrashLooping", "severity": "warning", "pod": rn.Pod, "namespace": "crash"},
+		"annotations": map[string]string{"summary": "Pod is crash looping."}}}})
+	f, _ = runFinding(t, env, "local", "run", "report_crash_loop", "--alert", alert)
+	if f.Source != "prometheus" || f.Subject["name"] != rn.Pod || f.Title != "Crashing pod "+rn.Pod+" in namespace crash" {
+		t.Fatalf("%+v", f)
+	}
+	writeJSON(t, alert, map[string]any{"labels": map[string]string{"alertname": "NodeDown", "node": sandbox.FakeNodeName}})
+	r = run(t, env, "local", "run", "report_crash_loop", "--alert", alert)
+	if r.code != 2 || !strings.Contains(r.stderr, "needs a PodEvent, but got a PrometheusKubernetesAlert about a Node") {
+		t.Fatal(r)
+	}
+	f, _ = runFinding(t, env, "local", "run", "node_status_enricher", "--alert", alert)
+	if f.Title != "NodeDown" || f.Subject["name"] != sandbox.FakeNodeName {
+		t.Fatalf("%+v", f)
+	}
+}
+
+// TestLocalImagePullBackoff reports a pod whose image cannot be pulled. The pod is
+// bound to a node kwok does not manage, so the status the test writes is the only one.
+func TestLocalImagePullBackoff(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	if err := c.EnsureNamespace(ctx, "pull"); err != nil {
+		t.Fatal(err)
+	}
+	image := "registry.example.com/shop/cart:v9"
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cart", Namespace: "pull"},
+		Spec: corev1.PodSpec{NodeName: "ghost-node", Containers: []corev1.Container{{Name: "cart", Image: image}}}}
+	pod, err := c.Client.CoreV1().Pods("pull").Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Phase = corev1.PodPending
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "cart", Image: image,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "` + image + `"`}}}}
+	if _, err := c.Client.CoreV1().Pods("pull").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	warn(t, c, "pull", "Pod", "cart", "Failed", `Failed to pull image "`+image+`": rpc error: code = NotFound desc = failed to pull and unpack image "`+image+`": not found`)
+
+	f, _ := runFinding(t, env, "local", "run", "image_pull_backoff_reporter", "--pod", "pull/cart")
+	if f.Title != "Failed to pull at least one image in pod cart in namespace pull" || f.Severity != "HIGH" {
+		t.Fatalf("%+v", f)
+	}
+	row := f.Enrichments[f.enrichment(t, "Image pull problems")].Blocks[0].Rows[0]
+	if row[0] != "cart" || row[1] != image || row[2] != "ImagePullBackOff" || row[3] != "the image or its tag does not exist" || !strings.Contains(row[4], "NotFound") {
+		t.Fatalf("%q", row)
+	}
+	r := run(t, env, "local", "run", "pod_issue_investigator", "--pod", "pull/cart")
+	mustContain(t, r, "stdout", "Container cart cannot start because image "+image+" cannot be pulled (ImagePullBackOff)")
+	// On a healthy pod the reporter says there is nothing to report.
+	r = run(t, env, "local", "run", "report_crash_loop", "--pod", "pull/cart")
+	mustContain(t, r, "stdout", "No container of pod cart is crash looping")
+}
+
+// TestLocalNotReadyNode runs the node actions on a node whose kubelet reports
+// NotReady (a node kwok does not manage, its status written by the test) with a pod
+// bound to it.
+func TestLocalNotReadyNode(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "sick-node", Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}}}
+	if _, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Client.CoreV1().Nodes().Delete(context.Background(), "sick-node", metav1.DeleteOptions{}) })
+	rl := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}
+	// The node controller touches a new node at once, so write the status on the
+	// latest version.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := c.Client.CoreV1().Nodes().Get(ctx, "sick-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		node.Status = corev1.NodeStatus{Capacity: rl, Allocatable: rl, Conditions: []corev1.NodeCondition{
+			{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady", Message: "container runtime is down",
+				LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()},
+			{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()},
+		}}
+		_, err = c.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNamespace(ctx, "sick"); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "worker", Namespace: "sick"},
+		Spec: corev1.PodSpec{NodeName: "sick-node", Containers: []corev1.Container{{Name: "w", Image: "busybox",
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}}}}}
+	if _, err := c.Client.CoreV1().Pods("sick").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	f, _ := runFinding(t, env, "local", "run", "node_status_enricher", "--node", "sick-node")
+	rows := f.Enrichments[f.enrichment(t, "Node status")].Blocks[0].Rows
+	if rows[0][0] != "Ready" || rows[0][1] != "False" || rows[0][2] != "KubeletNotReady" || rows[0][3] != "container runtime is down" {
+		t.Fatalf("%q", rows)
+	}
+	f, _ = runFinding(t, env, "local", "run", "node_running_pods_enricher", "--node", "sick-node")
+	rows = f.Enrichments[f.enrichment(t, "Pods running on the node")].Blocks[0].Rows
+	if len(rows) != 1 || rows[0][0] != "sick" || rows[0][1] != "worker" || rows[0][5] != "sick-node" {
+		t.Fatalf("%q", rows)
+	}
+	f, _ = runFinding(t, env, "local", "run", "node_allocatable_resources_enricher", "--node", "sick-node")
+	got := map[string][]string{}
+	for _, r := range f.Enrichments[f.enrichment(t, "Allocatable resources")].Blocks[0].Rows {
+		got[r[0]] = r
+	}
+	if got["cpu"][1] != "4" || got["cpu"][2] != "500m (12%)" || got["cpu"][3] != "0" ||
+		got["memory"][2] != "1Gi (12%)" || got["memory"][3] != "2Gi (25%)" || got["pods"][2] != "1 (0%)" {
+		t.Fatalf("%q", got)
+	}
+	// related_pods works on nodes too, and the pod actions see the pod's node.
+	r := run(t, env, "local", "run", "related_pods", "--node", "sick-node")
+	mustContain(t, r, "stdout", "worker")
+	f, _ = runFinding(t, env, "local", "run", "get_resource_yaml", "--pod", "sick/worker")
+	if f.Subject["node"] != "sick-node" {
+		t.Fatalf("%+v", f.Subject)
+	}
+}
+
+func warn(t *testing.T, c *sandbox.Cluster, ns, kind, name, reason, msg string) {
+	t.Helper()
+	_, err := c.Client.CoreV1().Events(ns).Create(context.Background(), &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: "ev-", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name, Namespace: ns},
+		Type:           "Warning", Reason: reason, Message: msg,
+		LastTimestamp: metav1.NewTime(time.Now()), Count: 1,
+		Source: corev1.EventSource{Component: "kubelet"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor retries cond for up to 20 s (controllers write events asynchronously).
+func waitFor(t *testing.T, cond func() bool, last any) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met in 20s; last: %v", last)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestLocalFailedJob fails a Job the way a kubelet would: its pod (on a kwok node, with
+// logs from a file, its status left to the test) is reported Failed, and the job
+// controller marks the Job failed with its own events.
+func TestLocalFailedJob(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	if err := c.EnsureNamespace(ctx, "batch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
+		t.Fatal(err)
+	}
+	zero := int32(0)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "etl", Namespace: "batch"},
+		Spec: batchv1.JobSpec{BackoffLimit: &zero, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}},
+			Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				NodeName:      sandbox.FakeNodeName,
+				Containers:    []corev1.Container{{Name: "main", Image: "etl:1"}},
+				Tolerations:   []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			}}},
+	}
+	if _, err := c.Client.BatchV1().Jobs("batch").Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var pod *corev1.Pod
+	waitFor(t, func() bool {
+		l, err := c.Client.CoreV1().Pods("batch").List(ctx, metav1.ListOptions{LabelSelector: "job-name=etl"})
+		if err == nil && len(l.Items) == 1 {
+			pod = &l.Items[0]
+		}
+		return pod != nil
+	}, "job pod")
+	logFile := filepath.Join(t.TempDir(), "etl.log")
+	if err := sandbox.WriteCRILog(logFile, "loading 10 rows", "ERROR: table orders does not exist"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WirePod(ctx, "batch", pod.Name, "main", "", "", logFile, ""); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	pod.Status = corev1.PodStatus{Phase: corev1.PodFailed, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{{Name: "main", Image: "etl:1",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error", StartedAt: now, FinishedAt: now}}}}}
+	if _, err := c.Client.CoreV1().Pods("batch").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		j, err := c.Client.BatchV1().Jobs("batch").Get(ctx, "etl", metav1.GetOptions{})
+		return err == nil && j.Status.Failed == 1 && len(j.Status.Conditions) > 0
+	}, "job failed")
+
+	r := run(t, env, "local", "run", "job_info_enricher", "--job", "batch/etl")
+	for _, want := range []string{"failed", "0/1", "condition Failed", "BackoffLimitExceeded"} {
+		mustContain(t, r, "stdout", want)
+	}
+	var last result
+	waitFor(t, func() bool {
+		last = run(t, env, "local", "run", "job_events_enricher", "--job", "batch/etl")
+		return strings.Contains(last.stdout, "BackoffLimitExceeded") && strings.Contains(last.stdout, "SuccessfulCreate")
+	}, &last)
+	mustContain(t, last, "stdout", "Events of pod "+pod.Name)
+
+	// job_pod_enricher: the pod's row, its logs (once kwok serves them) and events.
+	var f finding
+	waitFor(t, func() bool {
+		f, last = runFinding(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Warning")
+		e := f.Enrichments[len(f.Enrichments)-1]
+		return e.Blocks[0].Type == "file" && string(e.Blocks[0].Data) == "loading 10 rows\nERROR: table orders does not exist\n"
+	}, &last)
+	row := f.Enrichments[f.enrichment(t, "Job pods")].Blocks[0].Rows[0]
+	if row[1] != pod.Name || row[3] != "Error" || row[2] != "0/1" {
+		t.Fatalf("%q", row)
+	}
+	if e := f.Enrichments[f.enrichment(t, "Pod "+pod.Name)]; e.Blocks[0].Name != pod.Name+".main.log" {
+		t.Fatalf("%+v", e)
+	}
+	r = run(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Critical")
+	if r.code != 2 || !strings.Contains(r.stderr, "events_type") {
+		t.Fatal(r)
+	}
+}
