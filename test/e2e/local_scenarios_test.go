@@ -251,7 +251,9 @@ func TestLocalNotReadyNode(t *testing.T) {
 	if _, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Client.CoreV1().Nodes().Delete(context.Background(), "sick-node", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Nodes().Delete(context.Background(), "sick-node", metav1.DeleteOptions{})
+	})
 	rl := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}
 	// The node controller touches a new node at once, so write the status on the
 	// latest version.
