@@ -159,9 +159,13 @@ func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string,
 		}
 		cells = append(cells, row)
 	}
-	for _, row := range cells {
+	cellW := make([][]int, len(cells))
+	for r, row := range cells {
+		cellW[r] = make([]int, n)
 		for i, c := range row {
-			if cw := runewidth.StringWidth(c); cw > widths[i] {
+			cw := textWidth(c)
+			cellW[r][i] = cw
+			if cw > widths[i] {
 				widths[i] = cw
 			}
 		}
@@ -174,10 +178,14 @@ func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string,
 		sb.Reset()
 		sb.WriteString("  ")
 		for i, c := range row {
-			c = runewidth.Truncate(c, widths[i], "…")
+			cw := cellW[ri][i]
+			if cw > widths[i] {
+				c = truncate(c, widths[i])
+				cw = textWidth(c)
+			}
 			pad := ""
 			if i < n-1 {
-				pad = strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)+gap)
+				pad = strings.Repeat(" ", widths[i]-cw+gap)
 			}
 			switch {
 			case ri == 0:
@@ -193,12 +201,39 @@ func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string,
 	}
 }
 
+// textWidth is the terminal width of s. Plain ASCII, nearly every cell, is its
+// length; anything else goes through grapheme segmentation, which is slow enough to
+// dominate a 10,000-row table.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return runewidth.StringWidth(s)
+		}
+	}
+	return len(s)
+}
+
+// truncate cuts s to width w, ending in "…".
+func truncate(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return runewidth.Truncate(s, w, "…")
+		}
+	}
+	return s[:w-1] + "…"
+}
+
+var oneLine = strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\t", " ", "\r", " ")
+
 // flatten puts a cell on one line: a table row is one line of the terminal.
 func flatten(s string) string {
 	if !strings.ContainsAny(s, "\n\t\r") {
 		return s
 	}
-	return strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\t", " ", "\r", " ").Replace(strings.TrimRight(s, "\n"))
+	return oneLine.Replace(strings.TrimRight(s, "\n"))
 }
 
 // fit caps column widths so their sum is at most avail: it finds the largest cap that

@@ -73,10 +73,10 @@ func RenderMarkdown(w io.Writer, f *Finding, o RenderOptions) error {
 	return bw.err
 }
 
+var mdCell = strings.NewReplacer("|", `\|`, "\r\n", "<br>", "\n", "<br>")
+
 func mdTable(w *errWriter, headers []string, rows [][]string) {
-	cell := func(s string) string {
-		return strings.NewReplacer("|", `\|`, "\r\n", "<br>", "\n", "<br>").Replace(strings.TrimRight(s, "\n"))
-	}
+	cell := func(s string) string { return mdCell.Replace(strings.TrimRight(s, "\n")) }
 	var sb strings.Builder
 	line := func(cells []string) {
 		sb.Reset()
@@ -100,9 +100,9 @@ func mdTable(w *errWriter, headers []string, rows [][]string) {
 }
 
 // mdEscape keeps titles from turning into Markdown they did not mean.
-func mdEscape(s string) string {
-	return strings.NewReplacer("*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", "&lt;", "#", `\#`).Replace(s)
-}
+func mdEscape(s string) string { return mdSpecial.Replace(s) }
+
+var mdSpecial = strings.NewReplacer("*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", "&lt;", "#", `\#`)
 
 // Render writes a finding in the given output format: text, markdown, json or yaml.
 func Render(w io.Writer, st *cli.Styles, format cli.OutputFormat, f *Finding, o RenderOptions) error {
