@@ -37,6 +37,7 @@ type RunOptions struct {
 
 	Action     string
 	Args       []string
+	Playbook   string
 	Object     cmdutil.ObjectFlags
 	Kind, Name string
 	Old        string
@@ -45,7 +46,7 @@ type RunOptions struct {
 	ParamsFile string
 	Apply      bool
 
-	params map[string]any
+	steps  []engine.Step
 	target cmdutil.Target
 }
 
@@ -53,7 +54,7 @@ type RunOptions struct {
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
 	cmd := &cobra.Command{
-		Use:   "run ACTION [key=value | key:=JSON ...]",
+		Use:   "run (ACTION [key=value | key:=JSON ...] | --playbook FILE)",
 		Short: "Run one action against a live object and print the finding",
 		Long: `Run one action against a live object and print the finding.
 
@@ -61,15 +62,18 @@ The event is built from the object as the runner's manual trigger builds it, so 
 same command line works for 'robusta playbooks trigger'. Mutating actions run as a
 server-side dry run unless --apply is given. --old FILE runs a change-event action
 (the object changed from FILE to its live version); --alert FILE runs on a Prometheus
-alert (one alert or an Alertmanager webhook body), resolved to the object its labels name.`,
+alert (one alert or an Alertmanager webhook body), resolved to the object its labels name.
+--playbook FILE runs a playbook's actions in order into one finding, as the runner
+does (a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
   robusta local run resource_events_enricher --kind hpa --name web -n prod
   robusta local run resource_babysitter --deployment prod/api --old api-before.yaml
   robusta local run pod_issue_investigator --alert alert.json
+  robusta local run --playbook crash-playbook.yaml --pod prod/api-1
   robusta local run delete_pod --pod default/web-1            # server-side dry run
   robusta local run delete_pod --pod default/web-1 --apply`,
-		Args: cmdutil.MinimumArgs(1, "the name of an action (see robusta local actions)"),
+		Args: cobra.ArbitraryArgs,
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
 				return engine.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -77,7 +81,9 @@ alert (one alert or an Alertmanager webhook body), resolved to the object its la
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Action, opts.Args = args[0], args[1:]
+			if len(args) > 0 {
+				opts.Action, opts.Args = args[0], args[1:]
+			}
 			if err := opts.Complete(f.Kube().ExplicitNamespace(), f.Kube().Namespace); err != nil {
 				return err
 			}
@@ -91,6 +97,7 @@ alert (one alert or an Alertmanager webhook body), resolved to the object its la
 	opts.Object.Add(f, cmd, "runs on")
 	fl.StringVar(&opts.Kind, "kind", "", "the kind of the object (any kind the server knows: hpa, statefulset, ...), with --name")
 	fl.StringVar(&opts.Name, "name", "", "the object's name, with --kind (its namespace from -n)")
+	fl.StringVarP(&opts.Playbook, "playbook", "f", "", "YAML file of actions to run in order (instead of ACTION)")
 	fl.StringVar(&opts.Old, "old", "", "YAML or JSON of the object's old version, for change-event actions")
 	fl.StringVar(&opts.Alert, "alert", "", "YAML or JSON of a Prometheus alert (or an Alertmanager webhook body)")
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
@@ -105,17 +112,10 @@ alert (one alert or an Alertmanager webhook body), resolved to the object its la
 // Complete checks everything that needs no cluster: the action, params and flags.
 // explicitNS is -n when given; defaultNS the kubeconfig's namespace.
 func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error {
-	if _, ok := engine.Lookup(o.Action); !ok {
-		return cli.UsageErrorf("unknown action %q%s; see robusta local actions", o.Action, suggest(o.Action))
-	}
-	params, err := playbooks.ParseParams(o.Args)
-	if err != nil {
+	if err := o.completeSteps(); err != nil {
 		return err
 	}
-	if err := playbooks.AddParamsFile(params, o.ParamsFile); err != nil {
-		return err
-	}
-	o.params = params
+	var err error
 	if o.target, err = o.Object.Target(); err != nil {
 		return err
 	}
@@ -140,6 +140,40 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	return nil
 }
 
+func (o *RunOptions) completeSteps() error {
+	if o.Playbook != "" {
+		if o.Action != "" || o.ParamsFile != "" {
+			return cli.UsageErrorf("--playbook holds the actions and their params: drop ACTION, key=value and --params-file")
+		}
+		b, err := os.ReadFile(o.Playbook)
+		if err != nil {
+			return cli.UsageErrorf("--playbook: %v", err)
+		}
+		steps, err := engine.ParseSteps(b)
+		if err != nil {
+			return cli.UsageErrorf("--playbook %s: %v", o.Playbook, err)
+		}
+		o.steps = steps
+		return nil
+	}
+	if o.Action == "" {
+		return cli.UsageErrorf("name an action (see robusta local actions), or give --playbook FILE")
+	}
+	a, ok := engine.Lookup(o.Action)
+	if !ok {
+		return cli.UsageErrorf("unknown action %q%s; see robusta local actions", o.Action, suggest(o.Action))
+	}
+	params, err := playbooks.ParseParams(o.Args)
+	if err != nil {
+		return err
+	}
+	if err := playbooks.AddParamsFile(params, o.ParamsFile); err != nil {
+		return err
+	}
+	o.steps = []engine.Step{{Action: a, Params: params}}
+	return nil
+}
+
 // RunRun builds the event(s), runs the action and prints each finding.
 func RunRun(ctx context.Context, o *RunOptions) error {
 	kf := o.Kube()
@@ -147,21 +181,24 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	a, _ := engine.Lookup(o.Action)
 	limiter := engine.NewRateLimiter()
 	for i, ev := range events {
-		title := a.Name
+		title := engine.StepNames(o.steps)
 		if ev.Obj != nil {
 			title += " on " + ev.Obj.GetName()
 		}
 		run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: kf, Apply: o.Apply, Limiter: limiter}
-		if err := a.Execute(ctx, run, o.params); err != nil {
+		ran, err := engine.RunChain(ctx, run, o.steps)
+		if err != nil {
 			var inc *engine.IncompatibleError
 			var pe *engine.ParamsError
 			if errors.As(err, &inc) || errors.As(err, &pe) {
 				return cli.UsageErrorf("%v", err)
 			}
-			return fmt.Errorf("%s: %w", a.Name, err)
+			return fmt.Errorf("%s: %w", o.steps[ran].Action.Name, err)
+		}
+		if ran < len(o.steps) {
+			run.Notes = append(run.Notes, fmt.Sprintf("%s stopped the playbook: %d of %d actions ran", o.steps[ran-1].Action.Name, ran, len(o.steps)))
 		}
 		run.Finding.SetFingerprint()
 		for _, n := range run.Notes {

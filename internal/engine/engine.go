@@ -88,19 +88,23 @@ type ParamsError struct {
 func (e *ParamsError) Error() string { return e.Action + ": " + e.Err.Error() }
 func (e *ParamsError) Unwrap() error { return e.Err }
 
+func (a *Action) incompatible(e *Event) error {
+	err := &IncompatibleError{Action: a.Name, Wanted: a.Event, Got: e.Class}
+	switch {
+	case pbconfig.IsChangeEvent(a.Event):
+		err.Hint = "it compares two versions of an object, so pass the old one with --old FILE"
+	case e.Class == AlertEvent && e.Kind == "":
+		err.Hint = "the alert's labels name no pod, node, deployment, job, daemonset or statefulset"
+	case e.Class == AlertEvent:
+		err.Got = fmt.Sprintf("%s about a %s", AlertEvent, e.Kind)
+	}
+	return err
+}
+
 // Execute decodes params and runs the action on r.
 func (a *Action) Execute(ctx context.Context, r *Run, raw map[string]any) error {
 	if !a.Accepts(r.Event) {
-		err := &IncompatibleError{Action: a.Name, Wanted: a.Event, Got: r.Event.Class}
-		switch {
-		case pbconfig.IsChangeEvent(a.Event):
-			err.Hint = "it compares two versions of an object, so pass the old one with --old FILE"
-		case r.Event.Class == AlertEvent && r.Event.Kind == "":
-			err.Hint = "the alert's labels name no pod, node, deployment, job, daemonset or statefulset"
-		case r.Event.Class == AlertEvent:
-			err.Got = fmt.Sprintf("%s about a %s", AlertEvent, r.Event.Kind)
-		}
-		return err
+		return a.incompatible(r.Event)
 	}
 	if r.Limiter == nil {
 		r.Limiter = NewRateLimiter()

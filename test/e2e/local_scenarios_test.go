@@ -180,6 +180,26 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 		t.Fatal(r)
 	}
 
+	// A playbook: several actions into one finding, in order.
+	pb := filepath.Join(dir, "playbook.yaml")
+	if err := os.WriteFile(pb, []byte("triggers:\n- on_pod_crash_loop: {restart_reason: CrashLoopBackOff}\nactions:\n- report_crash_loop: {}\n- pod_events_enricher: {included_types: [Warning]}\n- create_finding:\n    title: \"Crash of $name ($labels.app)\"\n    severity: MEDIUM\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _ = runFinding(t, env, "local", "run", "--playbook", pb, "--pod", ref)
+	if f.Title != "Crash of "+rn.Pod+" (api)" || f.Severity != "MEDIUM" || len(f.Enrichments) != 2 ||
+		f.Enrichments[0].Title != "Container runner" || f.Enrichments[1].Title != "Pod events" {
+		t.Fatalf("%+v", f)
+	}
+	r = run(t, env, "local", "run", "--playbook", pb, "--deployment", "crash/api")
+	if r.code != 2 || !strings.Contains(r.stderr, "report_crash_loop needs a PodEvent, but got a DeploymentEvent") {
+		t.Fatal(r)
+	}
+	// The same finding as Markdown.
+	r = run(t, env, "local", "run", "report_crash_loop", "--pod", ref, "-o", "markdown")
+	for _, want := range []string{"### [HIGH] Crashing pod " + rn.Pod, "| restarts | 5 |", "📎 `" + rn.Pod + ".runner.previous.log`"} {
+		mustContain(t, r, "stdout", want)
+	}
+
 	// A Prometheus alert naming the pod resolves to it; one naming a node does not fit a
 	// pod action.
 	alert := filepath.Join(dir, "alert.json")
@@ -428,6 +448,57 @@ func TestLocalFailedJob(t *testing.T) {
 	}
 	r = run(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Critical")
 	if r.code != 2 || !strings.Contains(r.stderr, "events_type") {
+		t.Fatal(r)
+	}
+}
+
+// TestCompletionOfObjectNames asks the binary for completions as a shell does
+// (cobra's __complete), against the sandbox.
+func TestCompletionOfObjectNames(t *testing.T) {
+	e := startRunner(t, "compl", nil, sandbox.RunnerSpec{})
+	complete := func(args ...string) []string {
+		t.Helper()
+		r := run(t, e.env, append([]string{"__complete"}, args...)...)
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			if !strings.HasPrefix(l, ":") { // the last line is the directive
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"local", "run", "logs_enricher", "--pod", "compl/"}, "compl/" + e.runner.Pod},
+		{[]string{"local", "run", "related_pods", "--deployment", "com"}, "compl/robusta-runner"},
+		{[]string{"local", "run", "node_status_enricher", "--node", "kwok"}, sandbox.FakeNodeName},
+		{[]string{"playbooks", "trigger", "logs_enricher", "--pod", "compl/robusta"}, "compl/" + e.runner.Pod},
+		{[]string{"local", "run", "logs_en"}, "logs_enricher"},
+		{[]string{"local", "actions", "pod_"}, "pod_issue_investigator"},
+	} {
+		got := complete(tc.args...)
+		found := false
+		for _, g := range got {
+			found = found || strings.SplitN(g, "\t", 2)[0] == tc.want
+		}
+		if !found {
+			t.Errorf("%v: %q does not offer %q", tc.args, got, tc.want)
+		}
+	}
+	// Another namespace's pods are not offered once a namespace is typed; an unreachable
+	// cluster completes nothing, quietly.
+	for _, g := range complete("local", "run", "logs_enricher", "--pod", "compl/") {
+		if !strings.HasPrefix(g, "compl/") {
+			t.Errorf("offered %q", g)
+		}
+	}
+	r := run(t, []string{"KUBECONFIG=/nonexistent"}, "__complete", "local", "run", "logs_enricher", "--pod", "")
+	if r.code != 0 || strings.Contains(r.stdout, "/") {
 		t.Fatal(r)
 	}
 }

@@ -83,6 +83,12 @@ func TestLocalRunActions(t *testing.T) {
 		{[]string{"local", "run", "create_finding", "--pod", pod}, `missing required parameter "title"`},
 		{[]string{"local", "run", "logs_enricher", "--pod", pod, "colour=red"}, `unknown parameter "colour"`},
 		{[]string{"local", "run", "logs_enricher"}, "say which object"},
+		{[]string{"local", "run", "--pod", pod}, "name an action"},
+		{[]string{"local", "run", "logs_enricher", "--playbook", "x.yaml", "--pod", pod}, "--playbook holds the actions"},
+		{[]string{"local", "run", "--playbook", "/nonexistent.yaml", "--pod", pod}, "--playbook: open /nonexistent.yaml"},
+		{[]string{"local", "run", "logs_enricher", "--kind", "pod", "--pod", pod}, "--kind and --name go together"},
+		{[]string{"local", "run", "logs_enricher", "--kind", "pod", "--name", "x", "--pod", pod}, "give either --kind/--name or one of"},
+		{[]string{"local", "run", "logs_enricher", "--alert", "a.json", "--pod", pod}, "--alert names its own object"},
 	} {
 		r := run(t, e.env, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

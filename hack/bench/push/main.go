@@ -16,10 +16,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"syscall"
 	"time"
 
+	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -52,8 +51,8 @@ func run(n int) error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "robusta")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if err := benchutil.Build(bin); err != nil {
+		return err
 	}
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -112,8 +111,8 @@ func run(n int) error {
 			}
 			theirs = append(theirs, d)
 		}
-		mo, ms, mt := median(ours), median(summed), median(theirs)
-		fmt.Printf("| %s | %s | %s | %s | %.1fx / %.1fx | %.1f MiB |\n", sh.name, secs(mo), secs(ms), secs(mt),
+		mo, ms, mt := benchutil.Median(ours), benchutil.Median(summed), benchutil.Median(theirs)
+		fmt.Printf("| %s | %s | %s | %s | %.1fx / %.1fx | %.1f MiB |\n", sh.name, benchutil.Secs(mo), benchutil.Secs(ms), benchutil.Secs(mt),
 			float64(mt)/float64(mo), float64(mt)/float64(ms), float64(rss)/1024)
 	}
 	return nil
@@ -145,25 +144,6 @@ func makeRepo(root, name string, sh repoShape) error {
 }
 
 func timed(env []string, name string, args ...string) (time.Duration, int64, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Env = env
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	d := time.Since(start)
-	if err != nil {
-		return d, 0, fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss // KiB on Linux
-	}
-	return d, rss, nil
+	d, rss, _, err := benchutil.Timed(env, name, args...)
+	return d, rss, err
 }
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

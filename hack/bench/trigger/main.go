@@ -17,9 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"time"
 
+	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -41,9 +41,8 @@ func run(n int) error {
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, "robusta")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if err := benchutil.Build(bin); err != nil {
+		return err
 	}
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -113,20 +112,19 @@ func run(n int) error {
 		}
 		tVer = append(tVer, d)
 	}
-	mo, mp, mv := median(tOurs), median(tPy), median(tVer)
+	mo, mp, mv := benchutil.Median(tOurs), benchutil.Median(tPy), benchutil.Median(tVer)
 	fmt.Printf("Measured %s on %s/%s, %d CPUs, %d runs each (interleaved), %d of `version`:\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n, 3*n)
 	fmt.Printf("| what | median | min | max |\n|---|---|---|---|\n")
 	row := func(name string, ds []time.Duration) {
-		sorted := append([]time.Duration(nil), ds...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-		fmt.Printf("| %s | %s | %s | %s |\n", name, ms(median(ds)), ms(sorted[0]), ms(sorted[len(sorted)-1]))
+		lo, hi := benchutil.Range(ds)
+		fmt.Printf("| %s | %s | %s | %s |\n", name, benchutil.MS(benchutil.Median(ds)), benchutil.MS(lo), benchutil.MS(hi))
 	}
 	row("`robusta playbooks trigger ... --show-logs`", tOurs)
 	row("kubectl get pods + kubectl exec curl + kubectl logs", tPy)
 	row("`robusta version`", tVer)
 	fmt.Printf("\nRatio trigger / kubectl pipeline: %.2f (target: at most 0.33). `robusta version` median %s (target: under 20 ms).\n",
-		float64(mo)/float64(mp), ms(mv))
+		float64(mo)/float64(mp), benchutil.MS(mv))
 	return nil
 }
 
@@ -146,11 +144,3 @@ func timeIt(f func() error) (time.Duration, error) {
 	err := f()
 	return time.Since(start), err
 }
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }

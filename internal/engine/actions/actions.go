@@ -3,7 +3,6 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 )
@@ -63,24 +63,6 @@ type logsParams struct {
 	FilterRegex string `param:"filter_regex" doc:"keep only lines matching this regular expression"`
 }
 
-// capWriter keeps the last max bytes written and counts what it dropped.
-type capWriter struct {
-	buf     bytes.Buffer
-	max     int
-	dropped int
-}
-
-func (c *capWriter) Write(p []byte) (int, error) {
-	c.buf.Write(p)
-	if over := c.buf.Len() - c.max; over > 0 {
-		c.dropped += over
-		rest := append([]byte(nil), c.buf.Bytes()[over:]...)
-		c.buf.Reset()
-		c.buf.Write(rest)
-	}
-	return len(p), nil
-}
-
 func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*logsParams)
 	pod := r.Event.Pod()
@@ -107,9 +89,11 @@ func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, w); err != nil {
 		return err
 	}
-	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), out.buf.Bytes())}
-	if out.dropped > 0 {
-		blocks = append([]engine.Block{engine.Markdown(fmt.Sprintf("Logs cut to the last %d bytes (%d earlier bytes left out).", MaxLogBytes, out.dropped))}, blocks...)
+	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), out.Bytes())}
+	if out.DroppedBytes() > 0 {
+		blocks = append([]engine.Block{engine.Markdown(fmt.Sprintf("Logs cut to the last %s: %d earlier lines (%s) left out. Set tail to choose how many lines to keep.",
+			cli.HumanBytes(MaxLogBytes), out.DroppedLines(), cli.HumanBytes(out.DroppedBytes())))}, blocks...)
+		blocks[1].Truncated = int(out.DroppedBytes())
 	}
 	r.Finding.AddEnrichment("Logs of "+container, blocks...)
 	return nil

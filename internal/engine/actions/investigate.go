@@ -192,7 +192,7 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
 		if err != nil {
 			blocks = append(blocks, engine.Markdown(fmt.Sprintf("Logs of the previous run unavailable: %v", err)))
 		} else {
-			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.previous.log", pod.Name, c.Name), out.buf.Bytes()))
+			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.previous.log", pod.Name, c.Name), out.Bytes()))
 		}
 		r.Finding.AddEnrichment("Container "+c.Name, blocks...)
 	}

@@ -44,7 +44,7 @@ func execInto(ctx context.Context, r *engine.Run, command, title string) error {
 	var stderr bytes.Buffer
 	err := r.KF.Exec(ctx, kube.ExecOptions{Namespace: pod.Namespace, Pod: pod.Name, Container: container,
 		Command: []string{"sh", "-c", command}, Stdout: out, Stderr: &stderr})
-	text := out.buf.String() + stderr.String()
+	text := string(out.Bytes()) + stderr.String()
 	if err != nil {
 		if _, ok := err.(*kube.ExitError); !ok {
 			return err

@@ -1,7 +1,6 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -257,7 +256,7 @@ func jobPods(ctx context.Context, r *engine.Run, p any) error {
 				blocks = append(blocks, engine.Markdown(fmt.Sprintf("Logs of %s unavailable: %v", c.Name, err)))
 				continue
 			}
-			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.log", pod.Name, c.Name), bytes.Clone(out.buf.Bytes())))
+			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.log", pod.Name, c.Name), out.Bytes()))
 		}
 		evs, err := listEvents(ctx, r, "Pod", pod.Namespace, pod.Name, types)
 		if err != nil {
