@@ -93,10 +93,17 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	if err := sandbox.WriteCRILog(prevFile, "connecting to db", "panic: dial tcp 10.0.0.5:5432: connection refused"); err != nil {
 		t.Fatal(err)
 	}
+	// A runner-shaped pod (the sandbox's way to a pod with logs); removed afterwards so
+	// runner discovery in other tests still finds exactly one runner.
 	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "crash", Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := c.DeleteRunner(context.Background(), rn); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	env := kubeconfigEnv(c.KubeconfigPath)
 	pods := c.Client.CoreV1().Pods("crash")
 	pod, err := pods.Get(ctx, rn.Pod, metav1.GetOptions{})

@@ -4,6 +4,7 @@ package benchutil
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
 // wrapper is the rsswrap binary Timed starts commands through.
@@ -96,4 +99,46 @@ func Range(ds []time.Duration) (lo, hi time.Duration) {
 		}
 	}
 	return lo, hi
+}
+
+// Env is what every benchmark starts from: a scratch folder, the built binary (and
+// rsswrap) in it, and a sandbox cluster.
+type Env struct {
+	Tmp     string
+	Bin     string
+	Cluster *sandbox.Cluster
+}
+
+// Start builds the binary into a new scratch folder and starts a sandbox.
+func Start(ctx context.Context, prefix string) (*Env, error) {
+	tmp, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Tmp: tmp, Bin: filepath.Join(tmp, "robusta")}
+	if err := Build(e.Bin); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if e.Cluster, err = sandbox.Start(ctx, sandbox.Options{}); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the sandbox and removes the scratch folder.
+func (e *Env) Close() {
+	if e.Cluster != nil {
+		_ = e.Cluster.Stop()
+	}
+	_ = os.RemoveAll(e.Tmp)
+}
+
+// Main runs a benchmark's run function and exits 1 with its error.
+func Main(run func() error) {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 }

@@ -26,33 +26,22 @@ func main() {
 	n := flag.Int("n", 5, "runs of each command")
 	size := flag.Int("mb", 50, "log size in MB")
 	flag.Parse()
-	if err := run(*n, *size); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchutil.Main(func() error { return run(*n, *size) })
 }
 
 func run(n, mb int) error {
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "robusta-bench-logs-")
+	e, err := benchutil.Start(ctx, "robusta-bench-logs-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "robusta")
-	if err := benchutil.Build(bin); err != nil {
-		return err
-	}
-	logFile := filepath.Join(tmp, "big.log")
+	defer e.Close()
+	bin, c := e.Bin, e.Cluster
+	logFile := filepath.Join(e.Tmp, "big.log")
 	lines, err := writeLog(logFile, int64(mb)<<20)
 	if err != nil {
 		return err
 	}
-	c, err := sandbox.Start(ctx, sandbox.Options{})
-	if err != nil {
-		return err
-	}
-	defer c.Stop()
 	r, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "bench", LogFile: logFile})
 	if err != nil {
 		return err

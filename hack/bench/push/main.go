@@ -37,32 +37,21 @@ var shapes = []repoShape{
 func main() {
 	n := flag.Int("n", 5, "runs of each tool per repo")
 	flag.Parse()
-	if err := run(*n); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchutil.Main(func() error { return run(*n) })
 }
 
 func run(n int) error {
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "robusta-bench-push-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "robusta")
-	if err := benchutil.Build(bin); err != nil {
-		return err
-	}
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		return err
 	}
-	c, err := sandbox.Start(ctx, sandbox.Options{})
+	e, err := benchutil.Start(ctx, "robusta-bench-push-")
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
+	defer e.Close()
+	tmp, bin, c := e.Tmp, e.Bin, e.Cluster
 	execDir := filepath.Join(tmp, "pod")
 	_ = os.MkdirAll(execDir, 0o755)
 	r, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "robusta", ExecDir: execDir})

@@ -26,34 +26,21 @@ import (
 func main() {
 	n := flag.Int("n", 21, "runs of each pipeline")
 	flag.Parse()
-	if err := run(*n); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchutil.Main(func() error { return run(*n) })
 }
 
 func run(n int) error {
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "robusta-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-
-	bin := filepath.Join(tmp, "robusta")
-	if err := benchutil.Build(bin); err != nil {
-		return err
-	}
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		return fmt.Errorf("kubectl is needed for the comparison: %w", err)
 	}
-
-	c, err := sandbox.Start(ctx, sandbox.Options{})
+	e, err := benchutil.Start(ctx, "robusta-bench-")
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
+	defer e.Close()
+	tmp, bin, c := e.Tmp, e.Bin, e.Cluster
 
 	logFile := filepath.Join(tmp, "runner.log")
 	_ = sandbox.WriteCRILog(logFile, "runner started")
