@@ -348,7 +348,11 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 				}
 				t := cli.NewTable(f.IOStreams.Out, "param", "type", "default", "required", "doc")
 				for _, p := range params {
-					t.Row(p.Name, p.Type, p.Default, fmt.Sprint(p.Required), p.Doc)
+					typ := p.Type
+					if len(p.Enum) > 0 {
+						typ += " (" + strings.Join(p.Enum, "|") + ")"
+					}
+					t.Row(p.Name, typ, p.Default, fmt.Sprint(p.Required), p.Doc)
 				}
 				return t.Flush()
 			}

@@ -60,17 +60,37 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 // with two renames: the runner sees the old tree or the new one, never a mix. The old
 // one is kept as .NAME.prev. The receiver records its pid so an interrupted push can
 // stop it (stopScript).
+//
+// Two pushes of one name never interleave: a push holds .NAME.lock (mkdir is atomic)
+// with its shell's pid inside. A second push finds the holder alive and gives up (exit
+// 7) without touching anything (it still reads its stream to the end: an exec whose
+// command exits with stdin unread may lose the exit status on the way back); a lock whose holder died (the exec was killed) is
+// stale and taken over, and so are the dead push's temporary files.
 const pushScript = `set -eu
 S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 BYTES=$6 TAG=$7 LIMIT=$8
 TMP="$S/.$NAME.tmp-$TAG"
+LOCK="$S/.$NAME.lock"
+RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
 mkdir -p "$S"
+if ! mkdir "$LOCK" 2>/dev/null; then
+  OWNER=$(cat "$LOCK/pid" 2>/dev/null || true)
+  if [ -z "$OWNER" ]; then sleep 1; OWNER=$(cat "$LOCK/pid" 2>/dev/null || true); fi
+  if [ -n "$OWNER" ] && kill -0 "$OWNER" 2>/dev/null; then
+    echo "another push of $NAME is in progress (shell $OWNER in the runner): wait for it to finish" >&2
+    sh -c "$RECV" sh /dev/null "$LIMIT" "$N" > /dev/null || true
+    exit 7
+  fi
+  rm -rf "$LOCK"
+  mkdir "$LOCK"
+fi
+echo $$ > "$LOCK/pid"
+trap 'rm -rf "$LOCK"' EXIT
 for d in "$S/.$NAME.tmp-"*; do
   if [ -e "$d" ]; then rm -rf "$d"; fi
 done
 mkdir "$TMP"
-trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main"' EXIT
+trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$LOCK"' EXIT
 echo $$ > "$TMP.main"
-RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
 if [ -n "$SUM" ]; then
   mkfifo "$TMP.fifo"
   sha256sum < "$TMP.fifo" > "$TMP.sum" &
@@ -92,6 +112,7 @@ trap '' TERM INT HUP
 if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
 mv "$TMP" "$S/$NAME"
 rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping"
+rm -rf "$LOCK"
 trap - EXIT
 echo "pushed $COUNT"
 `
@@ -195,15 +216,17 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 // and removes their files. The exec'd shell may already be gone with its trap never run
 // (some runtimes kill it when the stream closes), so it cannot be left to clean up. A
 // push already swapping (marker file; the script ignores signals from then on) is left
-// to finish.
-const stopScript = `P="$1/.$2.tmp-$3"
+// to finish. The push's lock goes too, if it is still that push's.
+const stopScript = `P="$1/.$2.tmp-$3" LOCK="$1/.$2.lock"
 [ -e "$P.swapping" ] && exit 0
+MAIN=$(cat "$P.main" 2>/dev/null || true)
 for f in "$P.main" "$P.pid"; do
   if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
 done
 sleep 0.2
 [ -e "$P.swapping" ] && exit 0
 rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid" "$P.main"
+if [ -n "$MAIN" ] && [ "$(cat "$LOCK/pid" 2>/dev/null || true)" = "$MAIN" ]; then rm -rf "$LOCK"; fi
 `
 
 func (s *Storage) stopReceiver(name, tag string) {

@@ -124,6 +124,14 @@ func TestLocalActionsList(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "filter_regex") || !strings.Contains(r.stdout, "PodEvent") {
 		t.Fatal(r)
 	}
+	r = run(t, nil, "local", "actions", "job_pod_enricher")
+	if r.code != 0 || !strings.Contains(r.stdout, "string (all|Warning|Normal)") {
+		t.Fatal(r)
+	}
+	r = run(t, nil, "local", "actions", "related_pods")
+	if r.code != 0 || !strings.Contains(r.stdout, "It takes no parameters") {
+		t.Fatal(r)
+	}
 }
 
 func TestLocalExecAndChangeActions(t *testing.T) {

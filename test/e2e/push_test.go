@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -180,6 +181,80 @@ func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
 			t.Fatalf("temp files left: %v", matches)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(p.storage, ".cut_repo.lock")); !os.IsNotExist(err) {
+		t.Fatalf("the cut push's lock is left: %v", err)
+	}
+}
+
+// TestPushesOfOneNameDoNotInterleave: a push finding another one in progress gives up
+// before touching anything; a lock left by a push that died is taken over; two pushes
+// started together leave one whole version.
+func TestPushesOfOneNameDoNotInterleave(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	src := sampleRepo(t, "locked")
+	if r := p.run(t, "playbooks", "push", src); r.code != 0 {
+		t.Fatal(r)
+	}
+	lock := filepath.Join(p.storage, ".locked.lock")
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Fatalf("lock left after a push: %v", err)
+	}
+	before := tree(t, filepath.Join(p.storage, "locked"))
+
+	// kwok runs exec'd commands on this machine, so a process of the test stands for
+	// a push in progress in the runner.
+	holder := exec.Command("sleep", "60")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll(lock, 0o755)
+	_ = os.WriteFile(filepath.Join(lock, "pid"), []byte(fmt.Sprintf("%d\n", holder.Process.Pid)), 0o644)
+	_ = os.WriteFile(filepath.Join(src, "locked", "actions.py"), []byte("# v2\n"), 0o644)
+	r := p.run(t, "playbooks", "push", src)
+	if r.code != 1 || !strings.Contains(r.stderr, "another push of locked is in progress") {
+		t.Fatal(r)
+	}
+	if tree(t, filepath.Join(p.storage, "locked")) != before {
+		t.Fatal("a refused push changed the live version")
+	}
+	// The holder dies without cleaning up: its lock is stale and the next push takes it.
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	if r := p.run(t, "playbooks", "push", src); r.code != 0 {
+		t.Fatal(r)
+	}
+	if got, want := tree(t, filepath.Join(p.storage, "locked")), tree(t, src); got != want {
+		t.Fatalf("after taking over a stale lock\n got:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Two pushes at once, with enough data that they overlap: each either lands whole
+	// or is refused, and what is live is one whole version.
+	big := make([]byte, 4<<20)
+	rand.New(rand.NewSource(2)).Read(big)
+	_ = os.WriteFile(filepath.Join(src, "locked", "data.bin"), big, 0o644)
+	results := make(chan result, 2)
+	for i := 0; i < 2; i++ {
+		go func() { results <- run(t, p.env, "playbooks", "push", src, "--storage-path", p.storage) }()
+	}
+	ok := 0
+	for i := 0; i < 2; i++ {
+		r := <-results
+		switch {
+		case r.code == 0:
+			ok++
+		case !strings.Contains(r.stderr, "another push of locked is in progress"):
+			t.Fatalf("concurrent push failed otherwise:\n%s", r)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("neither concurrent push landed")
+	}
+	if got, want := tree(t, filepath.Join(p.storage, "locked")), tree(t, src); got != want {
+		t.Fatal("the live version is not the pushed one after concurrent pushes")
+	}
+	if m, _ := filepath.Glob(filepath.Join(p.storage, ".locked.*")); len(m) != 1 || !strings.HasSuffix(m[0], ".locked.prev") {
+		t.Fatalf("left behind: %v", m)
 	}
 }
 
