@@ -142,6 +142,12 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 		t.Fatal(r)
 	}
 
+	// pod_ps: the process list, from ps aux run in the pod (kwok runs it here).
+	r = run(t, e.env, "local", "run", "pod_ps", "--pod", pod, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"title": "Processes"`) || !strings.Contains(r.stdout, "PID") || !strings.Contains(r.stdout, "COMMAND") {
+		t.Fatal(r)
+	}
+
 	// resource_babysitter needs a change event: without --old it explains; with an old
 	// version it shows what changed.
 	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner")
