@@ -111,9 +111,12 @@ func subjectLine(s Subject) string {
 	if s.Name == "" {
 		return ""
 	}
-	line := s.Kind + " " + s.Name
+	line := s.Name
 	if s.Namespace != "" {
-		line = s.Kind + " " + s.Namespace + "/" + s.Name
+		line = s.Namespace + "/" + s.Name
+	}
+	if s.Kind != "" {
+		line = s.Kind + " " + line
 	}
 	if s.Node != "" {
 		line += " on node " + s.Node

@@ -1,9 +1,7 @@
 package playbooks
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -14,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/robusta-dev/robusta-go/internal/cli"
 )
 
 func TestTriggerRequestBody(t *testing.T) {
@@ -128,50 +125,6 @@ func TestReplyTimeout(t *testing.T) {
 	_, err := c.Trigger(context.Background(), TriggerRequest{ActionName: "x"})
 	if err == nil || !strings.Contains(err.Error(), "request sent, outcome unknown") || !strings.Contains(err.Error(), "no reply within 200ms") {
 		t.Fatalf("got %v", err)
-	}
-}
-
-func TestPrintFindings(t *testing.T) {
-	blocks, _ := json.Marshal([]any{
-		map[string]any{"type": "header", "data": "Status"},
-		map[string]any{"type": "list", "data": []any{"one", map[string]any{"url": "u", "name": "n"}}},
-		map[string]any{"type": "divider"},
-		map[string]any{"type": "json", "data": `{"a":1}`},
-		map[string]any{"type": "diff", "data": map[string]any{"resource_name": "deploy/web", "num_additions": 1, "num_deletions": 0, "num_modifications": 2, "updated_paths": []any{"spec.replicas"}}},
-		map[string]any{"type": "callbacks", "data": []any{map[string]any{"text": "Delete pod"}}},
-		map[string]any{"type": "gz", "data": "b'" + "AAAA" + "'"},
-	})
-	findings := []map[string]any{
-		{"title": "T", "priority": "LOW", "description": "line1\nline2", "subject_type": "deployment", "subject_name": "web", "subject_namespace": "prod", "subject_node": "n1",
-			"evidence": []any{map[string]any{"data": string(blocks)}, map[string]any{"data": "{broken"}}},
-		{"title": "", "priority": ""},
-	}
-	var b bytes.Buffer
-	ios, _, _, _ := cli.Test()
-	if err := PrintFindings(&b, ios.Styles(), findings); err != nil {
-		t.Fatal(err)
-	}
-	want := `[LOW] T
-  subject: deployment prod/web on node n1
-  line1
-  line2
-  Status
-  • one
-  • name=n url=u
-  ────────────────────────────────────────
-  {
-    "a": 1
-  }
-  diff of deploy/web: 1 added, 0 removed, 2 changed
-    spec.replicas
-  [button] Delete pod
-  file file.gz (3 B)
-  (enrichment not readable: invalid character 'b' looking for beginning of object key string)
-
-[INFO] (untitled finding)
-`
-	if b.String() != want {
-		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
 

@@ -218,7 +218,13 @@ func TestTriggerSyncPrintsFindings(t *testing.T) {
 		t.Fatal(r)
 	}
 	for _, want := range []string{"[HIGH] Crashing pod web-1", "subject: pod default/web-1", "── Pod status",
-		"*Pod* web-1 restarted 5 times", "CONTAINER   RESTARTS", "app         5", "sidecar     0", "file file.log (11 B)"} {
+		"*Pod* web-1 restarted 5 times", "CONTAINER  RESTARTS", "app        5", "sidecar    0", "file file.log (11 B)"} {
+		mustContain(t, r, "stdout", want)
+	}
+	// The same finding as Markdown, file saved where asked.
+	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "--show-logs=false", "-o", "markdown")
+	for _, want := range []string{"### [HIGH] Crashing pod web-1", "**Subject:** `pod default/web-1`", "#### Pod status",
+		"| container | restarts |", "| app | 5 |", "📎 `file.log` (11 B)"} {
 		mustContain(t, r, "stdout", want)
 	}
 	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "-o", "yaml")

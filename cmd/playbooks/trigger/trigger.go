@@ -12,6 +12,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
@@ -176,8 +177,16 @@ func runTrigger(ctx context.Context, o *Options) error {
 			fmt.Fprintln(o.IO.Out, "No findings.")
 			return nil
 		}
-		fmt.Fprintln(o.IO.Out)
-		return playbooks.PrintFindings(o.IO.Out, st, resp.Findings)
+		ro := engine.RenderOptions{}
+		if o.IO.IsStdoutTTY() {
+			ro.Width = o.IO.TerminalWidth()
+		}
+		for _, raw := range resp.Findings {
+			fmt.Fprintln(o.IO.Out)
+			if err := engine.Render(o.IO.Out, st, o.Output(), engine.FromPlatform(raw), ro); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

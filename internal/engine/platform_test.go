@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+)
+
+// A sync reply's findings, read from the platform format and rendered as text.
+func TestFromPlatform(t *testing.T) {
+	blocks, _ := json.Marshal([]any{
+		map[string]any{"type": "header", "data": "Status"},
+		map[string]any{"type": "list", "data": []any{"one", map[string]any{"url": "u", "name": "n"}}},
+		map[string]any{"type": "divider"},
+		map[string]any{"type": "json", "data": `{"a":1}`},
+		map[string]any{"type": "diff", "data": map[string]any{"resource_name": "deploy/web", "num_additions": 1, "num_deletions": 0, "num_modifications": 2, "updated_paths": []any{"spec.replicas"}}},
+		map[string]any{"type": "callbacks", "data": []any{map[string]any{"text": "Delete pod", "action_name": "delete_pod"}}},
+		map[string]any{"type": "table", "data": map[string]any{"headers": []any{"container", "restarts"}, "rows": []any{[]any{"app", 5}}}},
+		map[string]any{"type": "gz", "data": "b'" + "AAAA" + "'"},
+		map[string]any{"type": "log", "filename": "web.log", "data": "b'aGVsbG8gd29ybGQ='"},
+	})
+	findings := []map[string]any{
+		{"title": "T", "priority": "LOW", "description": "line1\nline2", "subject_type": "deployment", "subject_name": "web", "subject_namespace": "prod", "subject_node": "n1",
+			"evidence": []any{map[string]any{"data": string(blocks), "title": "Pod status"}, map[string]any{"data": "{broken"}}},
+		{"title": "", "priority": "", "subject_name": "lonely"},
+	}
+	var b bytes.Buffer
+	ios, _, _, _ := cli.Test()
+	for i, raw := range findings {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		if err := RenderText(&b, ios.Styles(), FromPlatform(raw), RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := `[LOW] T
+  subject: deployment prod/web on node n1
+  line1
+  line2
+  ── Pod status
+  Status
+  • one
+  • name=n url=u
+  ────────────────────────────────────────
+  {
+    "a": 1
+  }
+  diff of deploy/web: 1 added, 0 removed, 2 changed
+  • spec.replicas
+  button Delete pod (runs delete_pod)
+  CONTAINER  RESTARTS
+  app        5
+  file file.gz (3 B)
+  file web.log (11 B)
+  (enrichment not readable: invalid character 'b' looking for beginning of object key string)
+
+[INFO] (untitled finding)
+  subject: lonely
+`
+	if b.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	f := FromPlatform(findings[0])
+	if got := f.Enrichments[0].Blocks; string(got[len(got)-1].Data) != "hello world" || got[len(got)-1].Name != "web.log" {
+		t.Fatalf("file block: %+v", got[len(got)-1])
+	}
+}
