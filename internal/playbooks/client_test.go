@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 func TestTriggerRequestBody(t *testing.T) {
