@@ -509,3 +509,41 @@ func TestCompletionOfObjectNames(t *testing.T) {
 		t.Fatal(r)
 	}
 }
+
+// TestLocalRunForbidden: a user who may read the pod but not its events, and one who
+// may read nothing, get an error naming what they may not do.
+func TestLocalRunForbidden(t *testing.T) {
+	e := startRunner(t, "local-rbac", nil, sandbox.RunnerSpec{})
+	ctx := context.Background()
+	pod := "local-rbac/" + e.runner.Pod
+	kubeconfigFor := func(sa string, grant bool) []string {
+		token, err := e.c.ServiceAccountToken(ctx, "e2e-local-rbac", sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grant {
+			if err := e.c.GrantRunnerAccess(ctx, "e2e-local-rbac", sa, "local-rbac"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kc := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := e.c.WriteTokenKubeconfig(kc, sa, token); err != nil {
+			t.Fatal(err)
+		}
+		return kubeconfigEnv(kc)
+	}
+	nobody := kubeconfigFor("nobody", false)
+	r := run(t, nobody, "local", "run", "get_resource_yaml", "--pod", pod)
+	if r.code != 1 || !strings.Contains(r.stderr, `forbidden: user "system:serviceaccount:e2e-local-rbac:nobody" cannot get pods in namespace "local-rbac"`) {
+		t.Fatal(r)
+	}
+	// The runner's rights (pods, logs, exec, port-forward) do not include events.
+	limited := kubeconfigFor("limited", true)
+	if r := run(t, limited, "local", "run", "get_resource_yaml", "--pod", pod); r.code != 0 {
+		t.Fatal(r)
+	}
+	r = run(t, limited, "local", "run", "pod_events_enricher", "--pod", pod)
+	if r.code != 1 || !strings.Contains(r.stderr, "pod_events_enricher: forbidden:") || !strings.Contains(r.stderr, "cannot list events") {
+		t.Fatal(r)
+	}
+}
