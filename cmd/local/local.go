@@ -41,6 +41,7 @@ type RunOptions struct {
 	Object     cmdutil.ObjectFlags
 	Kind, Name string
 	Old        string
+	Operation  string
 	Alert      string
 	SaveDir    string
 	ParamsFile string
@@ -99,6 +100,7 @@ does (a list like "- logs_enricher: {tail: 10}", or a playbook with an actions l
 	fl.StringVar(&opts.Name, "name", "", "the object's name, with --kind (its namespace from -n)")
 	fl.StringVarP(&opts.Playbook, "playbook", "f", "", "YAML file of actions to run in order (instead of ACTION)")
 	fl.StringVar(&opts.Old, "old", "", "YAML or JSON of the object's old version, for change-event actions")
+	fl.StringVar(&opts.Operation, "operation", "", "make a change event: create, update (needs --old) or delete (the object from --old, else the live one); default update with --old")
 	fl.StringVar(&opts.Alert, "alert", "", "YAML or JSON of a Prometheus alert (or an Alertmanager webhook body)")
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
@@ -131,9 +133,26 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 		}
 		o.target = cmdutil.Target{Kind: o.Kind, Namespace: ns, Name: o.Name}
 	}
+	switch o.Operation {
+	case "":
+		if o.Old != "" {
+			o.Operation = "update"
+		}
+	case "update":
+		if o.Old == "" {
+			return cli.UsageErrorf("--operation update compares two versions: give the old one with --old FILE")
+		}
+	case "create":
+		if o.Old != "" {
+			return cli.UsageErrorf("--operation create has no old version: drop --old")
+		}
+	case "delete":
+	default:
+		return cli.UsageErrorf("--operation %q: use create, update or delete", o.Operation)
+	}
 	switch {
-	case o.Alert != "" && (o.target.Kind != "" || o.Old != ""):
-		return cli.UsageErrorf("--alert names its own object: drop the object flags and --old")
+	case o.Alert != "" && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
+		return cli.UsageErrorf("--alert names its own object: drop the object flags, --old and --operation")
 	case o.Alert == "" && o.target.Kind == "":
 		return cli.UsageErrorf("say which object the action runs on: --pod NS/NAME, --deployment NS/NAME, --job NS/NAME, --node NAME, --kind KIND --name NAME, or --alert FILE")
 	}
@@ -250,21 +269,33 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 	if !res.Namespaced {
 		ns = ""
 	}
+	var old *unstructured.Unstructured
+	if o.Old != "" {
+		if old, err = readObject(o.Old); err != nil {
+			return nil, err
+		}
+		if k := old.GetKind(); k != "" && k != res.Kind {
+			return nil, cli.UsageErrorf("--old %s holds a %s, but the object is a %s", o.Old, k, res.Kind)
+		}
+		if n := old.GetName(); n != "" && n != o.target.Name {
+			return nil, cli.UsageErrorf("--old %s holds %s %s, not %s", o.Old, strings.ToLower(res.Kind), n, o.target.Name)
+		}
+	}
+	if o.Operation == "delete" && old != nil {
+		// A deleted object is gone from the cluster: the event carries its last version.
+		return []*engine.Event{engine.ChangeEvent(res.Kind, "delete", nil, old)}, nil
+	}
 	obj, err := dyn.Resource(res.GVR).Namespace(ns).Get(ctx, o.target.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, kf.Explain(err, "get", res.GVR.Resource, ns)
 	}
-	if o.Old == "" {
+	switch o.Operation {
+	case "":
 		return []*engine.Event{engine.ResourceEvent(res.Kind, obj)}, nil
+	case "update":
+		return []*engine.Event{engine.ChangeEvent(res.Kind, "update", old, obj)}, nil
 	}
-	old, err := readObject(o.Old)
-	if err != nil {
-		return nil, err
-	}
-	if k := old.GetKind(); k != "" && k != res.Kind {
-		return nil, cli.UsageErrorf("--old %s holds a %s, but the object is a %s", o.Old, k, res.Kind)
-	}
-	return []*engine.Event{engine.ChangeEvent(res.Kind, "update", old, obj)}, nil
+	return []*engine.Event{engine.ChangeEvent(res.Kind, o.Operation, nil, obj)}, nil
 }
 
 func readObject(path string) (*unstructured.Unstructured, error) {

@@ -177,6 +177,27 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 	if strings.Contains(r.stdout, "resourceVersion") {
 		t.Fatalf("omitted field reported\n%s", r)
 	}
+	// Creations and deletions are reported as such; a deleted object comes from --old.
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--operation", "create")
+	mustContain(t, r, "stdout", "[LOW] Deployment robusta-runner created")
+	old.Name = "gone"
+	b, _ = json.Marshal(old)
+	_ = writeFile(oldFile, b)
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/gone", "--operation", "delete", "--old", oldFile)
+	mustContain(t, r, "stdout", "[LOW] Deployment gone deleted")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--deployment", "local-x/other", "--old", oldFile}, "holds deployment gone, not other"},
+		{[]string{"--deployment", "local-x/robusta-runner", "--operation", "update"}, "give the old one with --old FILE"},
+		{[]string{"--deployment", "local-x/robusta-runner", "--operation", "remove"}, `--operation "remove": use create, update or delete`},
+	} {
+		r = run(t, e.env, append([]string{"local", "run", "resource_babysitter"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %s", tc.args, r)
+		}
+	}
 }
 
 func TestLocalObjectActions(t *testing.T) {

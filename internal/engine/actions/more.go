@@ -62,6 +62,16 @@ type babysitterParams struct {
 
 func babysitter(_ context.Context, r *engine.Run, p any) error {
 	params := p.(*babysitterParams)
+	if r.Event.Operation != "update" || r.Event.Old == nil {
+		// Robusta's babysitter reports creations and deletions as such, without a diff.
+		verb := map[string]string{"create": "created", "delete": "deleted"}[r.Event.Operation]
+		if verb == "" {
+			verb = "changed (no old version to compare)"
+		}
+		r.Finding.Title = fmt.Sprintf("%s %s %s", r.Event.Kind, r.Event.Obj.GetName(), verb)
+		r.Finding.Severity = engine.Low
+		return nil
+	}
 	changes := map[string][2]string{}
 	diff("", r.Event.Old.Object, r.Event.Obj.Object, changes)
 	var paths []string
