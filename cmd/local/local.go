@@ -60,13 +60,15 @@ func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error
 		Long: `Run one action against a live object and print the finding.
 
 The event is built from the object as the runner's manual trigger builds it, so the
-same command line works for 'robusta playbooks trigger'. Mutating actions run as a
+same command line works for 'robusta playbooks trigger': the object comes from --pod
+(--deployment, ...) or from name=NAME namespace=NS params, its kind from the action. Mutating actions run as a
 server-side dry run unless --apply is given. --old FILE runs a change-event action
 (the object changed from FILE to its live version); --alert FILE runs on a Prometheus
 alert (one alert or an Alertmanager webhook body), resolved to the object its labels name.
 --playbook FILE runs a playbook's actions in order into one finding, as the runner
 does (a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
+  robusta local run logs_enricher name=web-1 namespace=default tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
   robusta local run resource_events_enricher --kind hpa --name web -n prod
   robusta local run resource_babysitter --deployment prod/api --old api-before.yaml
@@ -133,6 +135,9 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 		}
 		o.target = cmdutil.Target{Kind: o.Kind, Namespace: ns, Name: o.Name}
 	}
+	if err := o.targetFromParams(explicitNS, defaultNS); err != nil {
+		return err
+	}
 	switch o.Operation {
 	case "":
 		if o.Old != "" {
@@ -190,6 +195,58 @@ func (o *RunOptions) completeSteps() error {
 		return err
 	}
 	o.steps = []engine.Step{{Action: a, Params: params}}
+	return nil
+}
+
+// targetFromParams reads the object from name/namespace (and kind) params, as the
+// runner's manual trigger does, so a `playbooks trigger` command line runs locally
+// unchanged: the kind comes from the action's event class (PodEvent: a pod). Those
+// params name the event's object; they are not the action's.
+func (o *RunOptions) targetFromParams(explicitNS string, defaultNS func() string) error {
+	if len(o.steps) != 1 {
+		return nil
+	}
+	params := o.steps[0].Params
+	a := o.steps[0].Action
+	if a.NewParams != nil {
+		for _, p := range engine.Params(a.NewParams()) {
+			if p.Name == "name" || p.Name == "namespace" {
+				return nil // the action's own params
+			}
+		}
+	}
+	name, hasName := params["name"]
+	ns, hasNS := params["namespace"]
+	kindParam, hasKind := params["kind"]
+	if !hasName && !hasNS {
+		return nil
+	}
+	if o.target.Kind != "" || o.Alert != "" {
+		return cli.UsageErrorf("name=/namespace= and an object flag both name the object: give one of them")
+	}
+	if !hasName {
+		return cli.UsageErrorf("namespace= names no object without name=")
+	}
+	kind := strings.TrimSuffix(a.Event, "Event")
+	if hasKind {
+		kind = fmt.Sprint(kindParam)
+	}
+	switch a.Event {
+	case "ExecutionBaseEvent", "KubernetesResourceEvent", "KubernetesAnyChangeEvent":
+		if !hasKind {
+			return cli.UsageErrorf("%s takes a %s, which does not say the object's kind: add kind=KIND or use --kind", a.Name, a.Event)
+		}
+	}
+	t := cmdutil.Target{Kind: kind, Name: fmt.Sprint(name)}
+	if hasNS {
+		t.Namespace = fmt.Sprint(ns)
+	} else if t.Namespace = explicitNS; t.Namespace == "" {
+		t.Namespace = defaultNS()
+	}
+	delete(params, "name")
+	delete(params, "namespace")
+	delete(params, "kind")
+	o.target = t
 	return nil
 }
 

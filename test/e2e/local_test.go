@@ -47,6 +47,21 @@ func TestLocalRunActions(t *testing.T) {
 	if f.Subject["name"] != e.runner.Pod || string(data) != "ERROR disk full\nall good\n" {
 		t.Fatalf("finding: %+v data %q", f, data)
 	}
+	// The runner's manual-trigger form: name/namespace params, the kind from the action.
+	r = run(t, e.env, "local", "run", "logs_enricher", "name="+e.runner.Pod, "namespace=local-ns", "tail:=1")
+	if r.code != 0 || !strings.Contains(r.stdout, "subject: pod local-ns/"+e.runner.Pod) || !strings.Contains(r.stdout, "(9 B)") {
+		t.Fatal(r)
+	}
+	r = run(t, e.env, "local", "run", "get_resource_yaml", "name=robusta-runner", "namespace=local-ns", "kind=Deployment")
+	mustContain(t, r, "stdout", "file robusta-runner.yaml")
+	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "name=x")
+	if r.code != 2 || !strings.Contains(r.stderr, "both name the object") {
+		t.Fatal(r)
+	}
+	r = run(t, e.env, "local", "run", "get_resource_yaml", "name=robusta-runner")
+	if r.code != 2 || !strings.Contains(r.stderr, "add kind=KIND or use --kind") {
+		t.Fatal(r)
+	}
 	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "filter_regex=ERROR")
 	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".runner.log (16 B)") {
 		t.Fatal(r)
