@@ -250,7 +250,9 @@ func (o *RunOptions) targetFromParams(explicitNS string, defaultNS func() string
 	return nil
 }
 
-// RunRun builds the event(s), runs the action and prints each finding.
+// RunRun builds the event(s), runs the actions and prints each finding. Several
+// events (a webhook body with several alerts) give several findings: one after the
+// other as text, a list with -o json/yaml.
 func RunRun(ctx context.Context, o *RunOptions) error {
 	kf := o.Kube()
 	events, err := o.events(ctx, kf)
@@ -258,7 +260,8 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		return err
 	}
 	limiter := engine.NewRateLimiter()
-	for i, ev := range events {
+	var findings []*engine.Finding
+	for _, ev := range events {
 		title := engine.StepNames(o.steps)
 		if ev.Obj != nil {
 			title += " on " + ev.Obj.GetName()
@@ -280,14 +283,21 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		for _, n := range run.Notes {
 			fmt.Fprintf(o.IO.ErrOut, "%s %s\n", o.IO.StderrStyles().WarningIcon(), n)
 		}
-		if i > 0 && !o.Output().Structured() {
+		findings = append(findings, run.Finding)
+	}
+	of := o.Output()
+	if of.Structured() && len(findings) > 1 {
+		return cli.PrintStructured(o.IO.Out, of, findings)
+	}
+	ro := engine.RenderOptions{SaveDir: o.SaveDir}
+	if o.IO.IsStdoutTTY() {
+		ro.Width = o.IO.TerminalWidth()
+	}
+	for i, f := range findings {
+		if i > 0 {
 			fmt.Fprintln(o.IO.Out)
 		}
-		ro := engine.RenderOptions{SaveDir: o.SaveDir}
-		if o.IO.IsStdoutTTY() {
-			ro.Width = o.IO.TerminalWidth()
-		}
-		if err := engine.Render(o.IO.Out, o.IO.Styles(), o.Output(), run.Finding, ro); err != nil {
+		if err := engine.Render(o.IO.Out, o.IO.Styles(), of, f, ro); err != nil {
 			return err
 		}
 	}

@@ -226,6 +226,19 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	if f.Title != "NodeDown" || f.Subject["name"] != sandbox.FakeNodeName {
 		t.Fatalf("%+v", f)
 	}
+	// A webhook body with two alerts: two findings, a list in JSON; an alert naming
+	// nothing still runs actions that take any event, and says what it found.
+	writeJSON(t, alert, map[string]any{"alerts": []any{
+		map[string]any{"labels": map[string]string{"alertname": "A1", "pod": rn.Pod, "namespace": "crash"}},
+		map[string]any{"labels": map[string]string{"alertname": "Watchdog"}, "status": "resolved"},
+	}})
+	r = run(t, env, "local", "run", "create_finding", "title=$name fired", "--alert", alert, "-o", "json")
+	var list []finding
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 2 ||
+		list[0].Title != rn.Pod+" fired" || list[1].Title != " fired" {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stderr", "alert Watchdog: the alert's labels name no Kubernetes object")
 }
 
 // TestLocalImagePullBackoff reports a pod whose image cannot be pulled. The pod is
