@@ -18,6 +18,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the validator checks actions against the engine's definitions
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"

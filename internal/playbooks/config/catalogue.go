@@ -9,6 +9,7 @@ import "strings"
 type Param struct {
 	Type     string // string, int, bool, list, map, any
 	Required bool
+	Enum     []string // allowed values, when the set is closed
 }
 
 // Trigger is a known trigger: the event it produces and its parameters.
@@ -108,6 +109,25 @@ var Actions = map[string]Action{
 		"fields_to_monitor": {Type: "list"}, "omitted_fields": {Type: "list"}}},
 	"delete_pod":      {Event: "PodEvent", Strict: true, Params: map[string]Param{}},
 	"rollout_restart": {Event: "DeploymentEvent", Params: map[string]Param{}},
+}
+
+// DefineAction records what an implementation knows of an action: the local engine
+// registers each of its actions here, so the validator checks the event class, types,
+// required params and enums the engine itself uses. Params the catalogue lists beyond
+// the engine's (Robusta has some the engine does not implement) stay, and an action is
+// strict only when the catalogue says its list is Robusta's whole list.
+func DefineAction(name, event string, params map[string]Param) {
+	a := Actions[name]
+	a.Event = event
+	merged := map[string]Param{}
+	for k, v := range a.Params {
+		merged[k] = v
+	}
+	for k, v := range params {
+		merged[k] = v
+	}
+	a.Params = merged
+	Actions[name] = a
 }
 
 // parents is the event class hierarchy (ROBUSTA.md): each event lists what it is also.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -304,6 +305,8 @@ func (v *validator) params(n *yaml.Node, path, owner string, defs map[string]Par
 			}
 			if msg := typeMismatch(def.Type, val); msg != "" {
 				v.add("error", val, path+"."+k.Value, "%s parameter %s %s", owner, k.Value, msg)
+			} else if len(def.Enum) > 0 && val.Kind == yaml.ScalarNode && !slices.Contains(def.Enum, val.Value) {
+				v.add("error", val, path+"."+k.Value, "%s parameter %s must be one of %s, got %q", owner, k.Value, strings.Join(def.Enum, ", "), val.Value)
 			}
 		}
 	} else if n != nil && !(n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "")) {
