@@ -61,12 +61,14 @@ func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error
 
 The event is built from the object as the runner's manual trigger builds it, so the
 same command line works for 'robusta playbooks trigger': the object comes from --pod
-(--deployment, ...) or from name=NAME namespace=NS params, its kind from the action. Mutating actions run as a
-server-side dry run unless --apply is given. --old FILE runs a change-event action
-(the object changed from FILE to its live version); --alert FILE runs on a Prometheus
-alert (one alert or an Alertmanager webhook body), resolved to the object its labels name.
---playbook FILE runs a playbook's actions in order into one finding, as the runner
-does (a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).`,
+(--deployment, ...) or from name=NAME namespace=NS params, its kind from the action.
+
+Mutating actions run as a server-side dry run unless --apply is given.
+--old FILE runs a change-event action: the object changed from FILE to its live version.
+--alert FILE runs on a Prometheus alert (one alert, or an Alertmanager webhook body),
+resolved to the object its labels name.
+--playbook FILE runs a playbook's actions in order into one finding, as the runner does
+(a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
   robusta local run logs_enricher name=web-1 namespace=default tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
