@@ -560,3 +560,42 @@ func TestLocalRunForbidden(t *testing.T) {
 		t.Fatal(r)
 	}
 }
+
+// TestLocalUnschedulablePod: the scheduler itself marks a pod that fits no node, and
+// the investigator passes on its verdict.
+func TestLocalUnschedulablePod(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	if err := c.EnsureNamespace(ctx, "sched"); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "picky", Namespace: "sched"},
+		Spec: corev1.PodSpec{NodeSelector: map[string]string{"disktype": "nvme-that-nobody-has"},
+			Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}
+	if _, err := c.Client.CoreV1().Pods("sched").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	verdict := func() string {
+		p, err := c.Client.CoreV1().Pods("sched").Get(ctx, "picky", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled && cond.Reason == "Unschedulable" {
+				return cond.Message
+			}
+		}
+		return ""
+	}
+	waitFor(t, func() bool { return verdict() != "" }, "scheduler verdict")
+	// The scheduler may revise its message as nodes come and go: compare with the one
+	// current after the run.
+	var r result
+	waitFor(t, func() bool {
+		r = run(t, env, "local", "run", "pod_issue_investigator", "--pod", "sched/picky")
+		return strings.Contains(r.stdout, "The pod cannot be scheduled (Unschedulable): "+verdict())
+	}, &r)
+	mustContain(t, r, "stdout", "[HIGH] Pod picky has a problem: The pod cannot be scheduled (Unschedulable)")
+	mustContain(t, r, "stdout", "FailedScheduling")
+}

@@ -203,6 +203,9 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
 func pullCause(msg string) string {
 	m := strings.ToLower(msg)
 	switch {
+	case strings.Contains(m, "pull access denied"):
+		// Docker Hub says this both for a missing repository and for a private one.
+		return "the repository does not exist or needs credentials: check the image name and the pod's imagePullSecrets"
 	case strings.Contains(m, "not found") || strings.Contains(m, "manifest unknown") || strings.Contains(m, "does not exist"):
 		return "the image or its tag does not exist"
 	case strings.Contains(m, "unauthorized") || strings.Contains(m, "authentication required") || strings.Contains(m, "denied") || strings.Contains(m, "forbidden"):

@@ -227,6 +227,9 @@ func share(q, of resource.Quantity) string {
 	return fmt.Sprintf("%s (%d%%)", q.String(), q.MilliValue()*100/of.MilliValue())
 }
 
+// maxJobPods bounds how many pods job_pod_enricher attaches logs of.
+const maxJobPods = 10
+
 type jobPodParams struct {
 	Tail       int64  `param:"tail" default:"100" doc:"last N log lines of each pod"`
 	EventsType string `param:"events_type" default:"all" enum:"all|Warning|Normal" doc:"which events of the pods to show"`
@@ -243,6 +246,13 @@ func jobPods(ctx context.Context, r *engine.Run, p any) error {
 		return nil
 	}
 	r.Finding.AddEnrichment("Job pods", podsTable(pods))
+	// Logs and events of the newest pods only: a job of many completions would
+	// otherwise make a finding of hundreds of files.
+	sort.SliceStable(pods, func(i, j int) bool { return pods[j].CreationTimestamp.Before(&pods[i].CreationTimestamp) })
+	if len(pods) > maxJobPods {
+		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Logs and events of the %d newest pods of %d.", maxJobPods, len(pods))))
+		pods = pods[:maxJobPods]
+	}
 	var types []string
 	if params.EventsType != "all" {
 		types = []string{params.EventsType}
