@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	pseudotty "github.com/creack/pty"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -598,4 +603,64 @@ func TestLocalUnschedulablePod(t *testing.T) {
 	}, &r)
 	mustContain(t, r, "stdout", "[HIGH] Pod picky has a problem: The pod cannot be scheduled (Unschedulable)")
 	mustContain(t, r, "stdout", "FailedScheduling")
+}
+
+// runTTY runs the binary on a pseudo-terminal of the given width, as a person would,
+// and returns what the terminal received.
+func runTTY(t *testing.T, env []string, cols int, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color"}, env...)
+	f, err := pseudotty.StartWithSize(cmd, &pseudotty.Winsize{Cols: uint16(cols), Rows: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, f) // ends with EIO when the program exits
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+	return strings.ReplaceAll(out.String(), "\r\n", "\n")
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;?]*[A-Za-z]")
+
+// On a terminal a finding is coloured and its tables fit the width; NO_COLOR turns
+// colour off; piped output keeps whole cells.
+func TestLocalRunOnATerminal(t *testing.T) {
+	e := startRunner(t, "local-tty", nil, sandbox.RunnerSpec{})
+	long := "Readiness probe failed: Get \"http://10.0.0.7:8080/healthz\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+	warn(t, e.c, "local-tty", "Pod", e.runner.Pod, "Unhealthy", long)
+	args := []string{"local", "run", "pod_events_enricher", "--pod", "local-tty/" + e.runner.Pod}
+
+	out := runTTY(t, e.env, 70, args...)
+	if !ansi.MatchString(out) {
+		t.Fatalf("no colour on a terminal:\n%q", out)
+	}
+	plain := ansi.ReplaceAllString(out, "")
+	if !strings.Contains(plain, "Unhealthy") || !strings.Contains(plain, "…") {
+		t.Fatalf("table not fitted:\n%s", plain)
+	}
+	tableLines := 0
+	for _, line := range strings.Split(plain, "\n") {
+		if !strings.HasPrefix(line, "  TYPE") && !strings.HasPrefix(line, "  Warning") {
+			continue // prose lines wrap as the terminal wraps them
+		}
+		tableLines++
+		if n := len([]rune(line)); n > 70 {
+			t.Errorf("line of %d columns on a 70-column terminal: %q", n, line)
+		}
+	}
+	if tableLines < 2 {
+		t.Fatalf("no events table:\n%s", plain)
+	}
+	if out := runTTY(t, append(e.env, "NO_COLOR=1"), 70, args...); ansi.MatchString(out) {
+		t.Fatalf("colour despite NO_COLOR:\n%q", out)
+	}
+	r := run(t, e.env, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, long) || ansi.MatchString(r.stdout) {
+		t.Fatalf("piped output should hold whole cells and no colour:\n%s", r)
+	}
 }
