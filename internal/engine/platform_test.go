@@ -68,3 +68,33 @@ func TestFromPlatform(t *testing.T) {
 		t.Fatalf("file block: %+v", got[len(got)-1])
 	}
 }
+
+// FuzzFromPlatform: whatever a runner replies, reading and rendering it never panics
+// and never fails (an unreadable part becomes a line saying so).
+func FuzzFromPlatform(f *testing.F) {
+	blocks, _ := json.Marshal([]any{map[string]any{"type": "table", "data": map[string]any{"headers": []any{"a"}, "rows": []any{[]any{1, nil}}}}})
+	f.Add(`{"title":"t","priority":"HIGH","evidence":[{"data":` + string(mustJSON(string(blocks))) + `}]}`)
+	f.Add(`{"evidence":[{"data":[{"type":"diff","data":{"updated_paths":[1,{"x":null}]}},{"type":"callbacks","data":[null,3]},{"type":"png","data":"b'!!'"}]}]}`)
+	f.Add(`{"evidence":[null,{"data":5},{"data":"[1,2,{\"type\":null}]"}]}`)
+	ios, _, _, _ := cli.Test()
+	f.Fuzz(func(t *testing.T, s string) {
+		var m map[string]any
+		if json.Unmarshal([]byte(s), &m) != nil {
+			return
+		}
+		fd := FromPlatform(m)
+		for _, of := range []cli.OutputFormat{cli.OutputText, cli.OutputMarkdown, cli.OutputJSON} {
+			if err := Render(new(bytes.Buffer), ios.Styles(), of, fd, RenderOptions{Width: 40}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
