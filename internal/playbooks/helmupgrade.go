@@ -3,16 +3,13 @@ package playbooks
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"path"
-	"sort"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +21,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
 
 	"github.com/robusta-dev/robusta-go/internal/kube"
 )
@@ -32,7 +30,9 @@ import (
 // records the new revision in Helm's Secret storage (the previous one superseded), so
 // `helm history` and later `helm upgrade` see it. It uses Helm's engine and storage
 // but not its action package, whose dependencies would double this binary's start-up
-// memory. Chart hooks are not run (the Robusta chart's playbook settings have none).
+// memory. Chart hooks are not run: they are kept out of what is applied and recorded
+// with the revision, as Helm records them (so a later helm uninstall runs its delete
+// hooks); UpgradeHooks names the upgrade hooks that were skipped.
 func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[string]any) (*release.Release, error) {
 	cs, err := kf.Clientset()
 	if err != nil {
@@ -58,7 +58,7 @@ func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[str
 	if err != nil {
 		return nil, fmt.Errorf("render chart %s: %w", old.Chart.Name(), err)
 	}
-	manifest, objs, err := collect(files)
+	manifest, hooks, objs, err := collect(files)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[str
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
 	next := &release.Release{
 		Name: old.Name, Namespace: old.Namespace, Version: old.Version + 1, Chart: old.Chart,
-		Config: values, Manifest: manifest,
+		Config: values, Manifest: manifest, Hooks: hooks,
 		Info: &release.Info{FirstDeployed: old.Info.FirstDeployed, LastDeployed: helmtime.Now(), Status: release.StatusPendingUpgrade, Description: "Upgrade by robusta playbooks configure"},
 	}
 	store := driver.NewSecrets(cs.CoreV1().Secrets(old.Namespace))
@@ -96,39 +96,42 @@ func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[str
 	return next, nil
 }
 
-// collect turns rendered templates into one manifest (as Helm stores it) and objects.
-func collect(files map[string]string) (string, []*unstructured.Unstructured, error) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		base := path.Base(n)
-		if strings.HasPrefix(base, "_") || strings.HasSuffix(n, "NOTES.txt") || !strings.HasSuffix(n, ".yaml") && !strings.HasSuffix(n, ".yml") {
-			continue
-		}
-		names = append(names, n)
+// collect sorts rendered templates as Helm does (releaseutil): hooks apart, the rest
+// in Helm's install order, one manifest as Helm stores it, and the objects to apply.
+func collect(files map[string]string) (string, []*release.Hook, []*unstructured.Unstructured, error) {
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("sort rendered templates: %w", err)
 	}
-	sort.Strings(names)
 	var manifest strings.Builder
 	var objs []*unstructured.Unstructured
-	for _, n := range names {
-		dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(files[n]), 4096)
-		for {
-			var m map[string]any
-			if err := dec.Decode(&m); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return "", nil, fmt.Errorf("%s: %w", n, err)
-			}
-			if len(m) == 0 {
-				continue
-			}
-			objs = append(objs, &unstructured.Unstructured{Object: m})
+	for _, m := range manifests {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(m.Content), &obj); err != nil {
+			return "", nil, nil, fmt.Errorf("%s: %w", m.Name, err)
 		}
-		if strings.TrimSpace(files[n]) != "" {
-			fmt.Fprintf(&manifest, "---\n# Source: %s\n%s\n", n, strings.TrimSpace(files[n]))
+		if len(obj) == 0 {
+			continue
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: obj})
+		fmt.Fprintf(&manifest, "---\n# Source: %s\n%s\n", m.Name, strings.TrimSpace(m.Content))
+	}
+	return manifest.String(), hooks, objs, nil
+}
+
+// UpgradeHooks names the hooks of a rendered release that Helm would run on upgrade
+// and Upgrade does not.
+func UpgradeHooks(rel *release.Release) []string {
+	var out []string
+	for _, h := range rel.Hooks {
+		for _, e := range h.Events {
+			if e == release.HookPreUpgrade || e == release.HookPostUpgrade {
+				out = append(out, strings.ToLower(h.Kind)+"/"+h.Name)
+				break
+			}
 		}
 	}
-	return manifest.String(), objs, nil
+	return out
 }
 
 // resourceFor maps an object to its dynamic resource client, namespaced as needed.

@@ -77,6 +77,7 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 	c, _, _ := installRobusta(t, ns, map[string]any{
 		"customPlaybooks": []any{map[string]any{"name": "old-one", "triggers": []any{map[string]any{"on_pod_update": map[string]any{}}}, "actions": []any{map[string]any{"pod_events_enricher": map[string]any{}}}}},
 		"sinksConfig":     []any{map[string]any{"robusta_sink": map[string]any{"name": "robusta_ui_sink", "token": "tok-abcdefgh1234"}}},
+		"testHooks":       true,
 	}, nil)
 	env := append(kubeconfigEnv(c.KubeconfigPath), "ROBUSTA_NAMESPACE="+ns)
 	dir := t.TempDir()
@@ -119,6 +120,12 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 		t.Fatal(r)
 	}
 	mustContain(t, r, "stdout", "Upgraded Helm release cfg-ns/robusta to revision 2")
+	// The chart's upgrade hook is neither applied nor part of the manifest; it is
+	// recorded as a hook, as Helm records it, and the user is told it did not run.
+	mustContain(t, r, "stderr", "the chart's upgrade hooks were not run (configmap/robusta-upgrade-hook)")
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Get(context.Background(), "robusta-upgrade-hook", metav1.GetOptions{}); err == nil {
+		t.Fatal("the hook ConfigMap was applied")
+	}
 	// Helm itself sees the new revision: history has 1 superseded, 2 deployed.
 	hcfg, err := c.HelmConfig(ns)
 	if err != nil {
@@ -127,6 +134,10 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 	hist, err := action.NewHistory(hcfg).Run("robusta")
 	if err != nil || len(hist) != 2 || hist[0].Info.Status != release.StatusSuperseded || hist[1].Info.Status != release.StatusDeployed {
 		t.Fatalf("helm history: %v %+v", err, hist)
+	}
+	if len(hist[1].Hooks) != 1 || hist[1].Hooks[0].Name != "robusta-upgrade-hook" || strings.Contains(hist[1].Manifest, "upgrade-hook") ||
+		!strings.Contains(hist[1].Manifest, "kind: Deployment") {
+		t.Fatalf("revision 2: hooks %+v, manifest:\n%s", hist[1].Hooks, hist[1].Manifest)
 	}
 	after, _ := secretContent(t, ns)
 	if !strings.Contains(after, "job-failures") || strings.Contains(after, "old-one") || !strings.Contains(after, "main_slack_sink") {

@@ -350,6 +350,10 @@ func helmUpgrade(ctx context.Context, o *ConfigureOptions, rel *playbooks.Releas
 	}
 	fmt.Fprintf(f.IOStreams.Out, "%s Upgraded Helm release %s/%s to revision %d (%s replaced)\n",
 		f.IOStreams.Styles().SuccessIcon(), namespace, rel.Name, res.Version, strings.Join(changed, ", "))
+	if skipped := playbooks.UpgradeHooks(res); len(skipped) > 0 {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s the chart's upgrade hooks were not run (%s): run helm upgrade if they matter for this change\n",
+			f.IOStreams.StderrStyles().WarningIcon(), strings.Join(skipped, ", "))
+	}
 	return nil
 }
 
