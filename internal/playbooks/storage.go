@@ -57,17 +57,25 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 // folder beside the target. It then checks what arrived: the file count and the total
 // of file sizes always (a cut stream fails here or in tar), and, with SUM set, the
 // sha256 of the stream, computed on the side through a FIFO. Only then does it swap
-// with two renames: the runner sees the old tree or the new one, never a mix. The old
-// one is kept as .NAME.prev. The receiver records its pid so an interrupted push can
-// stop it (stopScript).
+// the new tree in: with one atomic exchange (renameat2 RENAME_EXCHANGE, reached
+// through the runner image's python3, as no shell tool offers it) where the kernel and
+// libc have it, else with two renames, between which the folder is missing for an
+// instant. Either way the runner sees the old tree or the new one, never a mix. The
+// old one is kept as .NAME.prev. The receiver records its pid so an interrupted push
+// can stop it (stopScript).
 //
 // Two pushes of one name never interleave: a push holds .NAME.lock (mkdir is atomic)
 // with its shell's pid inside. A second push finds the holder alive and gives up (exit
 // 7) without touching anything (it still reads its stream to the end: an exec whose
-// command exits with stdin unread may lose the exit status on the way back); a lock whose holder died (the exec was killed) is
-// stale and taken over, and so are the dead push's temporary files.
+// command exits with stdin unread may lose the exit status on the way back). A lock
+// whose holder died (the exec was killed) is stale and taken over, and so are the
+// dead push's temporary files.
 const pushScript = `set -eu
 S=$1 NAME=$2 N=$3 SUM=$4 FILES=$5 BYTES=$6 TAG=$7 LIMIT=$8
+EXCHANGE='import ctypes, os, sys
+f = ctypes.CDLL(None, use_errno=True).renameat2
+f.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+sys.exit(0 if f(-100, os.fsencode(sys.argv[1]), -100, os.fsencode(sys.argv[2]), 2) == 0 else 1)'
 TMP="$S/.$NAME.tmp-$TAG"
 LOCK="$S/.$NAME.lock"
 RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
@@ -109,12 +117,24 @@ if [ "$GOT" != "$BYTES" ]; then echo "transfer incomplete: unpacked $GOT bytes o
 # From here on the swap must finish: no signal stops it, and stopScript keeps off.
 trap '' TERM INT HUP
 : > "$TMP.swapping"
-if [ -e "$S/$NAME" ]; then rm -rf "$S/.$NAME.prev"; mv "$S/$NAME" "$S/.$NAME.prev"; fi
-mv "$TMP" "$S/$NAME"
+SWAP=rename
+if [ -e "$S/$NAME" ]; then
+  rm -rf "$S/.$NAME.prev"
+  if command -v python3 >/dev/null 2>&1 && python3 -c "$EXCHANGE" "$TMP" "$S/$NAME" 2>/dev/null; then
+    SWAP=exchange
+    mv "$TMP" "$S/.$NAME.prev"
+  else
+    SWAP=renames
+    mv "$S/$NAME" "$S/.$NAME.prev"
+    mv "$TMP" "$S/$NAME"
+  fi
+else
+  mv "$TMP" "$S/$NAME"
+fi
 rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping"
 rm -rf "$LOCK"
 trap - EXIT
-echo "pushed $COUNT"
+echo "pushed $COUNT $SWAP"
 `
 
 // PushResult is what a push did.
@@ -123,7 +143,10 @@ type PushResult struct {
 	Path    string           `json:"path"`
 	Runner  string           `json:"runner"`
 	Archive repo.ArchiveInfo `json:"archive"`
-	Elapsed time.Duration    `json:"-"`
+	// Swap is how the new tree went live: rename (first push), exchange (one atomic
+	// renameat2) or renames (two renames: the folder was missing for an instant).
+	Swap    string        `json:"swap"`
+	Elapsed time.Duration `json:"-"`
 }
 
 // PushOptions tune a push.
@@ -206,10 +229,12 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		}
 		return nil, fmt.Errorf("push %s to %s: %w; the previous version (if any) is still live", o.Name, s.Pod.Ref(), err)
 	}
-	if !strings.HasPrefix(strings.TrimSpace(out.String()), "pushed ") {
+	reply := strings.Fields(out.String())
+	if len(reply) != 3 || reply[0] != "pushed" {
 		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), out.String())
 	}
-	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info, Elapsed: time.Since(start)}, nil
+	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info,
+		Swap: reply[2], Elapsed: time.Since(start)}, nil
 }
 
 // stopScript ends an interrupted push in the pod: it stops the script and its receiver

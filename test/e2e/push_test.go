@@ -116,6 +116,15 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out["files"] != float64(5) {
 		t.Fatalf("push -o json: %v\n%s", err, r)
 	}
+	// kwok runs the pod's commands here: with python3 at hand the swap is one atomic
+	// renameat2 exchange, else two renames.
+	wantSwap := "renames"
+	if _, err := exec.LookPath("python3"); err == nil {
+		wantSwap = "exchange"
+	}
+	if out["swap"] != wantSwap {
+		t.Fatalf("swap %v, want %s", out["swap"], wantSwap)
+	}
 	if got, want := tree(t, live), tree(t, src); got != want {
 		t.Fatalf("second push differs\n got:\n%s\nwant:\n%s", got, want)
 	}

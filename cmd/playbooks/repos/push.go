@@ -149,7 +149,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	}
 	if of := o.Output(); of.Structured() {
 		return cli.PrintStructured(o.IO.Out, of, map[string]any{"name": res.Name, "path": res.Path, "runner": res.Runner,
-			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload})
+			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload, "swap": res.Swap})
 	}
 	s := o.IO.Styles()
 	verified := "file count and sizes verified"
