@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/config"
@@ -66,6 +67,14 @@ func (o *ObjectFlags) Target() (Target, error) {
 	return t, nil
 }
 
+// completable are the resources CompleteObjects knows.
+var completable = map[string]schema.GroupVersionResource{
+	"pods":        {Version: "v1", Resource: "pods"},
+	"deployments": {Group: "apps", Version: "v1", Resource: "deployments"},
+	"jobs":        {Group: "batch", Version: "v1", Resource: "jobs"},
+	"nodes":       {Version: "v1", Resource: "nodes"},
+}
+
 // CompleteObjects completes object names from the cluster: NAMESPACE/NAME for
 // namespaced kinds (all namespaces, or the one already typed), NAME for nodes. It
 // fails quietly: completion must never print errors into a shell.
@@ -76,53 +85,26 @@ func CompleteObjects(f *Factory, resource string) func(*cobra.Command, []string,
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		cs, err := f.Kube().Clientset()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
 		ns := ""
 		if before, _, ok := strings.Cut(toComplete, "/"); ok && resource != "nodes" {
 			ns = before
 		}
+		dyn, err := f.Kube().Dynamic()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		list, err := dyn.Resource(completable[resource]).Namespace(ns).List(ctx, metav1.ListOptions{Limit: 500})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 		var names []string
-		add := func(namespace, name string) {
-			v := name
-			if resource != "nodes" {
-				v = namespace + "/" + name
+		for _, o := range list.Items {
+			v := o.GetName()
+			if o.GetNamespace() != "" {
+				v = o.GetNamespace() + "/" + v
 			}
 			if strings.HasPrefix(v, toComplete) {
 				names = append(names, v)
-			}
-		}
-		opts := metav1.ListOptions{Limit: 500}
-		switch resource {
-		case "pods":
-			l, err := cs.CoreV1().Pods(ns).List(ctx, opts)
-			if err == nil {
-				for _, o := range l.Items {
-					add(o.Namespace, o.Name)
-				}
-			}
-		case "deployments":
-			l, err := cs.AppsV1().Deployments(ns).List(ctx, opts)
-			if err == nil {
-				for _, o := range l.Items {
-					add(o.Namespace, o.Name)
-				}
-			}
-		case "jobs":
-			l, err := cs.BatchV1().Jobs(ns).List(ctx, opts)
-			if err == nil {
-				for _, o := range l.Items {
-					add(o.Namespace, o.Name)
-				}
-			}
-		case "nodes":
-			l, err := cs.CoreV1().Nodes().List(ctx, opts)
-			if err == nil {
-				for _, o := range l.Items {
-					add("", o.Name)
-				}
 			}
 		}
 		sort.Strings(names)

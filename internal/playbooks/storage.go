@@ -120,7 +120,7 @@ trap '' TERM INT HUP
 SWAP=rename
 if [ -e "$S/$NAME" ]; then
   rm -rf "$S/.$NAME.prev"
-  if command -v python3 >/dev/null 2>&1 && python3 -c "$EXCHANGE" "$TMP" "$S/$NAME" 2>/dev/null; then
+  if command -v python3 >/dev/null 2>&1 && python3 -S -c "$EXCHANGE" "$TMP" "$S/$NAME" 2>/dev/null; then
     SWAP=exchange
     mv "$TMP" "$S/.$NAME.prev"
   else
