@@ -222,7 +222,14 @@ func TestTriggerSyncPrintsFindings(t *testing.T) {
 		mustContain(t, r, "stdout", want)
 	}
 	// The same finding as Markdown, file saved where asked.
-	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "--show-logs=false", "-o", "markdown")
+	saved := t.TempDir()
+	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "--show-logs=false", "-o", "markdown", "--save-files", saved)
+	if b, err := os.ReadFile(filepath.Join(saved, "file.log")); err != nil || string(b) != "hello world" {
+		t.Fatalf("saved file: %v %q\n%s", err, b, r)
+	}
+	if r := run(t, e.env, "playbooks", "trigger", "report", "--save-files", saved); r.code != 2 || !strings.Contains(r.stderr, "add --sync") {
+		t.Fatal(r)
+	}
 	for _, want := range []string{"### [HIGH] Crashing pod web-1", "**Subject:** `pod default/web-1`", "#### Pod status",
 		"| container | restarts |", "| app | 5 |", "📎 `file.log` (11 B)"} {
 		mustContain(t, r, "stdout", want)

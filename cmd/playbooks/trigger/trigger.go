@@ -32,6 +32,7 @@ type Options struct {
 	NoSinks    bool
 	Sync       bool
 	ShowLogs   bool
+	SaveDir    string
 	DryRun     bool
 	Wait       time.Duration
 	Timeout    time.Duration
@@ -81,6 +82,7 @@ client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive uncha
 	fl.StringSliceVar(&opts.Sinks, "sinks", nil, "send findings only to these sinks (comma-separated)")
 	fl.BoolVar(&opts.NoSinks, "no-sinks", false, "send findings to no sink")
 	fl.BoolVar(&opts.Sync, "sync", false, "wait for the findings and print them")
+	fl.StringVar(&opts.SaveDir, "save-files", "", "with --sync: write the findings' file blocks (logs, YAML, ...) into this folder")
 	fl.BoolVar(&opts.ShowLogs, "show-logs", false, "print the runner's log lines from the request afterwards (default: on when stderr is a terminal)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the request and an equivalent kubectl+curl pair; send nothing")
 	fl.DurationVar(&opts.Wait, "wait", 20*time.Second, "how long to wait for a runner that is starting")
@@ -109,6 +111,9 @@ func (o *Options) Complete() error {
 	}
 	if err := playbooks.AddParamsFile(params, o.ParamsFile); err != nil {
 		return err
+	}
+	if o.SaveDir != "" && !o.Sync {
+		return cli.UsageErrorf("--save-files saves the findings --sync brings back: add --sync")
 	}
 	if o.NoSinks && len(o.Sinks) > 0 {
 		return cli.UsageErrorf("--sinks and --no-sinks contradict each other: use one")
@@ -177,7 +182,7 @@ func runTrigger(ctx context.Context, o *Options) error {
 			fmt.Fprintln(o.IO.Out, "No findings.")
 			return nil
 		}
-		ro := engine.RenderOptions{}
+		ro := engine.RenderOptions{SaveDir: o.SaveDir}
 		if o.IO.IsStdoutTTY() {
 			ro.Width = o.IO.TerminalWidth()
 		}
