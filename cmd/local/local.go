@@ -160,6 +160,9 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	switch {
 	case o.Alert != "" && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
 		return cli.UsageErrorf("--alert names its own object: drop the object flags, --old and --operation")
+	case o.Alert == "" && o.target.Kind == "" && o.Old == "" && o.Operation == "" && needsNoObject(o.steps):
+		// Actions on the base event (create_finding) run on no object, as the
+		// runner's on_manual_trigger does.
 	case o.Alert == "" && o.target.Kind == "":
 		return cli.UsageErrorf("say which object the action runs on: --pod NS/NAME, --deployment NS/NAME, --job NS/NAME, --node NAME, --kind KIND --name NAME, or --alert FILE")
 	}
@@ -306,7 +309,20 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 	return nil
 }
 
+// needsNoObject reports whether every step takes the base event.
+func needsNoObject(steps []engine.Step) bool {
+	for _, s := range steps {
+		if s.Action.Event != "ExecutionBaseEvent" {
+			return false
+		}
+	}
+	return len(steps) > 0
+}
+
 func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Event, error) {
+	if o.Alert == "" && o.target.Kind == "" {
+		return []*engine.Event{{Class: "ExecutionBaseEvent"}}, nil
+	}
 	dyn, err := kf.Dynamic()
 	if err != nil {
 		return nil, kf.Explain(err, "", "", "")

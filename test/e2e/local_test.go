@@ -139,6 +139,11 @@ func TestLocalActionsList(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "filter_regex") || !strings.Contains(r.stdout, "PodEvent") {
 		t.Fatal(r)
 	}
+	// An action on the base event needs no object (nor a cluster), as on_manual_trigger.
+	r = run(t, nil, "local", "run", "create_finding", "title=Deploy of v2 started", "severity=INFO")
+	if r.code != 0 || r.stdout != "[INFO] Deploy of v2 started\n" {
+		t.Fatal(r)
+	}
 	r = run(t, nil, "local", "actions", "job_pod_enricher")
 	if r.code != 0 || !strings.Contains(r.stdout, "string (all|Warning|Normal)") {
 		t.Fatal(r)
