@@ -12,10 +12,13 @@ import (
 )
 
 // The push script run by a local sh, as the runner's shell runs it: first push, then
-// a swap by exchange (python3 with renameat2) and by two renames (no usable python3).
+// a swap by exchange through perl, through python3 when perl cannot, and by two
+// renames when neither can.
 func TestPushScriptSwaps(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed; the exchange path cannot run here")
+	for _, tool := range []string{"perl", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed; an exchange path cannot run here", tool)
+		}
 	}
 	storage := t.TempDir()
 	push := func(content string, env ...string) string {
@@ -42,18 +45,26 @@ func TestPushScriptSwaps(t *testing.T) {
 	if got := push("v1"); got != "pushed 1 rename" {
 		t.Fatal(got)
 	}
-	if got := push("v2"); got != "pushed 1 exchange" {
-		t.Fatal(got)
+	// failing puts stand-ins that always fail first on PATH.
+	failing := func(tools ...string) string {
+		dir := t.TempDir()
+		for _, tool := range tools {
+			_ = os.WriteFile(filepath.Join(dir, tool), []byte("#!/bin/sh\nexit 1\n"), 0o755)
+		}
+		return "PATH=" + dir + ":" + os.Getenv("PATH")
 	}
-	// A python3 that cannot do the exchange: two renames.
-	fake := t.TempDir()
-	_ = os.WriteFile(filepath.Join(fake, "python3"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
-	if got := push("v3", "PATH="+fake+":"+os.Getenv("PATH")); got != "pushed 1 renames" {
-		t.Fatal(got)
+	if got := push("v2", failing("python3")); got != "pushed 1 exchange" {
+		t.Fatal("perl:", got)
+	}
+	if got := push("v3", failing("perl")); got != "pushed 1 exchange" {
+		t.Fatal("python3:", got)
+	}
+	if got := push("v4", failing("perl", "python3")); got != "pushed 1 renames" {
+		t.Fatal("neither:", got)
 	}
 	prev, _ := os.ReadFile(filepath.Join(storage, ".repo.prev", "a.py"))
 	entries, _ := os.ReadDir(storage)
-	if string(prev) != "v2" || len(entries) != 2 {
+	if string(prev) != "v3" || len(entries) != 2 {
 		t.Fatalf("prev %q, storage %v", prev, entries)
 	}
 }

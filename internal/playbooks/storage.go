@@ -58,9 +58,8 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 // of file sizes always (a cut stream fails here or in tar), and, with SUM set, the
 // sha256 of the stream, computed on the side through a FIFO. Only then does it swap
 // the new tree in: with one atomic exchange (renameat2 RENAME_EXCHANGE, reached
-// through the runner image's python3, as no shell tool offers it) where the kernel and
-// libc have it, else with two renames, between which the folder is missing for an
-// instant. Either way the runner sees the old tree or the new one, never a mix. The
+// through perl or python3, as Debian 12's mv cannot) where the kernel allows it, else
+// with two renames, between which the folder is missing for an instant. Either way the runner sees the old tree or the new one, never a mix. The
 // old one is kept as .NAME.prev. The receiver records its pid so an interrupted push
 // can stop it (stopScript).
 //
@@ -76,6 +75,17 @@ EXCHANGE='import ctypes, os, sys
 f = ctypes.CDLL(None, use_errno=True).renameat2
 f.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 sys.exit(0 if f(-100, os.fsencode(sys.argv[1]), -100, os.fsencode(sys.argv[2]), 2) == 0 else 1)'
+# exchange A B swaps two paths atomically: renameat2(AT_FDCWD, A, AT_FDCWD, B,
+# RENAME_EXCHANGE) through perl (Debian's perl-base is always there; the syscall
+# number is the architecture's) or else python3's ctypes. Fails when neither can.
+exchange() {
+  case $(uname -m) in x86_64) NR=316 ;; aarch64 | arm64) NR=276 ;; *) NR= ;; esac
+  if [ -n "$NR" ] && command -v perl >/dev/null 2>&1 &&
+    perl -e 'exit(syscall($ARGV[0], -100, $ARGV[1], -100, $ARGV[2], 2) == 0 ? 0 : 1)' "$NR" "$1" "$2" 2>/dev/null; then
+    return 0
+  fi
+  command -v python3 >/dev/null 2>&1 && python3 -S -c "$EXCHANGE" "$1" "$2" 2>/dev/null
+}
 TMP="$S/.$NAME.tmp-$TAG"
 LOCK="$S/.$NAME.lock"
 RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" head -c "$3"; fi; exec head -c "$3"'
@@ -120,7 +130,7 @@ trap '' TERM INT HUP
 SWAP=rename
 if [ -e "$S/$NAME" ]; then
   rm -rf "$S/.$NAME.prev"
-  if command -v python3 >/dev/null 2>&1 && python3 -S -c "$EXCHANGE" "$TMP" "$S/$NAME" 2>/dev/null; then
+  if exchange "$TMP" "$S/$NAME"; then
     SWAP=exchange
     mv "$TMP" "$S/.$NAME.prev"
   else

@@ -116,11 +116,13 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out["files"] != float64(5) {
 		t.Fatalf("push -o json: %v\n%s", err, r)
 	}
-	// kwok runs the pod's commands here: with python3 at hand the swap is one atomic
-	// renameat2 exchange, else two renames.
+	// kwok runs the pod's commands here: with perl or python3 at hand the swap is one
+	// atomic renameat2 exchange, else two renames.
 	wantSwap := "renames"
-	if _, err := exec.LookPath("python3"); err == nil {
-		wantSwap = "exchange"
+	for _, tool := range []string{"perl", "python3"} {
+		if _, err := exec.LookPath(tool); err == nil {
+			wantSwap = "exchange"
+		}
 	}
 	if out["swap"] != wantSwap {
 		t.Fatalf("swap %v, want %s", out["swap"], wantSwap)
