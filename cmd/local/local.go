@@ -25,7 +25,7 @@ import (
 // NewCmdLocal builds the group.
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "local", Short: "Run playbook actions locally against your cluster", Args: cmdutil.NoArgs}
-	cmd.AddCommand(NewCmdRun(f, nil), newCmdActions(f))
+	cmd.AddCommand(NewCmdRun(f, nil), newCmdActions(f), NewCmdServe(f, nil))
 	return cmd
 }
 

@@ -196,3 +196,58 @@ func num(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Platform writes the finding in the format the runner replies with (the inverse of
+// FromPlatform): what a sync trigger of the local engine's server returns. Key-value
+// fields travel as a table, diffs as Robusta's diff block (paths only), files as their
+// extension type with base64 data.
+func (f *Finding) Platform() map[string]any {
+	m := map[string]any{
+		"title": f.Title, "description": f.Description, "priority": string(f.Severity),
+		"aggregation_key": f.AggregationKey, "source": f.Source, "fingerprint": f.Fingerprint,
+		"subject_type": f.Subject.Kind, "subject_name": f.Subject.Name,
+		"subject_namespace": f.Subject.Namespace, "subject_node": f.Subject.Node,
+	}
+	evidence := make([]any, 0, len(f.Enrichments))
+	for _, e := range f.Enrichments {
+		blocks := make([]any, 0, len(e.Blocks))
+		for _, b := range e.Blocks {
+			blocks = append(blocks, platformOf(b))
+		}
+		data, _ := json.Marshal(blocks)
+		evidence = append(evidence, map[string]any{"title": e.Title, "data": string(data)})
+	}
+	m["evidence"] = evidence
+	return m
+}
+
+func platformOf(b Block) map[string]any {
+	switch b.Type {
+	case BlockMarkdown, BlockHeader, BlockJSON:
+		return map[string]any{"type": b.Type, "data": b.Text}
+	case BlockDivider:
+		return map[string]any{"type": "divider"}
+	case BlockList:
+		return map[string]any{"type": "list", "data": b.Items}
+	case BlockTable, BlockKubernetesFields:
+		return map[string]any{"type": "table", "data": map[string]any{"headers": b.Headers, "rows": b.Rows, "table_name": b.Name}}
+	case BlockDiffs:
+		paths := make([]string, len(b.Rows))
+		for i, r := range b.Rows {
+			if len(r) > 0 {
+				paths[i] = r[0]
+			}
+		}
+		return map[string]any{"type": "diff", "data": map[string]any{"num_additions": 0, "num_deletions": 0,
+			"num_modifications": len(paths), "updated_paths": paths}}
+	case BlockFile:
+		ext := "txt"
+		if i := strings.LastIndex(b.Name, "."); i >= 0 && i < len(b.Name)-1 {
+			ext = b.Name[i+1:]
+		}
+		return map[string]any{"type": ext, "filename": b.Name, "data": "b'" + base64.StdEncoding.EncodeToString(b.Data) + "'"}
+	case BlockCallback:
+		return map[string]any{"type": "callbacks", "data": []any{map[string]any{"text": b.Name, "action_name": b.Text}}}
+	}
+	return map[string]any{"type": "markdown", "data": "(" + b.Type + " block)"}
+}

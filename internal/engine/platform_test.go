@@ -98,3 +98,31 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// A finding written in the runner's format reads back the same, but for what the
+// format cannot carry (diff values, the kubernetes_fields block type).
+func TestPlatformRoundTrip(t *testing.T) {
+	in := sample()
+	b, _ := json.Marshal(in.Platform())
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	out := FromPlatform(m)
+	ios, _, _, _ := cli.Test()
+	var got bytes.Buffer
+	_ = RenderText(&got, ios.Styles(), out, RenderOptions{})
+	if out.Title != in.Title || out.Severity != in.Severity || out.Fingerprint != in.Fingerprint || out.Subject.Node != "node-a" ||
+		len(out.Enrichments) != len(in.Enrichments) {
+		t.Fatalf("%+v", out)
+	}
+	file := out.Enrichments[0].Blocks[2]
+	if file.Type != BlockFile || file.Name != "web-1.web.previous.log" || string(file.Data) != "connecting\npanic: boom\n" {
+		t.Fatalf("file: %+v", file)
+	}
+	for _, s := range []string{"state      waiting: CrashLoopBackOff", "Back-off restarting", "• spec.template.spec.containers[0].image", "button Restart pod (runs delete_pod)", `"a": 1`} {
+		if !bytes.Contains(got.Bytes(), []byte(s)) {
+			t.Fatalf("round trip lost %q:\n%s", s, got.String())
+		}
+	}
+}
