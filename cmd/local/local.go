@@ -49,6 +49,7 @@ type RunOptions struct {
 
 	steps  []engine.Step
 	target cmdutil.Target
+	manual bool // the object is named by params, as in a manual trigger
 }
 
 // NewCmdRun builds `local run`; runF replaces the run function in tests.
@@ -160,6 +161,9 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	switch {
 	case o.Alert != "" && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
 		return cli.UsageErrorf("--alert names its own object: drop the object flags, --old and --operation")
+	case o.manual && (o.Old != "" || o.Operation != ""):
+		return cli.UsageErrorf("name=/namespace= make a manual-trigger event, which has no old version: use --pod (--deployment, ...) with --old")
+	case o.manual:
 	case o.Alert == "" && o.target.Kind == "" && o.Old == "" && o.Operation == "" && needsNoObject(o.steps):
 		// Actions on the base event (create_finding) run on no object, as the
 		// runner's on_manual_trigger does.
@@ -203,55 +207,30 @@ func (o *RunOptions) completeSteps() error {
 	return nil
 }
 
-// targetFromParams reads the object from name/namespace (and kind) params, as the
-// runner's manual trigger does, so a `playbooks trigger` command line runs locally
-// unchanged: the kind comes from the action's event class (PodEvent: a pod). Those
-// params name the event's object; they are not the action's.
+// targetFromParams notes that the object comes from name/namespace (and kind) params,
+// as in the runner's manual trigger, so a `playbooks trigger` command line runs locally
+// unchanged. The event is built by engine.ManualEvent, the runner's rule, when the
+// cluster is asked; here only the command line is checked. A missing namespace is
+// taken from -n or the kubeconfig.
 func (o *RunOptions) targetFromParams(explicitNS string, defaultNS func() string) error {
-	if len(o.steps) != 1 {
+	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" {
 		return nil
 	}
 	params := o.steps[0].Params
-	a := o.steps[0].Action
-	if a.NewParams != nil {
-		for _, p := range engine.Params(a.NewParams()) {
-			if p.Name == "name" || p.Name == "namespace" {
-				return nil // the action's own params
-			}
-		}
-	}
-	name, hasName := params["name"]
-	ns, hasNS := params["namespace"]
-	kindParam, hasKind := params["kind"]
+	_, hasName := params["name"]
+	_, hasNS := params["namespace"]
 	if !hasName && !hasNS {
 		return nil
 	}
 	if o.target.Kind != "" || o.Alert != "" {
 		return cli.UsageErrorf("name=/namespace= and an object flag both name the object: give one of them")
 	}
-	if !hasName {
-		return cli.UsageErrorf("namespace= names no object without name=")
-	}
-	kind := strings.TrimSuffix(a.Event, "Event")
-	if hasKind {
-		kind = fmt.Sprint(kindParam)
-	}
-	switch a.Event {
-	case "ExecutionBaseEvent", "KubernetesResourceEvent", "KubernetesAnyChangeEvent":
-		if !hasKind {
-			return cli.UsageErrorf("%s takes a %s, which does not say the object's kind: add kind=KIND or use --kind", a.Name, a.Event)
+	if !hasNS {
+		if params["namespace"] = explicitNS; explicitNS == "" {
+			params["namespace"] = defaultNS()
 		}
 	}
-	t := cmdutil.Target{Kind: kind, Name: fmt.Sprint(name)}
-	if hasNS {
-		t.Namespace = fmt.Sprint(ns)
-	} else if t.Namespace = explicitNS; t.Namespace == "" {
-		t.Namespace = defaultNS()
-	}
-	delete(params, "name")
-	delete(params, "namespace")
-	delete(params, "kind")
-	o.target = t
+	o.manual = true
 	return nil
 }
 
@@ -320,6 +299,23 @@ func needsNoObject(steps []engine.Step) bool {
 }
 
 func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Event, error) {
+	if o.manual {
+		ev, rest, err := engine.ManualEvent(ctx, kf, o.steps[0].Action, o.steps[0].Params)
+		var te *engine.TriggerError
+		if errors.As(err, &te) {
+			switch te.Code {
+			case engine.CodeEventParams, engine.CodeNotManual:
+				return nil, cli.UsageErrorf("%s", te.Msg)
+			case engine.CodeEventNotBuilt, engine.CodeNotPermitted:
+				return nil, errors.New(te.Msg)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.steps[0].Params = rest
+		return []*engine.Event{ev}, nil
+	}
 	if o.Alert == "" && o.target.Kind == "" {
 		return []*engine.Event{{Class: "ExecutionBaseEvent"}}, nil
 	}

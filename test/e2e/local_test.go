@@ -59,7 +59,11 @@ func TestLocalRunActions(t *testing.T) {
 		t.Fatal(r)
 	}
 	r = run(t, e.env, "local", "run", "get_resource_yaml", "name=robusta-runner")
-	if r.code != 2 || !strings.Contains(r.stderr, "add kind=KIND or use --kind") {
+	if r.code != 2 || !strings.Contains(r.stderr, "runs on any resource: the kind param says which") {
+		t.Fatal(r)
+	}
+	r = run(t, e.env, "local", "run", "logs_enricher", "name=nope", "namespace=local-ns")
+	if r.code != 1 || !strings.Contains(r.stderr, "could not build the event: pod local-ns/nope not found") {
 		t.Fatal(r)
 	}
 	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "filter_regex=ERROR")
