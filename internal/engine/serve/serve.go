@@ -17,6 +17,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
 // Server answers the runner API with the engine's actions against KF's cluster.
@@ -30,15 +31,6 @@ type Server struct {
 	once    sync.Once
 	limiter *engine.RateLimiter
 	logMu   sync.Mutex
-}
-
-// TriggerRequest is the body of POST /api/trigger.
-type TriggerRequest struct {
-	ActionName   string         `json:"action_name"`
-	ActionParams map[string]any `json:"action_params"`
-	Sinks        []string       `json:"sinks"`
-	NoSinks      bool           `json:"no_sinks"`
-	SyncResponse bool           `json:"sync_response"`
 }
 
 // Handler is the HTTP handler of the API.
@@ -65,7 +57,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 		return
 	}
-	var req TriggerRequest
+	var req playbooks.TriggerRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.ActionName == "" {
 		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: action_name is required"})
 		return
@@ -89,7 +81,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) run(r *http.Request, req TriggerRequest) (*engine.Finding, []string, error) {
+func (s *Server) run(r *http.Request, req playbooks.TriggerRequest) (*engine.Finding, []string, error) {
 	a, ok := engine.Lookup(req.ActionName)
 	if !ok {
 		return nil, nil, &engine.TriggerError{Code: engine.CodeActionNotFound, Msg: "External action not found " + req.ActionName}
