@@ -132,7 +132,7 @@ if [ -e "$S/$NAME" ]; then
   rm -rf "$S/.$NAME.prev"
   if exchange "$TMP" "$S/$NAME"; then
     SWAP=exchange
-    mv "$TMP" "$S/.$NAME.prev"
+    mv "$TMP" "$S/.$NAME.prev" || rm -rf "$TMP" # the new tree is live either way
   else
     SWAP=renames
     mv "$S/$NAME" "$S/.$NAME.prev"
