@@ -41,6 +41,13 @@ func (s *Server) Handler() http.Handler {
 		reply(w, http.StatusOK, map[string]any{"status": "OK"})
 	})
 	mux.HandleFunc("/api/trigger", s.trigger)
+	mux.HandleFunc("/api/alerts", func(w http.ResponseWriter, r *http.Request) {
+		// The runner runs its on_prometheus_alert playbooks here; the local engine has
+		// no playbook configuration, so it says so rather than accept and drop alerts.
+		s.logf("ERROR alerts received, but the local engine runs no playbooks for alerts")
+		fail(w, http.StatusNotImplemented, &engine.TriggerError{Code: engine.CodeUnexpected,
+			Msg: "the local engine runs no playbooks for alerts: run an action on an alert with robusta local run ACTION --alert FILE"})
+	})
 	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})

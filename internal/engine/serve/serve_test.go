@@ -37,6 +37,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/healthz", "", 200, `{"status":"OK"}`},
 		{"POST", "/api/playbooks/reload", "{}", 200, `{"success":true}`},
 		{"GET", "/api/trigger", "", 405, `"POST only"`},
+		{"POST", "/api/alerts", `{"alerts":[]}`, 501, `robusta local run ACTION --alert FILE`},
 		{"POST", "/api/trigger", "{", 400, `"error_code":4700`},
 		{"POST", "/api/trigger", `{"action_params":{}}`, 400, `action_name is required`},
 		{"POST", "/api/trigger", `{"action_name":"nope"}`, 200, `{"error_code":4603,"msg":"External action not found nope","success":false}`},
