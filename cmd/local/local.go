@@ -343,8 +343,12 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 		return out, nil
 	}
 	res, err := kf.ResolveKind(o.target.Kind)
-	if err != nil {
+	var unknown *kube.UnknownKindError
+	if errors.As(err, &unknown) {
 		return nil, cli.WithHint(err, "use --pod, --deployment, --job, --node or --kind with a kind the server has")
+	}
+	if err != nil {
+		return nil, err
 	}
 	ns := o.target.Namespace
 	if !res.Namespaced {

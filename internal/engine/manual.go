@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,8 +65,12 @@ func ManualEvent(ctx context.Context, kf *kube.Factory, a *Action, params map[st
 		return nil, nil, &TriggerError{CodeEventParams, fmt.Sprintf("action %s needs the name param (and namespace) of the %s", a.Name, strings.ToLower(kind))}
 	}
 	res, err := kf.ResolveKind(kind)
-	if err != nil {
+	var unknown *kube.UnknownKindError
+	switch {
+	case errors.As(err, &unknown):
 		return nil, nil, &TriggerError{CodeEventParams, err.Error()}
+	case err != nil:
+		return nil, nil, err // the cluster cannot be reached or asked: not the request's fault
 	}
 	if !res.Namespaced {
 		ns = ""
@@ -74,7 +79,7 @@ func ManualEvent(ctx context.Context, kf *kube.Factory, a *Action, params map[st
 	}
 	dyn, err := kf.Dynamic()
 	if err != nil {
-		return nil, nil, &TriggerError{CodeUnexpected, err.Error()}
+		return nil, nil, kf.Explain(err, "", "", "")
 	}
 	obj, err := dyn.Resource(res.GVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {

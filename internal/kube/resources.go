@@ -17,13 +17,20 @@ type Resource struct {
 	Namespaced bool
 }
 
+// UnknownKindError means the server has no resource of that kind.
+type UnknownKindError struct{ Kind string }
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("the server has no resource kind %q (see kubectl api-resources)", e.Kind)
+}
+
 // ResolveKind turns what a user types for a kind (Deployment, deployments, deploy,
 // hpa, statefulset.apps) into a resource, asking the API server's discovery as kubectl
 // does, so custom resources work too.
 func (f *Factory) ResolveKind(kind string) (*Resource, error) {
 	cs, err := f.Clientset()
 	if err != nil {
-		return nil, err
+		return nil, f.Explain(err, "", "", "")
 	}
 	mapper := restmapper.NewShortcutExpander(
 		restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery())), cs.Discovery(), nil)
@@ -31,7 +38,7 @@ func (f *Factory) ResolveKind(kind string) (*Resource, error) {
 	gvr, err := mapper.ResourceFor(gr.WithVersion(""))
 	if err != nil {
 		if meta.IsNoMatchError(err) {
-			return nil, fmt.Errorf("the server has no resource kind %q (see kubectl api-resources)", kind)
+			return nil, &UnknownKindError{Kind: kind}
 		}
 		return nil, f.Explain(err, "", "", "")
 	}

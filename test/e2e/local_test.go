@@ -62,6 +62,11 @@ func TestLocalRunActions(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "runs on any resource: the kind param says which") {
 		t.Fatal(r)
 	}
+	// Without a cluster the params form fails like the flag form: exit 1, what to do.
+	r = run(t, []string{"KUBECONFIG=/nonexistent"}, "local", "run", "logs_enricher", "name=x", "namespace=y")
+	if r.code != 1 || !strings.Contains(r.stderr, "no kubeconfig found") || !strings.Contains(r.stderr, "Hint: set KUBECONFIG") {
+		t.Fatal(r)
+	}
 	r = run(t, e.env, "local", "run", "logs_enricher", "name=nope", "namespace=local-ns")
 	if r.code != 1 || !strings.Contains(r.stderr, "could not build the event: pod local-ns/nope not found") {
 		t.Fatal(r)
