@@ -20,6 +20,7 @@ import (
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // registers the built-in actions
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
+	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // NewCmdLocal builds the group.
@@ -132,13 +133,9 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	case o.Kind != "" && o.target.Kind != "":
 		return cli.UsageErrorf("give either --kind/--name or one of --pod, --deployment, --job and --node")
 	case o.Kind != "":
-		ns := explicitNS
-		if ns == "" {
-			ns = defaultNS()
-		}
-		o.target = cmdutil.Target{Kind: o.Kind, Namespace: ns, Name: o.Name}
+		o.target = cmdutil.Target{Kind: o.Kind, Namespace: namespace(explicitNS, defaultNS), Name: o.Name}
 	}
-	if err := o.targetFromParams(explicitNS, defaultNS); err != nil {
+	if err := o.targetFromParams(namespace(explicitNS, defaultNS)); err != nil {
 		return err
 	}
 	switch o.Operation {
@@ -211,8 +208,8 @@ func (o *RunOptions) completeSteps() error {
 // as in the runner's manual trigger, so a `playbooks trigger` command line runs locally
 // unchanged. The event is built by engine.ManualEvent, the runner's rule, when the
 // cluster is asked; here only the command line is checked. A missing namespace is
-// taken from -n or the kubeconfig.
-func (o *RunOptions) targetFromParams(explicitNS string, defaultNS func() string) error {
+// taken from -n or the kubeconfig (ns).
+func (o *RunOptions) targetFromParams(ns string) error {
 	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" {
 		return nil
 	}
@@ -226,9 +223,7 @@ func (o *RunOptions) targetFromParams(explicitNS string, defaultNS func() string
 		return cli.UsageErrorf("name=/namespace= and an object flag both name the object: give one of them")
 	}
 	if !hasNS {
-		if params["namespace"] = explicitNS; explicitNS == "" {
-			params["namespace"] = defaultNS()
-		}
+		params["namespace"] = ns
 	}
 	o.manual = true
 	return nil
@@ -286,6 +281,14 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		}
 	}
 	return nil
+}
+
+// namespace is -n when given, else the kubeconfig's namespace.
+func namespace(explicitNS string, defaultNS func() string) string {
+	if explicitNS != "" {
+		return explicitNS
+	}
+	return defaultNS()
 }
 
 // needsNoObject reports whether every step takes the base event.
@@ -423,7 +426,12 @@ func readAlerts(path string) ([]*engine.Alert, error) {
 	return alerts, nil
 }
 
+// suggest names the action meant: a typo's nearest name, else one that contains what
+// was typed (pod_events for pod_events_enricher).
 func suggest(name string) string {
+	if n, ok := pbconfig.Closest(name, engine.Names()); ok {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
 	for _, n := range engine.Names() {
 		if strings.Contains(n, name) || strings.Contains(name, strings.TrimSuffix(n, "_enricher")) {
 			return fmt.Sprintf(" (did you mean %q?)", n)

@@ -28,17 +28,16 @@ type Server struct {
 	// Log gets one line per request, as the runner logs them.
 	Log io.Writer
 
-	once    sync.Once
 	limiter *engine.RateLimiter
 	logMu   sync.Mutex
 }
 
 // Handler is the HTTP handler of the API.
 func (s *Server) Handler() http.Handler {
-	s.once.Do(func() { s.limiter = engine.NewRateLimiter() })
+	s.limiter = engine.NewRateLimiter()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK, map[string]any{"status": "OK"})
+		Reply(w, http.StatusOK, map[string]any{"status": "OK"})
 	})
 	mux.HandleFunc("/api/trigger", s.trigger)
 	mux.HandleFunc("/api/alerts", func(w http.ResponseWriter, r *http.Request) {
@@ -50,18 +49,18 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+			Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 			return
 		}
 		s.logf("reload: the local engine has no playbook configuration to reload")
-		reply(w, http.StatusOK, map[string]any{"success": true})
+		Reply(w, http.StatusOK, map[string]any{"success": true})
 	})
 	return mux
 }
 
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+		Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 		return
 	}
 	var req playbooks.TriggerRequest
@@ -85,7 +84,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if req.SyncResponse {
 		out["findings"] = []any{f.Platform()}
 	}
-	reply(w, http.StatusOK, out)
+	Reply(w, http.StatusOK, out)
 }
 
 func (s *Server) run(r *http.Request, req playbooks.TriggerRequest) (*engine.Finding, []string, error) {
@@ -147,11 +146,12 @@ func noteList(notes []string) string {
 }
 
 func fail(w http.ResponseWriter, code int, te *engine.TriggerError) {
-	reply(w, code, map[string]any{"success": false, "msg": te.Msg, "error_code": te.Code})
+	Reply(w, code, map[string]any{"success": false, "msg": te.Msg, "error_code": te.Code})
 }
 
-// reply answers with a Content-Length: a port-forward may need it to see the end.
-func reply(w http.ResponseWriter, code int, v any) {
+// Reply answers with JSON and a Content-Length: kwok's port-forward needs it to see
+// the end of the reply.
+func Reply(w http.ResponseWriter, code int, v any) {
 	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))

@@ -392,17 +392,22 @@ func keys[V any](m map[string]V) []string {
 // suggest returns `: did you mean "x"?` for the closest candidate within a small
 // edit distance.
 func suggest(name string, candidates []string) string {
+	if best, ok := Closest(name, candidates); ok {
+		return fmt.Sprintf(": did you mean %q?", best)
+	}
+	return ""
+}
+
+// Closest is the candidate nearest to name by edit distance, when it is near enough
+// to be a typo (a third of name's length, plus one).
+func Closest(name string, candidates []string) (string, bool) {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := editDistance(name, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	limit := len(name)/3 + 1
-	if best != "" && bestD <= limit {
-		return fmt.Sprintf(": did you mean %q?", best)
-	}
-	return ""
+	return best, best != "" && bestD <= len(name)/3+1
 }
 
 func editDistance(a, b string) int {
