@@ -41,7 +41,24 @@ func TestCompletionsAreFresh(t *testing.T) {
 	}
 }
 
+// hermetic points every place robusta reads settings from at empty temporary folders,
+// so no test reads the user's kubeconfig, config file or cache.
+func hermetic(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME": filepath.Join(home, ".cache"), "KUBECONFIG": ""} {
+		t.Setenv(k, v)
+	}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "ROBUSTA_") {
+			t.Setenv(k, "")
+		}
+	}
+}
+
 func TestExecuteExitCodes(t *testing.T) {
+	hermetic(t)
 	cases := []struct {
 		args     []string
 		code     int

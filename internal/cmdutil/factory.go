@@ -4,7 +4,9 @@ package cmdutil
 
 import (
 	"fmt"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +23,8 @@ type Factory struct {
 	IOStreams *cli.IOStreams
 	Settings  *config.Settings
 
-	kube *kube.Factory
+	kubeMu sync.Mutex // Kube may be called from concurrent requests (local serve)
+	kube   *kube.Factory
 }
 
 // New returns a factory on the given streams with default settings.
@@ -31,10 +34,13 @@ func New(io *cli.IOStreams) *Factory {
 
 // Kube returns the Kubernetes client factory for the resolved global flags.
 func (f *Factory) Kube() *kube.Factory {
+	f.kubeMu.Lock()
+	defer f.kubeMu.Unlock()
 	if f.kube == nil {
 		s := f.Settings
 		f.kube = kube.NewFactory(kube.Options{
 			Kubeconfig:     s.Kubeconfig,
+			Paths:          kube.DefaultKubeconfigPaths(os.Getenv),
 			Context:        s.Context,
 			Namespace:      s.Namespace,
 			RequestTimeout: s.RequestTimeout,

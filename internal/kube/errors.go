@@ -27,7 +27,7 @@ func (f *Factory) Explain(err error, verb, resource, namespace string) error {
 		return nil
 	}
 	if errors.Is(err, ErrNoKubeconfig) {
-		return cli.WithHint(errors.New("no kubeconfig found: robusta needs access to a Kubernetes cluster"),
+		return cli.WithHint(fmt.Errorf("%w: robusta needs access to a Kubernetes cluster", err),
 			"set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (for example with your cloud's get-credentials command)")
 	}
 	where := "in all namespaces"

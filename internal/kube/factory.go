@@ -5,7 +5,10 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,11 +17,19 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // Options are the global flags that shape the clients.
 type Options struct {
-	Kubeconfig     string
+	// Kubeconfig is --kubeconfig: the one file to load, which must exist.
+	Kubeconfig string
+	// Paths are the files merged when Kubeconfig is empty, first one winning ($KUBECONFIG's
+	// entries, or ~/.kube/config): see DefaultKubeconfigPaths. The caller computes them at
+	// run time (client-go's defaults are fixed when the process starts, from the real
+	// home), so tests can point them anywhere. Missing files are skipped.
+	Paths          []string
 	Context        string
 	Namespace      string
 	RequestTimeout time.Duration
@@ -31,11 +42,15 @@ type Options struct {
 type Factory struct {
 	opts Options
 
-	once      sync.Once
-	loadErr   error
-	raw       clientcmdapi.Config
-	cc        clientcmd.ClientConfig
-	rest      *rest.Config
+	once    sync.Once
+	loadErr error
+	raw     clientcmdapi.Config
+	cc      clientcmd.ClientConfig
+	rest    *rest.Config
+
+	// mu guards the clients, filled on first use: local serve asks for them from
+	// concurrent requests.
+	mu        sync.Mutex
 	clientset kubernetes.Interface
 	dyn       dynamic.Interface
 }
@@ -46,10 +61,77 @@ func NewFactory(opts Options) *Factory { return &Factory{opts: opts} }
 // ErrNoKubeconfig means no kubeconfig was found anywhere kubectl would look.
 var ErrNoKubeconfig = errors.New("no kubeconfig found")
 
+// NoKubeconfigError is ErrNoKubeconfig naming the paths that were tried.
+type NoKubeconfigError struct{ Tried []string }
+
+func (e *NoKubeconfigError) Error() string {
+	if len(e.Tried) == 0 {
+		return "no kubeconfig found (KUBECONFIG is empty and no home directory is known)"
+	}
+	return "no kubeconfig found (looked in " + strings.Join(e.Tried, ", ") + ")"
+}
+
+func (e *NoKubeconfigError) Is(target error) bool { return target == ErrNoKubeconfig }
+
+// DefaultKubeconfigPaths is where kubectl looks when --kubeconfig is not given: the
+// entries of $KUBECONFIG, else $HOME/.kube/config. getenv is os.Getenv outside tests.
+func DefaultKubeconfigPaths(getenv func(string) string) []string {
+	if kc := getenv("KUBECONFIG"); kc != "" {
+		var paths []string
+		seen := map[string]bool{}
+		for _, p := range filepath.SplitList(kc) {
+			if p != "" && !seen[p] {
+				seen[p] = true
+				paths = append(paths, p)
+			}
+		}
+		return paths
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home = getenv("USERPROFILE") // Windows
+	}
+	if home == "" {
+		return nil
+	}
+	return []string{filepath.Join(home, ".kube", "config")}
+}
+
+// checkKubeconfigs opens every file clientcmd will read through fileio first, so a
+// device, a FIFO or a huge file is refused with a clear error instead of hanging or
+// filling memory. A missing file in Paths is fine (kubectl skips it too).
+func (f *Factory) checkKubeconfigs() error {
+	check := func(p string, mustExist bool) error {
+		fh, _, err := fileio.Open(p, fileio.MaxKubeconfig)
+		if err != nil {
+			if !mustExist && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("load kubeconfig: %w", err)
+		}
+		return fh.Close()
+	}
+	if f.opts.Kubeconfig != "" {
+		return check(f.opts.Kubeconfig, true)
+	}
+	for _, p := range f.opts.Paths {
+		if err := check(p, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *Factory) load() error {
 	f.once.Do(func() {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rules.ExplicitPath = f.opts.Kubeconfig
+		if err := f.checkKubeconfigs(); err != nil {
+			f.loadErr = err
+			return
+		}
+		// Explicit rules, never clientcmd.NewDefaultClientConfigLoadingRules: its
+		// default path and migration rules come from the home directory at start-up.
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: f.opts.Kubeconfig, Precedence: f.opts.Paths,
+			DefaultClientConfig: &clientcmd.DefaultClientConfig}
 		overrides := &clientcmd.ConfigOverrides{CurrentContext: f.opts.Context}
 		f.cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 
@@ -62,7 +144,7 @@ func (f *Factory) load() error {
 		cfg, err := f.cc.ClientConfig()
 		if err != nil {
 			if clientcmd.IsEmptyConfig(err) {
-				f.loadErr = ErrNoKubeconfig
+				f.loadErr = &NoKubeconfigError{Tried: f.opts.Paths}
 				return
 			}
 			f.loadErr = fmt.Errorf("load kubeconfig: %w", err)
@@ -109,6 +191,8 @@ func (f *Factory) Clientset() (kubernetes.Interface, error) {
 	if err := f.load(); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.clientset == nil {
 		cs, err := kubernetes.NewForConfig(f.rest)
 		if err != nil {
@@ -124,6 +208,8 @@ func (f *Factory) Dynamic() (dynamic.Interface, error) {
 	if err := f.load(); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.dyn == nil {
 		d, err := dynamic.NewForConfig(f.rest)
 		if err != nil {

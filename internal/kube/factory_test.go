@@ -3,13 +3,18 @@ package kube
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 const kubeconfigA = `apiVersion: v1
@@ -55,22 +60,22 @@ func writeFile(t *testing.T, name, content string) string {
 func TestKubeconfigHandling(t *testing.T) {
 	a := writeFile(t, "a", kubeconfigA)
 	c := writeFile(t, "c", kubeconfigC)
+	missing := filepath.Join(t.TempDir(), "missing")
 	cases := []struct {
 		name                      string
-		env                       string
 		opts                      Options
 		wantCtx, wantHost, wantNS string
 	}{
-		{"explicit path, current context", "", Options{Kubeconfig: a}, "ctx-a", "https://a.example:6443", "team-a"},
-		{"context override", "", Options{Kubeconfig: a, Context: "ctx-b"}, "ctx-b", "https://b.example:6443", "default"},
-		{"namespace flag wins", "", Options{Kubeconfig: a, Namespace: "robusta"}, "ctx-a", "https://a.example:6443", "robusta"},
-		{"KUBECONFIG list merges", a + string(os.PathListSeparator) + c, Options{Context: "ctx-c"}, "ctx-c", "https://c.example:6443", "monitoring"},
-		{"KUBECONFIG first file's current context", a + string(os.PathListSeparator) + c, Options{}, "ctx-a", "https://a.example:6443", "team-a"},
+		{"explicit path, current context", Options{Kubeconfig: a}, "ctx-a", "https://a.example:6443", "team-a"},
+		{"explicit path beats the list", Options{Kubeconfig: a, Paths: []string{c}}, "ctx-a", "https://a.example:6443", "team-a"},
+		{"context override", Options{Kubeconfig: a, Context: "ctx-b"}, "ctx-b", "https://b.example:6443", "default"},
+		{"namespace flag wins", Options{Kubeconfig: a, Namespace: "robusta"}, "ctx-a", "https://a.example:6443", "robusta"},
+		{"list merges", Options{Paths: []string{a, c}, Context: "ctx-c"}, "ctx-c", "https://c.example:6443", "monitoring"},
+		{"list: first file's current context", Options{Paths: []string{a, c}}, "ctx-a", "https://a.example:6443", "team-a"},
+		{"list: missing entries are skipped", Options{Paths: []string{missing, c}, Context: "ctx-c"}, "ctx-c", "https://c.example:6443", "monitoring"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("KUBECONFIG", tc.env)
-			t.Setenv("HOME", t.TempDir())
 			f := NewFactory(tc.opts)
 			cfg, err := f.RESTConfig()
 			if err != nil {
@@ -86,22 +91,118 @@ func TestKubeconfigHandling(t *testing.T) {
 	}
 }
 
+func TestDefaultKubeconfigPaths(t *testing.T) {
+	sep := string(os.PathListSeparator)
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"KUBECONFIG list, duplicates and empty entries dropped", map[string]string{"KUBECONFIG": "/a" + sep + sep + "/b" + sep + "/a", "HOME": "/h"}, []string{"/a", "/b"}},
+		{"home when KUBECONFIG is unset", map[string]string{"HOME": "/h"}, []string{filepath.Join("/h", ".kube", "config")}},
+		{"nothing without either", map[string]string{}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DefaultKubeconfigPaths(func(k string) string { return tc.env[k] })
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestKubeconfigErrors(t *testing.T) {
 	a := writeFile(t, "a", kubeconfigA)
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("KUBECONFIG", "")
-
-	_, err := NewFactory(Options{Kubeconfig: a, Context: "nope"}).RESTConfig()
-	if err == nil || !strings.Contains(err.Error(), `context "nope"`) {
-		t.Errorf("unknown context: %v", err)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	_, err = NewFactory(Options{}).RESTConfig()
+	missing := filepath.Join(dir, "nonexistent")
+	big := writeFile(t, "big", kubeconfigA+"#"+strings.Repeat("x", 4096)+"\n")
+	cases := []struct {
+		name string
+		opts Options
+		max  int64
+		want []string
+	}{
+		{"unknown context", Options{Kubeconfig: a, Context: "nope"}, 0, []string{`context "nope"`}},
+		{"nothing to load names the paths tried", Options{Paths: []string{missing, missing + "2"}}, 0,
+			[]string{"no kubeconfig found", missing + ", " + missing + "2"}},
+		{"no paths at all", Options{}, 0, []string{"no kubeconfig found"}},
+		{"malformed", Options{Kubeconfig: writeFile(t, "bad", "{not yaml")}, 0, []string{"load kubeconfig"}},
+		{"explicit file missing", Options{Kubeconfig: missing}, 0, []string{"load kubeconfig", missing}},
+		{"explicit FIFO refused", Options{Kubeconfig: fifo}, 0, []string{"a FIFO", "regular file"}},
+		{"FIFO in the list refused", Options{Paths: []string{a, fifo}}, 0, []string{"a FIFO"}},
+		{"device refused", Options{Kubeconfig: "/dev/zero"}, 0, []string{"character device"}},
+		{"over the cap", Options{Kubeconfig: big}, 1024, []string{"over the 1.0 KiB cap", "--max-file-size"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fileio.SetMax(tc.max)
+			defer fileio.SetMax(0)
+			done := make(chan error, 1)
+			go func() { _, err := NewFactory(tc.opts).RESTConfig(); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("loading the kubeconfig hangs")
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	_, err := NewFactory(Options{}).RESTConfig()
 	if !errors.Is(err, ErrNoKubeconfig) {
-		t.Errorf("no kubeconfig: %v", err)
+		t.Errorf("no kubeconfig: %v is not ErrNoKubeconfig", err)
 	}
-	_, err = NewFactory(Options{Kubeconfig: writeFile(t, "bad", "{not yaml")}).RESTConfig()
-	if err == nil || !strings.Contains(err.Error(), "load kubeconfig") {
-		t.Errorf("malformed kubeconfig: %v", err)
+}
+
+// TestRealHomeIsNotRead runs this test binary again with HOME pointing at a folder that
+// stands for the user's real home, holding a ~/.kube/config. client-go fixes its default
+// path from the home at start-up, so a test that only changes HOME later would still
+// load that file; the factory must look only where its Options say.
+func TestRealHomeIsNotRead(t *testing.T) {
+	if os.Getenv("ROBUSTA_TEST_REAL_HOME_CHILD") == "1" {
+		realHome := os.Getenv("HOME")
+		t.Setenv("HOME", t.TempDir())
+		t.Setenv("KUBECONFIG", "")
+		_, err := NewFactory(Options{Paths: DefaultKubeconfigPaths(os.Getenv)}).RESTConfig()
+		if !errors.Is(err, ErrNoKubeconfig) {
+			t.Fatalf("the kubeconfig in the start-up home %s was read: %v", realHome, err)
+		}
+		_, err = NewFactory(Options{}).RESTConfig()
+		if !errors.Is(err, ErrNoKubeconfig) {
+			t.Fatalf("with no paths, the kubeconfig in the start-up home %s was read: %v", realHome, err)
+		}
+		// The trap is real: client-go's default rules, which the factory used to take,
+		// still load the start-up home's file.
+		def, err := clientcmd.NewDefaultClientConfigLoadingRules().Load()
+		if err != nil || def.CurrentContext != "ctx-a" {
+			t.Fatalf("client-go's default rules did not read %s (%v): this test proves nothing", realHome, err)
+		}
+		return
+	}
+	realHome := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(realHome, ".kube"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(realHome, ".kube", "config"), []byte(kubeconfigA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestRealHomeIsNotRead$", "-test.count=1", "-test.v")
+	cmd.Env = []string{"HOME=" + realHome, "ROBUSTA_TEST_REAL_HOME_CHILD=1", "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestRealHomeIsNotRead") {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
 

@@ -78,6 +78,10 @@ func Get(t testing.TB) *Cluster {
 	if shared != nil {
 		return shared
 	}
+	// -short asks for the tests that need no cluster: skip, in CI too.
+	if testing.Short() {
+		t.Skip("needs the sandbox cluster, not started in -short mode")
+	}
 	reason := startErr
 	if reason == nil {
 		reason = fmt.Errorf("sandbox.Main is not this package's TestMain")
