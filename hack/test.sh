@@ -23,5 +23,7 @@ go vet ./...
 echo "==> goreleaser check" >&2
 "$goreleaser" check
 
-echo "==> go test" >&2
-go test -count=1 -timeout 40m ./...
+echo "==> go test -race" >&2
+# The race detector needs cgo (gcc). The e2e tests build the binary themselves, without
+# -race; the packages' own tests (local serve, the kube factory) run under it.
+CGO_ENABLED=1 go test -race -count=1 -timeout 60m ./...

@@ -238,3 +238,52 @@ func TestExplain(t *testing.T) {
 		t.Error("unknown errors must pass through")
 	}
 }
+
+// TestFactoryConcurrentUse asks for the clients from many goroutines at once, as local
+// serve's concurrent requests do. Under -race (make test) an unguarded lazy fill fails;
+// without it, every caller must still get the same clients.
+func TestFactoryConcurrentUse(t *testing.T) {
+	f := NewFactory(Options{Kubeconfig: writeFile(t, "a", kubeconfigA)})
+	const n = 16
+	type got struct {
+		cs  any
+		dyn any
+		err error
+	}
+	results := make(chan got, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		go func() {
+			<-start
+			var g got
+			if i%2 == 0 {
+				g.dyn, g.err = f.Dynamic()
+				if g.err == nil {
+					g.cs, g.err = f.Clientset()
+				}
+			} else {
+				g.cs, g.err = f.Clientset()
+				if g.err == nil {
+					g.dyn, g.err = f.Dynamic()
+				}
+			}
+			_, _ = f.RESTConfig()
+			_ = f.ContextName() + f.Namespace() + f.ServerURL()
+			results <- g
+		}()
+	}
+	close(start)
+	first := <-results
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	for i := 1; i < n; i++ {
+		g := <-results
+		if g.err != nil {
+			t.Fatal(g.err)
+		}
+		if g.cs != first.cs || g.dyn != first.dyn {
+			t.Fatal("concurrent callers got different clients")
+		}
+	}
+}
