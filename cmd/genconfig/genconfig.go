@@ -17,6 +17,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/config"
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/helmvalues"
 )
 
@@ -106,7 +107,7 @@ func runGenConfig(o *Options) error {
 	// Fail early on an output file we may not replace, before asking anything.
 	var existing []byte
 	if !toStdout {
-		b, err := os.ReadFile(o.OutputPath)
+		b, err := fileio.ReadFile(o.OutputPath, fileio.MaxConfig)
 		switch {
 		case err == nil:
 			existing = b

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +17,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // registers the built-in actions
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -175,7 +175,7 @@ func (o *RunOptions) completeSteps() error {
 		if o.Action != "" || o.ParamsFile != "" {
 			return cli.UsageErrorf("--playbook holds the actions and their params: drop ACTION, key=value and --params-file")
 		}
-		b, err := os.ReadFile(o.Playbook)
+		b, err := fileio.ReadFile(o.Playbook, fileio.MaxConfig)
 		if err != nil {
 			return cli.UsageErrorf("--playbook: %v", err)
 		}
@@ -387,7 +387,7 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 }
 
 func readObject(path string) (*unstructured.Unstructured, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path, fileio.MaxInput)
 	if err != nil {
 		return nil, cli.UsageErrorf("--old: %v", err)
 	}
@@ -400,7 +400,7 @@ func readObject(path string) (*unstructured.Unstructured, error) {
 
 // readAlerts reads one alert, or the alerts of an Alertmanager webhook body.
 func readAlerts(path string) ([]*engine.Alert, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path, fileio.MaxInput)
 	if err != nil {
 		return nil, cli.UsageErrorf("--alert: %v", err)
 	}
@@ -409,7 +409,7 @@ func readAlerts(path string) ([]*engine.Alert, error) {
 		engine.Alert
 	}
 	if err := yaml.Unmarshal(b, &body); err != nil {
-		return nil, cli.UsageErrorf("--alert %s: not a YAML or JSON alert: %v", path, err)
+		return nil, cli.UsageErrorf("--alert %s: not a YAML or JSON alert: %v", path, cli.DecodeError(err))
 	}
 	alerts := body.Alerts
 	if len(alerts) == 0 && len(body.Labels) > 0 {

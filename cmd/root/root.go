@@ -4,10 +4,15 @@ package root
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +27,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/config"
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // NewCmdRoot builds the whole command tree on f.
@@ -48,7 +54,8 @@ playbook repositories to the runner and runs actions locally against your cluste
 			if s.NoColor {
 				f.IOStreams.SetColorDisabled(true)
 			}
-			return nil
+			fileio.SetMax(s.MaxFileSize)
+			return cmdutil.CheckNegativeDurations(cmd)
 		},
 	}
 	cmd.SetVersionTemplate("robusta {{.Version}}\n")
@@ -76,19 +83,52 @@ func Main() int {
 	f := cmdutil.New(ios)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Execute(ctx, f, os.Args[1:])
+	done := make(chan struct{})
+	go exitAfterGrace(ctx, stop, done, ios.ErrOut)
+	code := Execute(ctx, f, os.Args[1:])
+	close(done)
+	return code
+}
+
+// interruptGrace is how long a command has to wind down after Ctrl-C or SIGTERM.
+const interruptGrace = 5 * time.Second
+
+// exitAfterGrace ends the process when the command has not returned interruptGrace
+// after the signal: a read that cannot see the context (a prompt waiting on the
+// terminal) must not keep it alive. A second signal ends it at once: after the first,
+// the default handlers are back.
+func exitAfterGrace(ctx context.Context, stop func(), done <-chan struct{}, stderr io.Writer) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(interruptGrace):
+		fmt.Fprintln(stderr, "Error: interrupted")
+		os.Exit(cli.ExitAborted)
+	}
 }
 
 // Execute runs the command tree with args and reports errors on f's stderr.
 func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
-	_, err := cmd.ExecuteContextC(ctx)
+	start := time.Now()
+	err := unknownSubcommand(cmd, args)
+	if err == nil {
+		_, err = cmd.ExecuteContextC(ctx)
+	}
+	if f.Settings.Verbose {
+		fmt.Fprintf(f.IOStreams.ErrOut, "robusta: finished in %s\n", time.Since(start).Round(time.Millisecond))
+	}
 	if err == nil {
 		return cli.ExitOK
 	}
 	if isCobraUsageError(err) {
-		err = cli.WithHint(&cli.UsageError{Err: err}, "see robusta --help")
+		err = cli.WithHint(&cli.UsageError{Err: errors.New(shortenQuoted(err.Error()))}, "see robusta --help")
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// Ctrl-C: the user knows; say nothing more than a short note.
@@ -97,6 +137,45 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	cli.PrintError(f.IOStreams.ErrOut, f.IOStreams.StderrStyles(), err)
 	return cli.ExitCode(err)
+}
+
+// unknownSubcommand catches `robusta playbooks nope`: cobra checks the words after a
+// command group only at the root, and elsewhere prints the group's help and exits 0.
+func unknownSubcommand(root *cobra.Command, args []string) error {
+	c, rest, err := root.Find(args)
+	if err != nil || c == root || c.Runnable() || !c.HasSubCommands() {
+		return nil
+	}
+	// A group has only the global flags, all scalars: parsing them here is harmless.
+	if err := c.ParseFlags(rest); err != nil {
+		return nil
+	}
+	words := c.Flags().Args()
+	if len(words) == 0 || words[0] == "help" {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %s for %s", cli.Quote(words[0]), c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on the root
+	}
+	if s := c.SuggestionsFor(words[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return cli.WithHint(&cli.UsageError{Err: errors.New(msg)}, "see "+c.CommandPath()+" --help")
+}
+
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// shortenQuoted cuts each quoted piece of user input in a cobra message (unknown
+// command "...", invalid argument "...") to cli.MaxQuoted characters.
+func shortenQuoted(msg string) string {
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		s, err := strconv.Unquote(q)
+		if err != nil {
+			return q
+		}
+		return cli.Quote(s)
+	})
 }
 
 // cobra reports unknown commands and some argument errors as plain errors.

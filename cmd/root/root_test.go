@@ -69,12 +69,21 @@ func TestExecuteExitCodes(t *testing.T) {
 		{[]string{"completion", "tcsh"}, 2, `unsupported shell "tcsh"`},
 		{[]string{"completion"}, 2, "needs one shell"},
 		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{strings.Repeat("x", 300)}, 2, `"` + strings.Repeat("x", 100) + `…" for "robusta"`},
+		{[]string{"playbooks", "nope"}, 2, `unknown command "nope" for robusta playbooks`},
+		{[]string{"playbooks", "trigerr"}, 2, `unknown command "trigerr" for robusta playbooks; did you mean trigger?`},
+		{[]string{"local", "-n", "x", "rn"}, 2, `unknown command "rn" for robusta local; did you mean run?`},
+		{[]string{"playbooks"}, 0, ""},
+		{[]string{"playbooks", "reload", "--timeout", "-5s"}, 2, "--timeout -5s: must not be negative"},
+		{[]string{"playbooks", "trigger", "x", "--wait=-1m"}, 2, "--wait -1m0s: must not be negative"},
+		{[]string{"--request-timeout", "-1s", "version"}, 2, "request-timeout must be positive"},
+		{[]string{"--max-file-size", "lots", "version"}, 2, `max-file-size: "lots" is not a size`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ios, _, _, errOut := cli.Test()
 			code := Execute(context.Background(), cmdutil.New(ios), tc.args)
-			if code != tc.code || !strings.Contains(errOut.String(), tc.inStderr) {
+			if code != tc.code || !strings.Contains(errOut.String(), tc.inStderr) || strings.Count(errOut.String(), strings.Repeat("x", 101)) > 0 {
 				t.Fatalf("exit %d, stderr %q", code, errOut.String())
 			}
 		})

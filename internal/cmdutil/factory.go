@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -38,14 +39,18 @@ func (f *Factory) Kube() *kube.Factory {
 	defer f.kubeMu.Unlock()
 	if f.kube == nil {
 		s := f.Settings
-		f.kube = kube.NewFactory(kube.Options{
+		opts := kube.Options{
 			Kubeconfig:     s.Kubeconfig,
 			Paths:          kube.DefaultKubeconfigPaths(os.Getenv),
 			Context:        s.Context,
 			Namespace:      s.Namespace,
 			RequestTimeout: s.RequestTimeout,
 			UserAgent:      "robusta-cli/" + build.Version,
-		})
+		}
+		if s.Verbose {
+			opts.RequestLog = f.IOStreams.ErrOut
+		}
+		f.kube = kube.NewFactory(opts)
 	}
 	return f.kube
 }
@@ -108,6 +113,22 @@ func AddRunnerFlags(cmd *cobra.Command, r *RunnerFlags) {
 // FindOptions combines the runner flags with the global namespace.
 func (f *Factory) FindOptions(r RunnerFlags) kube.FindOptions {
 	return kube.FindOptions{RunnerPod: r.RunnerPod, Namespace: f.Settings.Namespace}
+}
+
+// CheckNegativeDurations refuses a negative value given to any duration flag of cmd
+// (--timeout -5s, --request-timeout -1s): a timeout that has passed before the command
+// starts is never what the user meant. Flags left at their default are not checked.
+func CheckNegativeDurations(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if err != nil || fl.Value.Type() != "duration" {
+			return
+		}
+		if d, perr := time.ParseDuration(fl.Value.String()); perr == nil && d < 0 {
+			err = cli.UsageErrorf("--%s %s: must not be negative", fl.Name, fl.Value.String())
+		}
+	})
+	return err
 }
 
 // ParseDuration accepts Go durations (90s, 5m, 1h30m) and a bare number of seconds.

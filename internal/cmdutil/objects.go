@@ -50,14 +50,14 @@ func (o *ObjectFlags) Target() (Target, error) {
 		set++
 		ns, name, ok := strings.Cut(c.val, "/")
 		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-			return t, cli.UsageErrorf("%s %q: use NAMESPACE/NAME", c.flag, c.val)
+			return t, cli.UsageErrorf("%s %s: use NAMESPACE/NAME", c.flag, cli.Quote(c.val))
 		}
 		t = Target{Kind: c.kind, Namespace: ns, Name: name}
 	}
 	if o.Node != "" {
 		set++
 		if strings.Contains(o.Node, "/") {
-			return t, cli.UsageErrorf("--node %q: nodes have no namespace, give just the name", o.Node)
+			return t, cli.UsageErrorf("--node %s: nodes have no namespace, give just the name", cli.Quote(o.Node))
 		}
 		t = Target{Kind: "Node", Name: o.Node}
 	}
@@ -83,7 +83,7 @@ func CompleteObjects(f *Factory, resource string) func(*cobra.Command, []string,
 		if s, err := config.Load(cmd.Flags()); err == nil {
 			f.Settings = s
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 		defer cancel()
 		ns := ""
 		if before, _, ok := strings.Cut(toComplete, "/"); ok && resource != "nodes" {

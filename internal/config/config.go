@@ -3,8 +3,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,9 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // Keys of the global settings. Each is also a flag name and, upper-cased with
@@ -24,7 +29,10 @@ const (
 	KeyNoColor        = "no-color"
 	KeyVerbose        = "verbose"
 	KeyRequestTimeout = "request-timeout"
+	KeyMaxFileSize    = "max-file-size"
 )
+
+var keys = []string{KeyKubeconfig, KeyContext, KeyNamespace, KeyOutput, KeyNoColor, KeyVerbose, KeyRequestTimeout, KeyMaxFileSize}
 
 // DefaultRequestTimeout bounds every API call so an unreachable server never hangs us.
 const DefaultRequestTimeout = 10 * time.Second
@@ -38,6 +46,8 @@ type Settings struct {
 	NoColor        bool          `json:"noColor,omitempty"`
 	Verbose        bool          `json:"verbose,omitempty"`
 	RequestTimeout time.Duration `json:"requestTimeout,omitempty"`
+	// MaxFileSize replaces the per-kind caps on files robusta reads (0: the defaults).
+	MaxFileSize int64 `json:"maxFileSize,omitempty"`
 	// ConfigFile is the file that was read, empty when none was.
 	ConfigFile string `json:"configFile,omitempty"`
 }
@@ -51,6 +61,7 @@ func AddGlobalFlags(fs *pflag.FlagSet) {
 	fs.Bool(KeyNoColor, false, "disable colour output (NO_COLOR is honoured too)")
 	fs.BoolP(KeyVerbose, "v", false, "print more detail about what is being done")
 	fs.Duration(KeyRequestTimeout, DefaultRequestTimeout, "timeout for each request to the Kubernetes API server")
+	fs.String(KeyMaxFileSize, "", "largest file robusta reads, e.g. 64Mi (default: 16Mi for configuration and input files, 1Mi for small metadata files)")
 	fs.String("config", "", "config file (default: $XDG_CONFIG_HOME/robusta/config.yaml or ~/.config/robusta/config.yaml)")
 }
 
@@ -77,7 +88,7 @@ func Load(fs *pflag.FlagSet) (*Settings, error) {
 	v.SetEnvPrefix("ROBUSTA")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{KeyKubeconfig, KeyContext, KeyNamespace, KeyOutput, KeyNoColor, KeyVerbose, KeyRequestTimeout} {
+	for _, k := range keys {
 		if f := fs.Lookup(k); f != nil {
 			if err := v.BindPFlag(k, f); err != nil {
 				return nil, err
@@ -97,19 +108,26 @@ func Load(fs *pflag.FlagSet) (*Settings, error) {
 		path = DefaultConfigPath(os.Getenv)
 	}
 	s := &Settings{}
-	v.SetConfigFile(path)
+	// The config file itself is read under the cap given by flag or environment (the
+	// file cannot raise the cap it is read with).
+	limit := fileio.MaxSmall
+	if n, err := ParseSize(KeyMaxFileSize, v.Get(KeyMaxFileSize)); err != nil {
+		return nil, err
+	} else if n > 0 {
+		limit = n
+	}
 	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		var pe *os.PathError
-		notFound := errors.As(err, &pe) || errors.As(err, new(viper.ConfigFileNotFoundError))
-		if explicit != "" || !notFound {
+	data, err := fileio.ReadFile(path, limit)
+	switch {
+	case err == nil:
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("read config file %s: %w", path, err)
 		}
-	} else {
 		s.ConfigFile = path
+	case explicit != "" || !errors.Is(err, iofs.ErrNotExist):
+		return nil, fmt.Errorf("read config file: %w", err)
 	}
 
-	var err error
 	s.Kubeconfig = v.GetString(KeyKubeconfig)
 	s.Context = v.GetString(KeyContext)
 	s.Namespace = v.GetString(KeyNamespace)
@@ -126,7 +144,48 @@ func Load(fs *pflag.FlagSet) (*Settings, error) {
 	if s.RequestTimeout <= 0 {
 		return nil, fmt.Errorf("%s must be positive, got %s", KeyRequestTimeout, s.RequestTimeout)
 	}
+	if s.MaxFileSize, err = ParseSize(KeyMaxFileSize, v.Get(KeyMaxFileSize)); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// ParseSize reads a size in bytes: a number, or a quantity such as 512Ki, 64Mi, 1Gi or
+// 100M (a trailing B is allowed: 64MiB, 100MB). Empty and nil give 0.
+func ParseSize(key string, v any) (int64, error) {
+	bad := func() (int64, error) {
+		return 0, fmt.Errorf("%s: %q is not a size (use bytes, or e.g. 512Ki, 64Mi, 1Gi)", key, fmt.Sprint(v))
+	}
+	var str string
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case int:
+		str = fmt.Sprint(x)
+	case int64:
+		str = fmt.Sprint(x)
+	case float64:
+		str = fmt.Sprint(int64(x))
+	case string:
+		str = strings.TrimSpace(x)
+	default:
+		return bad()
+	}
+	if str == "" {
+		return 0, nil
+	}
+	if strings.HasSuffix(str, "B") && len(str) > 1 && (str[len(str)-2] < '0' || str[len(str)-2] > '9') {
+		str = str[:len(str)-1]
+	}
+	q, err := resource.ParseQuantity(str)
+	if err != nil {
+		return bad()
+	}
+	n, ok := q.AsInt64()
+	if !ok || n < 0 {
+		return bad()
+	}
+	return n, nil
 }
 
 func toBool(key string, v any) (bool, error) {

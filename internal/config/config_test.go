@@ -32,11 +32,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			t.Setenv("XDG_CONFIG_HOME", dir)
-			for _, k := range []string{"ROBUSTA_NAMESPACE", "ROBUSTA_OUTPUT", "ROBUSTA_REQUEST_TIMEOUT", "ROBUSTA_NO_COLOR", "ROBUSTA_CONFIG", "ROBUSTA_CONTEXT", "ROBUSTA_KUBECONFIG", "ROBUSTA_VERBOSE"} {
-				t.Setenv(k, "")
-			}
+			dir := isolate(t)
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
@@ -75,15 +71,17 @@ func TestLoadErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"explicit config missing", nil, []string{"--config", "/nonexistent/robusta.yaml"}, "read config file /nonexistent/robusta.yaml"},
+		{"explicit config missing", nil, []string{"--config", "/nonexistent/robusta.yaml"}, "read config file: open /nonexistent/robusta.yaml"},
+		{"config is a device", nil, []string{"--config", "/dev/zero"}, "/dev/zero is a character device"},
+		{"bad size", nil, []string{"--max-file-size", "lots"}, `max-file-size: "lots" is not a size`},
+		{"negative size", map[string]string{"ROBUSTA_MAX_FILE_SIZE": "-5Mi"}, nil, `max-file-size: "-5Mi" is not a size`},
 		{"bad env timeout", map[string]string{"ROBUSTA_REQUEST_TIMEOUT": "soon"}, nil, `request-timeout: "soon" is not a duration`},
 		{"bad env bool", map[string]string{"ROBUSTA_NO_COLOR": "maybe"}, nil, `no-color: "maybe" is not a boolean`},
 		{"negative timeout", nil, []string{"--request-timeout", "-1s"}, "request-timeout must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-			t.Setenv("ROBUSTA_CONFIG", "")
+			isolate(t)
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
@@ -101,9 +99,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestMalformedConfigFileIsAnError(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_CONFIG_HOME", dir)
-	t.Setenv("ROBUSTA_CONFIG", "")
+	dir := isolate(t)
 	p := filepath.Join(dir, "robusta", "config.yaml")
 	_ = os.MkdirAll(filepath.Dir(p), 0o755)
 	_ = os.WriteFile(p, []byte("namespace: [unclosed\n"), 0o600)
@@ -123,6 +119,74 @@ func TestDefaultConfigPath(t *testing.T) {
 	env["XDG_CONFIG_HOME"] = "/xdg"
 	if got := DefaultConfigPath(get); got != "/xdg/robusta/config.yaml" {
 		t.Fatal(got)
+	}
+}
+
+// isolate points HOME and XDG_CONFIG_HOME at a new empty folder (returned) and clears
+// every ROBUSTA_ variable, so no test reads the user's own settings.
+func isolate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "ROBUSTA_") {
+			t.Setenv(k, "")
+		}
+	}
+	return dir
+}
+
+func TestMaxFileSize(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		file string
+		want int64
+		err  string
+	}{
+		{"default", nil, nil, "", 0, ""},
+		{"flag", nil, []string{"--max-file-size", "64Mi"}, "", 64 << 20, ""},
+		{"flag with B", nil, []string{"--max-file-size", "2MiB"}, "", 2 << 20, ""},
+		{"bytes from env", map[string]string{"ROBUSTA_MAX_FILE_SIZE": "1000"}, nil, "", 1000, ""},
+		{"config file", nil, nil, "max-file-size: 1Gi\n", 1 << 30, ""},
+		{"config file over the cap the flag gives", nil, []string{"--max-file-size", "10"}, "namespace: longer-than-ten-bytes\n", 0, "over the 10 B cap"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := isolate(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if tc.file != "" {
+				p := filepath.Join(dir, "robusta", "config.yaml")
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			AddGlobalFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Load(fs)
+			if tc.err != "" {
+				if err == nil || !contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.MaxFileSize != tc.want {
+				t.Fatalf("MaxFileSize = %d, want %d", s.MaxFileSize, tc.want)
+			}
+		})
 	}
 }
 

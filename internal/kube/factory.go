@@ -5,6 +5,7 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"path/filepath"
@@ -35,6 +36,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// UserAgent names this binary in API server logs and audit.
 	UserAgent string
+	// RequestLog, when set (-v), receives one line per API request: method, path,
+	// status, duration.
+	RequestLog io.Writer
 }
 
 // Factory builds clients once per command, lazily: commands that never talk to the
@@ -161,6 +165,9 @@ func (f *Factory) load() error {
 		cfg.Dial = dialer.DialContext
 		if f.opts.UserAgent != "" {
 			cfg.UserAgent = f.opts.UserAgent
+		}
+		if f.opts.RequestLog != nil {
+			cfg.Wrap(wrapRequestLog(f.opts.RequestLog))
 		}
 		f.rest = cfg
 	})

@@ -6,12 +6,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // ParseParams turns command-line params into an action_params map.
@@ -26,7 +26,7 @@ func ParseParams(args []string) (map[string]any, error) {
 	for _, arg := range args {
 		eq := strings.IndexByte(arg, '=')
 		if eq < 0 {
-			return nil, cli.UsageErrorf("parameter %q has no '=': write key=value (or key:=JSON for a typed value)", arg)
+			return nil, cli.UsageErrorf("parameter %s has no '=': write key=value (or key:=JSON for a typed value)", cli.Quote(arg))
 		}
 		key, raw := arg[:eq], arg[eq+1:]
 		typed := strings.HasSuffix(key, ":")
@@ -34,10 +34,10 @@ func ParseParams(args []string) (map[string]any, error) {
 			key = strings.TrimSuffix(key, ":")
 		}
 		if key == "" {
-			return nil, cli.UsageErrorf("parameter %q has an empty key: write key=value", arg)
+			return nil, cli.UsageErrorf("parameter %s has an empty key: write key=value", cli.Quote(arg))
 		}
 		if _, dup := params[key]; dup {
-			return nil, cli.UsageErrorf("parameter %q is given twice", key)
+			return nil, cli.UsageErrorf("parameter %s is given twice", cli.Quote(key))
 		}
 		if !typed {
 			params[key] = raw
@@ -45,7 +45,7 @@ func ParseParams(args []string) (map[string]any, error) {
 		}
 		v, err := decodeJSONValue(raw)
 		if err != nil {
-			return nil, cli.UsageErrorf("parameter %q: value after ':=' is not valid JSON (%v); quote strings as '\"text\"' or use key=value", arg, err)
+			return nil, cli.UsageErrorf("parameter %s: value after ':=' is not valid JSON (%v); quote strings as '\"text\"' or use key=value", cli.Quote(arg), err)
 		}
 		params[key] = v
 	}
@@ -73,13 +73,13 @@ func decodeJSONValue(raw string) (any, error) {
 
 // ReadParamsFile reads a YAML or JSON object of params (--params-file).
 func ReadParamsFile(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path, fileio.MaxConfig)
 	if err != nil {
 		return nil, cli.UsageErrorf("--params-file: %v", err)
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
-		return nil, cli.UsageErrorf("--params-file %s: not a YAML or JSON object: %v", path, err)
+		return nil, cli.UsageErrorf("--params-file %s: not a YAML or JSON object: %v", path, cli.DecodeError(err))
 	}
 	if m == nil {
 		m = map[string]any{}

@@ -19,6 +19,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the validator checks actions against the engine's definitions
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -37,7 +38,7 @@ are defined and playbook names unique. Prints file:line: findings; exits 1 on er
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all []pbconfig.Finding
 			for _, name := range args {
-				data, err := os.ReadFile(name)
+				data, err := fileio.ReadFile(name, fileio.MaxConfig)
 				if err != nil {
 					return cli.UsageErrorf("%v", err)
 				}
@@ -214,7 +215,7 @@ var replacedKeys = []string{"customPlaybooks", "playbookRepos", "sinksConfig", "
 
 func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 	f := o.F
-	data, err := os.ReadFile(o.File)
+	data, err := fileio.ReadFile(o.File, fileio.MaxConfig)
 	if err != nil {
 		return cli.UsageErrorf("%v", err)
 	}
@@ -406,7 +407,7 @@ runner annotation).`,
 				if err := runEditor(f.IOStreams, tmp.Name()); err != nil {
 					return err
 				}
-				edited, err := os.ReadFile(tmp.Name())
+				edited, err := fileio.ReadFile(tmp.Name(), fileio.MaxConfig)
 				if err != nil {
 					return err
 				}
@@ -449,17 +450,16 @@ runner annotation).`,
 				}
 				text = append([]byte(hdr.String()), body...)
 			}
-			return applySecret(ctx, f, active, stripHeader(mustRead(tmp.Name())), backupDir)
+			final, err := fileio.ReadFile(tmp.Name(), fileio.MaxConfig)
+			if err != nil {
+				return err
+			}
+			return applySecret(ctx, f, active, stripHeader(final), backupDir)
 		},
 	}
 	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
 	cmdutil.AddRunnerFlags(cmd, &r)
 	return cmd
-}
-
-func mustRead(p string) []byte {
-	b, _ := os.ReadFile(p)
-	return b
 }
 
 // stripHeader removes the error comments edit-config put at the top.

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // IgnoreFile lists paths not to push, in gitignore syntax.
@@ -23,7 +24,7 @@ type ignoreRule struct {
 type ignoreList struct{ rules []ignoreRule }
 
 func loadIgnore(root string) (*ignoreList, error) {
-	f, err := os.Open(filepath.Join(root, IgnoreFile))
+	f, _, err := fileio.Open(filepath.Join(root, IgnoreFile), fileio.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &ignoreList{}, nil
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // MaxFileSize is the size above which a file draws a warning.
@@ -85,7 +87,7 @@ func Load(dir string) (*Repo, error) {
 	if !st.IsDir() {
 		return nil, invalid(dir, "not a directory: give the repository's root folder (the one holding pyproject.toml)")
 	}
-	data, err := os.ReadFile(filepath.Join(abs, "pyproject.toml"))
+	data, err := fileio.ReadFile(filepath.Join(abs, "pyproject.toml"), fileio.MaxSmall)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, invalid(dir, "no pyproject.toml: a playbook repository is a Python package with pyproject.toml at its root (see robusta playbooks validate-repo --help)")
