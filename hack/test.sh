@@ -25,3 +25,10 @@ echo "==> goreleaser check" >&2
 
 echo "==> go test" >&2
 go test -count=1 -timeout 40m ./...
+
+# The seeds above run as plain tests; this explores beyond them for a while (the link
+# chains and bounds of issue 12). FUZZTIME=0 skips it.
+if [ "${FUZZTIME:-30s}" != "0" ]; then
+  echo "==> fuzz FuzzExtract (${FUZZTIME:-30s})" >&2
+  go test -run '^$' -fuzz '^FuzzExtract$' -fuzztime "${FUZZTIME:-30s}" ./internal/playbooks/repo
+fi
