@@ -70,19 +70,9 @@ var separators = regexp.MustCompile(`[-.]+`)
 // my.repo both become my_repo.
 func ModuleName(name string) string { return separators.ReplaceAllString(name, "_") }
 
-// LoadOptions change what Load lists.
-type LoadOptions struct {
-	// Skip lists files to leave out, by path: the archive being written into the
-	// repository, say.
-	Skip []string
-}
-
 // Load validates the repository at dir and lists its files (honouring the default
 // excludes and .robustaignore).
-func Load(dir string) (*Repo, error) { return LoadWith(dir, LoadOptions{}) }
-
-// LoadWith is Load with options.
-func LoadWith(dir string, o LoadOptions) (*Repo, error) {
+func Load(dir string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -141,13 +131,7 @@ func LoadWith(dir string, o LoadOptions) (*Repo, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
-	skip := map[string]bool{}
-	for _, p := range o.Skip {
-		if rp, err := realPath(p); err == nil {
-			skip[rp] = true
-		}
-	}
-	if err := r.walk(dir, ign, skip); err != nil {
+	if err := r.walk(dir, ign); err != nil {
 		return nil, err
 	}
 	if err := r.checkLinks(dir); err != nil {
@@ -183,7 +167,7 @@ var defaultExcludes = map[string]bool{
 	".mypy_cache": true, ".pytest_cache": true, ".DS_Store": true,
 }
 
-func (r *Repo) walk(given string, ign *ignoreList, skip map[string]bool) error {
+func (r *Repo) walk(given string, ign *ignoreList) error {
 	err := filepath.WalkDir(r.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -202,7 +186,7 @@ func (r *Repo) walk(given string, ign *ignoreList, skip map[string]bool) error {
 			}
 			return nil
 		}
-		if ign.match(rel, d.IsDir()) || skip[p] {
+		if ign.match(rel, d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -271,6 +255,23 @@ func (r *Repo) checkLinks(given string) error {
 		}
 	}
 	return nil
+}
+
+// Exclude leaves the file at p out of the package, if it is one of the repository's
+// files: the archive about to be written into the repository, say, which the package
+// would otherwise hold in its previous version.
+func (r *Repo) Exclude(p string) {
+	rp, err := realPath(p)
+	if err != nil {
+		return
+	}
+	files := r.Files[:0]
+	for _, f := range r.Files {
+		if f.AbsPath != rp || f.Mode.IsDir() {
+			files = append(files, f)
+		}
+	}
+	r.Files = files
 }
 
 // realPath is p, absolute, with the links in its folder resolved (p itself need not

@@ -227,10 +227,11 @@ func TestLoadLeavesOutOwnArchives(t *testing.T) {
 	_ = os.WriteFile(filepath.Join(root, "data.tgz"), user.Bytes(), 0o644)
 	_ = os.WriteFile(filepath.Join(root, "next.tgz"), []byte("not ours, about to be replaced"), 0o644)
 
-	r, err = LoadWith(root, LoadOptions{Skip: []string{filepath.Join(root, "next.tgz")}})
+	r, err = Load(root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Exclude(filepath.Join(root, "next.tgz"))
 	var got []string
 	for _, f := range r.Files {
 		got = append(got, f.Path)
@@ -239,7 +240,13 @@ func TestLoadLeavesOutOwnArchives(t *testing.T) {
 		t.Fatalf("files: %v", got)
 	}
 	var second bytes.Buffer
-	r, _ = LoadWith(root, LoadOptions{Skip: []string{filepath.Join(root, "next.tgz"), filepath.Join(root, "data.tgz")}})
+	// Through a symlinked parent and a relative path too.
+	ln := filepath.Join(t.TempDir(), "ln")
+	_ = os.Symlink(root, ln)
+	t.Chdir(ln)
+	r, _ = Load(".")
+	r.Exclude(filepath.Join(ln, "next.tgz"))
+	r.Exclude("data.tgz")
 	if _, err := r.WriteArchive(&second, ""); err != nil {
 		t.Fatal(err)
 	}
