@@ -524,4 +524,26 @@ func TestRepoCommandsRefuseSpecialPyproject(t *testing.T) {
 	}
 }
 
+func TestRepoCommandsRefuseLinkChain(t *testing.T) {
+	src := sampleRepo(t, "chain_repo")
+	_ = os.MkdirAll(filepath.Join(src, "x"), 0o755)
+	_ = os.MkdirAll(filepath.Join(src, "d/e/f"), 0o755)
+	if err := os.Symlink("../../../x", filepath.Join(src, "d/e/f/m")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("d/e/f/m/../../..", filepath.Join(src, "l")); err != nil {
+		t.Fatal(err)
+	}
+	cwd := t.TempDir()
+	for _, cmd := range []string{"validate-repo", "package"} {
+		r := runIn(t, cwd, "playbooks", cmd, src)
+		if r.code != 1 || !strings.Contains(r.stderr, "symlink l -> d/e/f/m/../../.. points outside the repository") {
+			t.Fatalf("%s: %s", cmd, r)
+		}
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Fatalf("a refused package wrote %v", entries)
+	}
+}
+
 var _ = context.Background
