@@ -27,3 +27,13 @@ echo "==> go test -race" >&2
 # The race detector needs cgo (gcc). The e2e tests build the binary themselves, without
 # -race; the packages' own tests (local serve, the kube factory) run under it.
 CGO_ENABLED=1 go test -race -count=1 -timeout 60m ./...
+
+# The seeds above run as plain tests; this explores beyond them for a while (the link
+# chains and bounds of issue 12). FUZZTIME=0 skips it. No minimizing: the tar format
+# yields new coverage at almost every step, and minimizing each find (60 s by default)
+# would spend the whole budget on a dozen inputs; a crasher is still saved, unminimized,
+# under internal/playbooks/repo/testdata/fuzz.
+if [ "${FUZZTIME:-30s}" != "0" ]; then
+  echo "==> fuzz FuzzExtract (${FUZZTIME:-30s})" >&2
+  go test -run '^$' -fuzz '^FuzzExtract$' -fuzztime "${FUZZTIME:-30s}" -fuzzminimizetime 0 ./internal/playbooks/repo
+fi

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -358,6 +359,190 @@ func TestPackageIsReproducible(t *testing.T) {
 	d2, _ := os.ReadFile(out2)
 	if string(d1) != string(d2) {
 		t.Fatal("archives differ")
+	}
+}
+
+// TestPullRefusesLinkChain stores a repository whose links chain out of it (each
+// target reads as inside: d/e/f/../../../x is x, d/e/f/m/../../.. is d; but m is x, so
+// l climbs above the repository) and pulls it: refused, with nothing written beside
+// the destination and an existing destination untouched.
+func TestPullRefusesLinkChain(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	evil := filepath.Join(p.storage, "evil_chain")
+	for _, d := range []string{"x", "d/e/f", "h5_pkg"} {
+		if err := os.MkdirAll(filepath.Join(evil, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(evil, "h5_pkg", "a.py"), []byte("X = 1\n"), 0o644)
+	if err := os.Symlink("../../../x", filepath.Join(evil, "d/e/f/m")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("d/e/f/m/../../..", filepath.Join(evil, "l")); err != nil {
+		t.Fatal(err)
+	}
+
+	parent := t.TempDir()
+	dest := filepath.Join(parent, "pulled")
+	r := p.run(t, "playbooks", "pull", "evil_chain", dest)
+	if r.code != 1 || !strings.Contains(r.stderr, `unsafe archive entry "evil_chain/l": symlink to "d/e/f/m/../../.."`) {
+		t.Fatal(r)
+	}
+	if strings.Contains(r.stderr, "goroutine") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+		t.Fatalf("not a one-line error:\n%s", r)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Fatalf("a refused pull left %v beside the destination", entries)
+	}
+
+	// Into an existing folder with --force: still refused, the folder as it was.
+	_ = os.MkdirAll(dest, 0o755)
+	_ = os.WriteFile(filepath.Join(dest, "keep.txt"), []byte("mine"), 0o644)
+	before := tree(t, parent)
+	r = p.run(t, "playbooks", "pull", "evil_chain", dest, "--force")
+	if r.code != 1 || !strings.Contains(r.stderr, "unsafe archive entry") {
+		t.Fatal(r)
+	}
+	if got := tree(t, parent); got != before {
+		t.Fatalf("a refused pull changed the destination:\n%s\nwas:\n%s", got, before)
+	}
+
+	// The same repository without the chain pulls (the refusal is the chain's).
+	_ = os.Remove(filepath.Join(evil, "l"))
+	dest2 := filepath.Join(t.TempDir(), "ok")
+	if r = p.run(t, "playbooks", "pull", "evil_chain", dest2); r.code != 0 {
+		t.Fatal(r)
+	}
+	if link, err := os.Readlink(filepath.Join(dest2, "d/e/f/m")); err != nil || link != "../../../x" {
+		t.Fatalf("m: %q %v", link, err)
+	}
+}
+
+func TestPullRefusesAFileAsDestination(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	_ = os.WriteFile(file, []byte("mine"), 0o644)
+	r := p.run(t, "playbooks", "pull", "anything", file, "--force")
+	if r.code != 1 || !strings.Contains(r.stderr, "exists and is not a folder") {
+		t.Fatal(r)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine" {
+		t.Fatal("the file was replaced")
+	}
+}
+
+// runIn is run with the working directory set to dir.
+func runIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	home := t.TempDir()
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return r
+}
+
+func TestPackageInsideTheRepoAndThroughLinks(t *testing.T) {
+	src := sampleRepo(t, "pkg_repo")
+	// Run in the repository, twice: the first archive must not end up in the second.
+	var runs []string
+	for i := 0; i < 2; i++ {
+		r := runIn(t, src, "playbooks", "package", ".")
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		mustContain(t, r, "stdout", "Wrote pkg_repo.tgz (6 files")
+		b, err := os.ReadFile(filepath.Join(src, "pkg_repo.tgz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, string(b))
+	}
+	if runs[0] != runs[1] {
+		t.Fatal("packaging twice in the repository gave different archives")
+	}
+
+	// Through a symlink, with and without a trailing slash, and to standard output.
+	ln := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(src, ln); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{src + "/", ln, ln + "/"} {
+		out := filepath.Join(t.TempDir(), "out.tgz")
+		r := run(t, nil, "playbooks", "package", dir, "-f", out)
+		if r.code != 0 {
+			t.Fatalf("%s: %s", dir, r)
+		}
+		if b, _ := os.ReadFile(out); string(b) != runs[0] {
+			t.Fatalf("%s: another archive", dir)
+		}
+	}
+	cwd := t.TempDir()
+	r := runIn(t, cwd, "playbooks", "package", ln+"/", "-f", "-")
+	if r.code != 0 || r.stdout != runs[0] {
+		t.Fatalf("-f -: exit %d, %d bytes on stdout\n%s", r.code, len(r.stdout), r.stderr)
+	}
+	mustContain(t, r, "stderr", "Wrote standard output (6 files")
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Fatalf("-f - wrote %v", entries)
+	}
+}
+
+func TestRepoCommandsRefuseSpecialPyproject(t *testing.T) {
+	for _, kind := range []string{"device", "fifo"} {
+		t.Run(kind, func(t *testing.T) {
+			src := sampleRepo(t, "special_repo")
+			pyproject := filepath.Join(src, "pyproject.toml")
+			_ = os.Remove(pyproject)
+			want := "pyproject.toml is a character device, not a regular file"
+			if kind == "device" {
+				_ = os.Symlink("/dev/zero", pyproject)
+			} else {
+				if err := syscall.Mkfifo(pyproject, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				want = "pyproject.toml is a FIFO (named pipe), not a regular file"
+			}
+			for _, cmd := range []string{"validate-repo", "package"} {
+				r := runIn(t, t.TempDir(), "playbooks", cmd, src)
+				if r.code != 1 || !strings.Contains(r.stderr, want) || r.elapsed > 10*time.Second {
+					t.Fatalf("%s: %s", cmd, r)
+				}
+			}
+		})
+	}
+}
+
+func TestRepoCommandsRefuseLinkChain(t *testing.T) {
+	src := sampleRepo(t, "chain_repo")
+	_ = os.MkdirAll(filepath.Join(src, "x"), 0o755)
+	_ = os.MkdirAll(filepath.Join(src, "d/e/f"), 0o755)
+	if err := os.Symlink("../../../x", filepath.Join(src, "d/e/f/m")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("d/e/f/m/../../..", filepath.Join(src, "l")); err != nil {
+		t.Fatal(err)
+	}
+	cwd := t.TempDir()
+	for _, cmd := range []string{"validate-repo", "package"} {
+		r := runIn(t, cwd, "playbooks", cmd, src)
+		if r.code != 1 || !strings.Contains(r.stderr, "symlink l -> d/e/f/m/../../.. points outside the repository") {
+			t.Fatalf("%s: %s", cmd, r)
+		}
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Fatalf("a refused package wrote %v", entries)
 	}
 }
 

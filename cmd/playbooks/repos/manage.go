@@ -1,7 +1,9 @@
 package repos
 
 import (
+	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,13 +54,30 @@ func NewCmdListDirs(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
+// PullOptions for `robusta playbooks pull`.
+type PullOptions struct {
+	F      *cmdutil.Factory
+	IO     *cli.IOStreams
+	Output func() cli.OutputFormat
+
+	Name    string
+	Dest    string
+	Force   bool
+	Storage StorageFlags
+}
+
 // NewCmdPull builds `robusta playbooks pull NAME [DIR]`.
 func NewCmdPull(f *cmdutil.Factory) *cobra.Command {
-	var sf StorageFlags
-	var force bool
+	opts := &PullOptions{F: f, IO: f.IOStreams, Output: f.OutputFormat}
 	cmd := &cobra.Command{
 		Use:   "pull NAME [DIR]",
 		Short: "Copy a playbook repository from the runner's storage to a local folder",
+		Long: `Copy NAME from the runner's storage into DIR (default: ./NAME).
+
+The archive is checked as it is unpacked, beside DIR, and DIR is replaced only when all
+of it arrived: absolute paths, "..", hard links, devices and symlinks that resolve
+outside DIR (also through other links) are refused, as are archives of more than
+100,000 entries, 2 GiB of files or names longer than 1,024 bytes.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 1 || len(args) > 2 {
 				return cli.UsageErrorf("%q needs NAME and optionally DIR", cmd.CommandPath())
@@ -66,53 +85,73 @@ func NewCmdPull(f *cmdutil.Factory) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := playbooks.CheckName(name); err != nil {
-				return err
-			}
-			dest := name
+			opts.Name = args[0]
+			opts.Dest = args[0]
 			if len(args) == 2 {
-				dest = args[1]
+				opts.Dest = args[1]
 			}
-			if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 && !force {
-				return cli.WithHint(fmt.Errorf("%s is not empty: refusing to overwrite it", dest), "pass --force, or pull into another folder")
-			}
-			st, err := storage(cmd.Context(), f, sf)
-			if err != nil {
-				return err
-			}
-			// Unpack next to dest and move into place, so a failed pull leaves no half tree.
-			abs, err := filepath.Abs(dest)
-			if err != nil {
-				return err
-			}
-			tmp, err := os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".pull-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(tmp)
-			n, err := st.Pull(cmd.Context(), name, tmp)
-			if err != nil {
-				return err
-			}
-			if err := replaceDir(tmp, abs); err != nil {
-				return err
-			}
-			if of := f.OutputFormat(); of.Structured() {
-				return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"name": name, "dir": abs, "files": n})
-			}
-			fmt.Fprintf(f.IOStreams.Out, "%s Pulled %s from %s into %s (%d files)\n", f.IOStreams.Styles().SuccessIcon(), name, st.Pod.Ref(), dest, n)
-			return nil
+			return runPull(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "replace the contents of a non-empty DIR")
-	addStorageFlags(cmd, &sf)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the contents of a non-empty DIR")
+	addStorageFlags(cmd, &opts.Storage)
 	return cmd
 }
 
-// replaceDir moves src to dst, replacing dst (and what it holds) if it exists.
+func runPull(ctx context.Context, o *PullOptions) error {
+	if err := playbooks.CheckName(o.Name); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(o.Dest)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(abs); err == nil {
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			// Replace the folder the link names, and keep the link.
+			if abs, err = filepath.EvalSymlinks(abs); err != nil {
+				return fmt.Errorf("pull into %s: %w", o.Dest, err)
+			}
+			fi, err = os.Stat(abs)
+			if err != nil {
+				return fmt.Errorf("pull into %s: %w", o.Dest, err)
+			}
+		}
+		if !fi.IsDir() {
+			return cli.WithHint(fmt.Errorf("%s exists and is not a folder: refusing to replace it", o.Dest), "pull into a folder: robusta playbooks pull "+o.Name+" DIR")
+		}
+		if entries, err := os.ReadDir(abs); err == nil && len(entries) > 0 && !o.Force {
+			return cli.WithHint(fmt.Errorf("%s is not empty: refusing to overwrite it", o.Dest), "pass --force, or pull into another folder")
+		}
+	}
+	st, err := storage(ctx, o.F, o.Storage)
+	if err != nil {
+		return err
+	}
+	// Unpack next to dest and move into place, so a failed pull leaves no half tree.
+	tmp, err := os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".pull-")
+	if err != nil {
+		return fmt.Errorf("pull into %s: %w", o.Dest, err)
+	}
+	defer os.RemoveAll(tmp)
+	n, err := st.Pull(ctx, o.Name, tmp)
+	if err != nil {
+		return err
+	}
+	if err := replaceDir(tmp, abs); err != nil {
+		return fmt.Errorf("pull into %s: %w", o.Dest, err)
+	}
+	if of := o.Output(); of.Structured() {
+		return cli.PrintStructured(o.IO.Out, of, map[string]any{"name": o.Name, "dir": abs, "files": n})
+	}
+	fmt.Fprintf(o.IO.Out, "%s Pulled %s from %s into %s (%d files)\n", o.IO.Styles().SuccessIcon(), o.Name, st.Pod.Ref(), o.Dest, n)
+	return nil
+}
+
+// replaceDir moves src to dst, replacing dst (and what it holds) if it exists. The old
+// dst is renamed aside first and put back if the second rename fails.
 func replaceDir(src, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := os.Lstat(dst); err == nil {
 		old := dst + ".old-" + fmt.Sprint(time.Now().UnixNano())
 		if err := os.Rename(dst, old); err != nil {
 			return err
@@ -167,48 +206,96 @@ func NewCmdDelete(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
+// PackageOptions for `robusta playbooks package`.
+type PackageOptions struct {
+	IO      *cli.IOStreams
+	Output  func() cli.OutputFormat
+	Verbose bool
+
+	Dir  string
+	File string // "-" is standard output
+}
+
 // NewCmdPackage builds `robusta playbooks package DIR`.
 func NewCmdPackage(f *cmdutil.Factory) *cobra.Command {
-	var out string
+	opts := &PackageOptions{IO: f.IOStreams, Output: f.OutputFormat}
 	cmd := &cobra.Command{
 		Use:   "package DIR",
 		Short: "Build a reproducible .tgz of a playbook repository",
 		Long: `Build a gzip tarball of a playbook repository: sorted entries, fixed times and
 owners, so the same tree always gives the same bytes (and sha256). .git, caches,
-virtualenvs and what .robustaignore lists are left out. -v lists the files.`,
+virtualenvs and what .robustaignore lists are left out, and so are the output file and
+the archives this command wrote before: packaging twice in the repository gives the same
+archive. -v lists the files.
+
+-f - writes the archive to standard output (not to a terminal); the summary then goes
+to standard error.`,
+		Example: `  robusta playbooks package .
+  robusta playbooks package ./my_playbooks -f /tmp/my_playbooks.tgz
+  robusta playbooks package ./my_playbooks -f - | ssh host 'cat > my_playbooks.tgz'`,
 		Args: cmdutil.ExactArgs(1, "the repository folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := repo.Load(args[0])
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				out = r.PackageName + ".tgz"
-			}
-			info, err := writeArchiveFile(r, out)
-			if err != nil {
-				return err
-			}
-			if f.Settings.Verbose {
-				for _, fl := range r.Files {
-					fmt.Fprintln(f.IOStreams.ErrOut, fl.Path)
-				}
-			}
-			if of := f.OutputFormat(); of.Structured() {
-				return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"file": out, "files": info.Files, "bytes": info.Size, "sha256": info.SHA256})
-			}
-			fmt.Fprintf(f.IOStreams.Out, "%s Wrote %s (%d files, %s, sha256 %s)\n", f.IOStreams.Styles().SuccessIcon(), out, info.Files, cli.HumanBytes(info.Size), info.SHA256)
-			return nil
+			opts.Dir = args[0]
+			opts.Verbose = f.Settings.Verbose
+			return runPackage(opts)
 		},
 	}
 	// -o is the global output format, so the file is -f/--file.
-	cmd.Flags().StringVarP(&out, "file", "f", "", "output file (default: PACKAGE.tgz)")
+	cmd.Flags().StringVarP(&opts.File, "file", "f", "", "output file, - for standard output (default: PACKAGE.tgz)")
 	return cmd
+}
+
+func runPackage(o *PackageOptions) error {
+	toStdout := o.File == "-"
+	if toStdout && o.IO.IsStdoutTTY() {
+		return cli.UsageErrorf("-f - writes the archive to standard output, which is a terminal: redirect it (> FILE.tgz), pipe it, or name a file with -f FILE")
+	}
+	r, err := repo.Load(o.Dir)
+	if err != nil {
+		return err
+	}
+	out := o.File
+	if out == "" {
+		out = r.PackageName + ".tgz"
+	}
+	summary := o.IO.Out
+	var info repo.ArchiveInfo
+	if toStdout {
+		summary = o.IO.ErrOut // stdout holds the archive
+		if info, err = r.WriteArchive(o.IO.Out, ""); err != nil {
+			return fmt.Errorf("write the archive to standard output: %w", err)
+		}
+	} else {
+		// Written into the repository (the default when run in it), the output must
+		// not be packed into itself.
+		r.Exclude(out)
+		if info, err = writeArchiveFile(r, out); err != nil {
+			return err
+		}
+	}
+	if o.Verbose {
+		for _, fl := range r.Files {
+			fmt.Fprintln(o.IO.ErrOut, fl.Path)
+		}
+	}
+	if of := o.Output(); of.Structured() {
+		return cli.PrintStructured(summary, of, map[string]any{"file": out, "files": info.Files, "bytes": info.Size, "sha256": info.SHA256})
+	}
+	styles := o.IO.Styles()
+	if toStdout {
+		styles = o.IO.StderrStyles()
+		out = "standard output"
+	}
+	fmt.Fprintf(summary, "%s Wrote %s (%d files, %s, sha256 %s)\n", styles.SuccessIcon(), out, info.Files, cli.HumanBytes(info.Size), info.SHA256)
+	return nil
 }
 
 // writeArchiveFile writes atomically: a temp file beside out, renamed when complete.
 func writeArchiveFile(r *repo.Repo, out string) (repo.ArchiveInfo, error) {
 	if strings.HasSuffix(out, string(os.PathSeparator)) {
+		return repo.ArchiveInfo{}, cli.UsageErrorf("--file %q is a folder: name the .tgz file", out)
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 		return repo.ArchiveInfo{}, cli.UsageErrorf("--file %q is a folder: name the .tgz file", out)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
@@ -224,5 +311,8 @@ func writeArchiveFile(r *repo.Repo, out string) (repo.ArchiveInfo, error) {
 		return info, fmt.Errorf("write %s: %w", out, err)
 	}
 	_ = os.Chmod(tmp.Name(), 0o644)
-	return info, os.Rename(tmp.Name(), out)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return info, fmt.Errorf("write %s: %w", out, err)
+	}
+	return info, nil
 }

@@ -14,10 +14,38 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 )
 
 // fixedTime is every entry's mtime, so the same tree gives the same bytes.
 var fixedTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// archiveComment marks, in the gzip header, the archives WriteArchive writes, so that
+// Load can leave them out of the next one wherever they were written.
+const archiveComment = "robusta playbooks package"
+
+// mayBeArchive reports whether a file of that name is worth opening to look for
+// archiveComment: .tgz and .gz files, and the temporary files they are written as.
+func mayBeArchive(base string) bool {
+	return strings.Contains(base, ".tgz") || strings.Contains(base, ".gz")
+}
+
+// isOwnArchive reports whether the file at p is a gzip stream WriteArchive wrote.
+func isOwnArchive(p string) bool {
+	// The walk saw a regular file here a moment ago; copyFile opens it the same way.
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// The header alone: a name and comment of at most 512 bytes each.
+	zr, err := gzip.NewReader(io.LimitReader(f, 4<<10))
+	if err != nil {
+		return false
+	}
+	return zr.Comment == archiveComment
+}
 
 // ArchiveInfo describes a written archive.
 type ArchiveInfo struct {
@@ -36,6 +64,7 @@ func (r *Repo) WriteArchive(w io.Writer, prefix string) (ArchiveInfo, error) {
 		return ArchiveInfo{}, err
 	}
 	gz.ModTime = time.Time{} // no timestamp in the gzip header either
+	gz.Comment = archiveComment
 	info, err := r.WriteTar(gz, prefix)
 	if err != nil {
 		return info, err
@@ -167,83 +196,229 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ExtractOptions bound what an untrusted archive may do.
+// Defaults for ExtractOptions: far above any playbook repository, low enough that a
+// hostile or broken archive cannot fill the disk or run for hours.
+const (
+	DefaultMaxFiles   = 100_000
+	DefaultMaxBytes   = 2 << 30
+	DefaultMaxPathLen = 1024
+)
+
+// ExtractOptions bound what an untrusted archive may do. Zero values mean the defaults.
 type ExtractOptions struct {
 	// StripPrefix removes this leading folder from every entry (it must be there).
 	StripPrefix string
+	// MaxFiles caps the entries: files, links and folders.
+	MaxFiles int
+	// MaxBytes caps the total size of the files.
+	MaxBytes int64
+	// MaxPathLen caps the length of each entry's name and link target, in bytes.
+	MaxPathLen int
 }
 
-// Extract unpacks a gzip tarball read from r into dir, refusing entries that would
-// land outside dir: absolute paths, "..", links pointing out, and writes through links.
-// It returns the number of files and links written.
+func (o ExtractOptions) withDefaults() ExtractOptions {
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxPathLen <= 0 {
+		o.MaxPathLen = DefaultMaxPathLen
+	}
+	return o
+}
+
+// ErrArchiveLimit is wrapped by errors for archives over an ExtractOptions bound.
+var ErrArchiveLimit = errors.New("archive over a limit")
+
+// Extract unpacks a gzip tarball read from r into dir, which must be empty or absent.
+// It refuses, before writing them, entries that would land or point outside dir:
+// absolute paths, "..", writes through links, and links that resolve outside dir,
+// followed through the links already extracted. Every write goes through an os.Root on
+// dir as well, so the kernel confines them too. It returns the number of files and links
+// written. On error, what was written stays in dir: extract into a fresh folder and
+// remove it on failure.
 func Extract(r io.Reader, dir string, o ExtractOptions) (int, error) {
+	o = o.withDefaults()
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return 0, fmt.Errorf("not a gzip stream: %w", err)
 	}
 	defer gz.Close()
-	tr := tar.NewReader(gz)
-	root, err := filepath.Abs(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	if entries, err := os.ReadDir(dir); err != nil {
+		return 0, err
+	} else if len(entries) > 0 {
+		// Links are checked against what this archive wrote; files already there are unknown.
+		return 0, fmt.Errorf("extract into %s: the folder is not empty", dir)
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return 0, err
 	}
-	links := map[string]bool{} // entries written as symlinks: never write through them
-	files := 0
+	defer root.Close()
+
+	// Headers cost at most a few blocks each plus their names (a PAX record or a GNU
+	// long name), so the stream is bounded too: a run of long-name headers never makes
+	// an entry, and would otherwise be read without end.
+	streamMax := o.MaxBytes + int64(o.MaxFiles+1)*(4<<10+4*int64(o.MaxPathLen))
+	tr := tar.NewReader(&cappedReader{r: gz, left: streamMax})
+	x := extractor{root: root, o: o, tree: tree{}}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return files, nil
+			return x.written, nil
 		}
 		if err != nil {
-			return files, fmt.Errorf("read archive: %w", err)
+			if errors.Is(err, ErrArchiveLimit) {
+				return x.written, fmt.Errorf("archive is over %s of data for %d entries (%w)", fileio.Size(streamMax), o.MaxFiles, ErrArchiveLimit)
+			}
+			return x.written, fmt.Errorf("read archive: %w", err)
 		}
-		name, err := cleanEntryName(hdr.Name, o.StripPrefix)
-		if err != nil {
-			return files, err
-		}
-		if name == "" {
-			continue // the prefix folder itself
-		}
-		for p := path.Dir(name); p != "."; p = path.Dir(p) {
-			if links[p] {
-				return files, fmt.Errorf("unsafe archive entry %q: it goes through the symlink %q", hdr.Name, p)
-			}
-		}
-		target := filepath.Join(root, filepath.FromSlash(name))
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return files, err
-			}
-		case tar.TypeReg, tar.TypeRegA:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return files, err
-			}
-			mode := fs.FileMode(0o644)
-			if hdr.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			if err := writeFile(target, tr, mode); err != nil {
-				return files, err
-			}
-			files++
-		case tar.TypeSymlink:
-			if !linkStaysInside(name, hdr.Linkname) {
-				return files, fmt.Errorf("unsafe archive entry %q: symlink to %q points outside the destination", hdr.Name, hdr.Linkname)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return files, err
-			}
-			_ = os.Remove(target)
-			if err := os.Symlink(hdr.Linkname, target); err != nil {
-				return files, err
-			}
-			links[name] = true
-			files++
-		default:
-			return files, fmt.Errorf("unsupported archive entry %q (type %q): only files, folders and symlinks are allowed", hdr.Name, string(hdr.Typeflag))
+		if err := x.entry(hdr, tr); err != nil {
+			return x.written, err
 		}
 	}
+}
+
+type extractor struct {
+	root    *os.Root
+	o       ExtractOptions
+	tree    tree // what was extracted, for checking links and duplicates
+	entries int
+	bytes   int64
+	written int
+}
+
+func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
+	x.entries++
+	if x.entries > x.o.MaxFiles {
+		return fmt.Errorf("archive has more than %d entries, the most robusta extracts (%w)", x.o.MaxFiles, ErrArchiveLimit)
+	}
+	if len(hdr.Name) > x.o.MaxPathLen || len(hdr.Linkname) > x.o.MaxPathLen {
+		return fmt.Errorf("unsafe archive entry %.60q...: name or link target longer than %d bytes (%w)", hdr.Name, x.o.MaxPathLen, ErrArchiveLimit)
+	}
+	name, err := cleanEntryName(hdr.Name, x.o.StripPrefix)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return nil // the prefix folder itself
+	}
+	if prev, ok := x.tree[name]; ok && !(prev.kind == kindDir && hdr.Typeflag == tar.TypeDir) {
+		// Replacing an entry would change where links checked through it point.
+		return fmt.Errorf("unsafe archive entry %q: it is in the archive twice", hdr.Name)
+	}
+	if err := x.checkParents(hdr.Name, name); err != nil {
+		return err
+	}
+	target := filepath.FromSlash(name)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := x.mkdirAll(target); err != nil {
+			return err
+		}
+		x.tree[name] = treeNode{kind: kindDir}
+	case tar.TypeReg, tar.TypeRegA:
+		if hdr.Size < 0 || hdr.Size > x.o.MaxBytes-x.bytes {
+			return fmt.Errorf("archive entry %q makes the files larger than %s, the most robusta extracts (%w)", hdr.Name, fileio.Size(x.o.MaxBytes), ErrArchiveLimit)
+		}
+		x.bytes += hdr.Size
+		if err := x.mkdirAll(filepath.Dir(target)); err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o644)
+		if hdr.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		if err := x.writeFile(target, body, mode); err != nil {
+			return err
+		}
+		x.tree[name] = treeNode{kind: kindFile}
+		x.written++
+	case tar.TypeSymlink:
+		if _, err := resolveLink(x.tree, name, hdr.Linkname, "the destination"); err != nil {
+			return fmt.Errorf("unsafe archive entry %q: symlink to %q %v", hdr.Name, hdr.Linkname, err)
+		}
+		if err := x.mkdirAll(filepath.Dir(target)); err != nil {
+			return err
+		}
+		if err := x.root.Symlink(hdr.Linkname, target); err != nil {
+			return fmt.Errorf("extract %s: %w", name, err)
+		}
+		x.tree[name] = treeNode{kind: kindLink, target: hdr.Linkname}
+		x.written++
+	default:
+		return fmt.Errorf("unsupported archive entry %q (type %q): only files, folders and symlinks are allowed", hdr.Name, string(hdr.Typeflag))
+	}
+	return nil
+}
+
+// checkParents refuses entries below a link or a file, and records the folders an
+// entry creates implicitly.
+func (x *extractor) checkParents(raw, name string) error {
+	var dirs []string
+	for p := path.Dir(name); p != "."; p = path.Dir(p) {
+		switch n, ok := x.tree[p]; {
+		case !ok:
+			dirs = append(dirs, p)
+		case n.kind == kindLink:
+			return fmt.Errorf("unsafe archive entry %q: it goes through the symlink %q", raw, p)
+		case n.kind == kindFile:
+			return fmt.Errorf("unsafe archive entry %q: %q is a file, not a folder", raw, p)
+		}
+	}
+	for _, d := range dirs {
+		x.tree[d] = treeNode{kind: kindDir}
+	}
+	return nil
+}
+
+func (x *extractor) mkdirAll(p string) error {
+	if p == "." {
+		return nil
+	}
+	if err := x.root.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("extract %s: %w", filepath.ToSlash(p), err)
+	}
+	return nil
+}
+
+func (x *extractor) writeFile(target string, r io.Reader, mode fs.FileMode) error {
+	// O_EXCL: never write into something already there (the tree says nothing is).
+	f, err := x.root.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return fmt.Errorf("extract %s: %w", filepath.ToSlash(target), err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		if errors.Is(err, ErrArchiveLimit) {
+			return fmt.Errorf("extract %s: archive stream over its size limit (%w)", filepath.ToSlash(target), ErrArchiveLimit)
+		}
+		return fmt.Errorf("extract %s: %w", filepath.ToSlash(target), err)
+	}
+	return f.Close()
+}
+
+// cappedReader fails with ErrArchiveLimit once more than left bytes were asked for.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, ErrArchiveLimit
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func cleanEntryName(raw, strip string) (string, error) {
@@ -270,18 +445,4 @@ func cleanEntryName(raw, strip string) (string, error) {
 		name = strings.TrimPrefix(name, strip+"/")
 	}
 	return name, nil
-}
-
-func writeFile(target string, r io.Reader, mode fs.FileMode) error {
-	// O_EXCL after removing: never follow a link planted at target.
-	_ = os.Remove(target)
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,15 +25,15 @@ type ignoreRule struct {
 type ignoreList struct{ rules []ignoreRule }
 
 func loadIgnore(root string) (*ignoreList, error) {
-	f, _, err := fileio.Open(filepath.Join(root, IgnoreFile), fileio.MaxSmall)
+	name := filepath.Join(root, IgnoreFile)
+	data, err := fileio.ReadFile(name, fileio.MaxSmall)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &ignoreList{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return parseIgnore(f.Name(), bufio.NewScanner(f))
+	return parseIgnore(name, bufio.NewScanner(bytes.NewReader(data)))
 }
 
 func parseIgnore(name string, sc *bufio.Scanner) (*ignoreList, error) {
@@ -68,7 +69,10 @@ func parseIgnore(name string, sc *bufio.Scanner) (*ignoreList, error) {
 		r.re = re
 		l.rules = append(l.rules, r)
 	}
-	return l, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return l, nil
 }
 
 // match reports whether rel (slash-separated, relative to the root) is ignored. The

@@ -77,22 +77,31 @@ func Load(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(abs)
+	// Resolve the root once: a repository given through a symlink (or "link/") is walked
+	// as the folder it names, not as a link, and every path below it is a real one.
+	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, invalid(dir, "no such directory")
 		}
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
 	if !st.IsDir() {
 		return nil, invalid(dir, "not a directory: give the repository's root folder (the one holding pyproject.toml)")
 	}
-	data, err := fileio.ReadFile(filepath.Join(abs, "pyproject.toml"), fileio.MaxSmall)
+	data, err := fileio.ReadFile(filepath.Join(real, "pyproject.toml"), fileio.MaxSmall)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, invalid(dir, "no pyproject.toml: a playbook repository is a Python package with pyproject.toml at its root (see robusta playbooks validate-repo --help)")
 		}
-		return nil, err
+		if errors.Is(err, fileio.ErrNotRegular) || errors.Is(err, fileio.ErrTooLarge) {
+			return nil, invalid(dir, "%v", err)
+		}
+		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
 	var pp pyproject
 	if err := toml.Unmarshal(data, &pp); err != nil {
@@ -114,18 +123,24 @@ func Load(dir string) (*Repo, error) {
 	if module == BuiltinRepoName {
 		return nil, invalid(dir, "package name %q clashes with Robusta's built-in repository %s: rename the package and its folder", name, BuiltinRepoName)
 	}
-	r := &Repo{Root: abs, PackageName: name}
-	ign, err := loadIgnore(abs)
+	r := &Repo{Root: real, PackageName: name}
+	ign, err := loadIgnore(real)
 	if err != nil {
+		if errors.Is(err, fileio.ErrNotRegular) || errors.Is(err, fileio.ErrTooLarge) {
+			return nil, invalid(dir, "%v", err)
+		}
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	if err := r.walk(dir, ign); err != nil {
 		return nil, err
 	}
-	if err := r.walk(ign); err != nil {
+	if err := r.checkLinks(dir); err != nil {
 		return nil, err
 	}
 
 	// The inner package folder: exact, or lower-cased as Poetry normalises it.
 	for _, cand := range []string{module, strings.ToLower(module)} {
-		if fi, err := os.Stat(filepath.Join(abs, cand)); err == nil && fi.IsDir() {
+		if fi, err := os.Stat(filepath.Join(real, cand)); err == nil && fi.IsDir() {
 			r.ModuleDir = cand
 			break
 		}
@@ -152,7 +167,7 @@ var defaultExcludes = map[string]bool{
 	".mypy_cache": true, ".pytest_cache": true, ".DS_Store": true,
 }
 
-func (r *Repo) walk(ign *ignoreList) error {
+func (r *Repo) walk(given string, ign *ignoreList) error {
 	err := filepath.WalkDir(r.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -188,13 +203,15 @@ func (r *Repo) walk(ign *ignoreList) error {
 			if err != nil {
 				return err
 			}
-			if !linkStaysInside(rel, target) {
-				return invalid(r.Root, "symlink %s points outside the repository (%s): replace it with the file itself", rel, target)
-			}
 			f.Link = target
 			r.Warnings = append(r.Warnings, fmt.Sprintf("symlink %s -> %s is pushed as a link", rel, target))
 		case info.IsDir():
 		case info.Mode().IsRegular():
+			// An archive `package` wrote (into the repository, by default) is not part
+			// of it: packing it would grow every next archive.
+			if mayBeArchive(base) && isOwnArchive(p) {
+				return nil
+			}
 			f.Size = info.Size()
 			if f.Size > MaxFileSize {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("%s is %d MiB: large files slow every push (list it in .robustaignore if the runner does not need it)", rel, f.Size>>20))
@@ -207,24 +224,68 @@ func (r *Repo) walk(ign *ignoreList) error {
 		return nil
 	})
 	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			return err
-		}
-		return fmt.Errorf("read %s: %w", r.Root, err)
+		return fmt.Errorf("read %s: %w", given, err)
 	}
 	sort.Slice(r.Files, func(i, j int) bool { return r.Files[i].Path < r.Files[j].Path })
 	return nil
 }
 
-// linkStaysInside reports whether a link at rel (repo-relative) pointing at target
-// resolves inside the repository.
-func linkStaysInside(rel, target string) bool {
-	if filepath.IsAbs(target) || strings.HasPrefix(target, "/") {
-		return false
+// checkLinks resolves every symlink through the files being packaged, as the runner
+// will see them once unpacked: each must land inside the repository at every step
+// (a chain of links can point out even when each target reads as harmless, and a link
+// into an excluded folder dangles there).
+func (r *Repo) checkLinks(given string) error {
+	t := make(tree, len(r.Files))
+	for _, f := range r.Files {
+		switch {
+		case f.Mode.IsDir():
+			t[f.Path] = treeNode{kind: kindDir}
+		case f.Mode&fs.ModeSymlink != 0:
+			t[f.Path] = treeNode{kind: kindLink, target: f.Link}
+		default:
+			t[f.Path] = treeNode{kind: kindFile}
+		}
 	}
-	joined := filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(filepath.FromSlash(rel)), filepath.FromSlash(target))))
-	return joined != ".." && !strings.HasPrefix(joined, "../") && joined != "."
+	for _, f := range r.Files {
+		if f.Mode&fs.ModeSymlink == 0 {
+			continue
+		}
+		if _, err := resolveLink(t, f.Path, f.Link, "the repository"); err != nil {
+			return invalid(given, "symlink %s -> %s %v: replace it with the file itself", f.Path, f.Link, err)
+		}
+	}
+	return nil
+}
+
+// Exclude leaves the file at p out of the package, if it is one of the repository's
+// files: the archive about to be written into the repository, say, which the package
+// would otherwise hold in its previous version.
+func (r *Repo) Exclude(p string) {
+	rp, err := realPath(p)
+	if err != nil {
+		return
+	}
+	files := r.Files[:0]
+	for _, f := range r.Files {
+		if f.AbsPath != rp || f.Mode.IsDir() {
+			files = append(files, f)
+		}
+	}
+	r.Files = files
+}
+
+// realPath is p, absolute, with the links in its folder resolved (p itself need not
+// exist yet).
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
 // FileCount is the number of regular files and links (what a push checks on arrival).
