@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,15 +30,17 @@ func addStorageFlags(cmd *cobra.Command, s *StorageFlags) {
 
 // storage finds the runner and returns its storage.
 func storage(ctx context.Context, f *cmdutil.Factory, s StorageFlags) (*playbooks.Storage, error) {
-	if !strings.HasPrefix(s.StoragePath, "/") {
-		return nil, cli.UsageErrorf("--storage-path %q must be an absolute path in the runner container", s.StoragePath)
+	// Before the runner is even looked for: nothing runs in it with a bad path.
+	dir, err := playbooks.ValidateStoragePath(s.StoragePath)
+	if err != nil {
+		return nil, err
 	}
 	kf := f.Kube()
 	pod, err := kf.FindRunner(ctx, f.FindOptions(s.Runner))
 	if err != nil {
 		return nil, err
 	}
-	return &playbooks.Storage{KF: kf, Pod: *pod, Path: strings.TrimRight(s.StoragePath, "/")}, nil
+	return &playbooks.Storage{KF: kf, Pod: *pod, Path: dir}, nil
 }
 
 // PushOptions for `robusta playbooks push`.
