@@ -5,7 +5,6 @@ package repos
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -112,8 +111,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 		return err
 	}
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
-	cut, _ := parseCut(os.Getenv("ROBUSTA_TEST_PUSH_CUT_AFTER"))
-	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: cut, Checksum: o.Checksum,
+	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
 	bar.Finish()
 	if err != nil {
@@ -163,12 +161,6 @@ func runPush(ctx context.Context, o *PushOptions) error {
 		fmt.Fprintf(o.IO.Out, "%s Playbooks reloaded\n", s.SuccessIcon())
 	}
 	return nil
-}
-
-func parseCut(s string) (int64, error) {
-	var n int64
-	_, err := fmt.Sscan(s, &n)
-	return n, err
 }
 
 // ValidateOptions for `robusta playbooks validate-repo`.
