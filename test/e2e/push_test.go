@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -182,16 +184,13 @@ func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
 		t.Fatal("the live version changed after a cut push")
 	}
 	// The receiver is stopped and its temp folder removed.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		matches, _ := filepath.Glob(filepath.Join(p.storage, ".cut_repo.tmp-*"))
-		if len(matches) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("temp files left: %v", matches)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var matches []string
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		matches, _ = filepath.Glob(filepath.Join(p.storage, ".cut_repo.tmp-*"))
+		return len(matches) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("temp files left: %v", matches)
 	}
 	if _, err := os.Stat(filepath.Join(p.storage, ".cut_repo.lock")); !os.IsNotExist(err) {
 		t.Fatalf("the cut push's lock is left: %v", err)
@@ -360,8 +359,6 @@ func TestPackageIsReproducible(t *testing.T) {
 		t.Fatal("archives differ")
 	}
 }
-
-var _ = context.Background
 
 // TestStoragePathRefusals: kwok runs the pod's commands on this machine, so every
 // refusal is tried against a canary folder with a name found nowhere else, created for
