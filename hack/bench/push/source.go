@@ -157,7 +157,7 @@ func (g *srcGen) function(indent int, method bool) {
 		g.line(indent, "@action")
 	}
 	g.line(indent, fmt.Sprintf("def %s(%s):", g.id(), strings.Join(args, ", ")))
-	g.line(indent+1, fmt.Sprintf(`"""%s."""`, strings.ToUpper(g.sentence(1)[:1])+g.sentence(6+g.r.Intn(10))[1:]))
+	g.line(indent+1, fmt.Sprintf(`"""%s."""`, strings.ToUpper(g.sentence(1)[:1])+g.sentence(6 + g.r.Intn(10))[1:]))
 	g.block(indent+1, 0)
 	g.b.WriteByte('\n')
 }
