@@ -1,7 +1,6 @@
 package playbooks
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +43,139 @@ func CheckName(name string) error {
 		return cli.UsageErrorf("%q is not a plain folder name: use letters, digits, _, - and .", name)
 	}
 	return nil
+}
+
+// systemDirs are folders refused as the storage folder, with the direct children that
+// are refused too ("*": every one). A repository name is removed with rm -rf below the
+// storage folder, so a storage folder of / and NAME etc would remove /etc. Top-level
+// folders whose name starts with "lib" count as /lib.
+var systemDirs = map[string][]string{
+	"/bin": {"*"}, "/boot": {"*"}, "/etc": {"*"}, "/home": {"*"}, "/lib": {"*"}, "/root": {"*"}, "/sbin": {"*"}, "/run": {"*"},
+	"/opt": nil, "/srv": nil, "/tmp": nil,
+	"/usr": {"bin", "games", "include", "lib", "lib32", "lib64", "libexec", "libx32", "local", "sbin", "share", "src"},
+	"/var": {"backups", "cache", "lib", "local", "lock", "log", "mail", "opt", "run", "spool", "tmp"},
+}
+
+// usrLocalDirs are the system children of /usr/local.
+var usrLocalDirs = []string{"bin", "etc", "games", "include", "lib", "libexec", "man", "sbin", "share", "src"}
+
+// pseudoFS are kernel file systems: nothing below them is a storage folder (and
+// /proc/self/root leads back to /).
+var pseudoFS = []string{"dev", "proc", "sys"}
+
+// ValidateStoragePath checks a storage folder before anything is run in the runner: it
+// must be absolute and clean (no "..", ".", "//"; a trailing slash is dropped), and
+// neither / nor a system folder. It returns the path to use.
+func ValidateStoragePath(p string) (string, error) {
+	clean, problem := checkStoragePath(p)
+	if problem != "" {
+		return "", cli.WithHint(cli.UsageErrorf("--storage-path %q %s", p, problem), "the chart mounts the storage at "+DefaultStoragePath)
+	}
+	return clean, nil
+}
+
+// checkStoragePath returns the path without a trailing slash, or what is wrong with it.
+func checkStoragePath(p string) (string, string) {
+	if p == "" {
+		return "", "is empty"
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", "must be an absolute path in the runner container"
+	}
+	trimmed := p
+	if len(trimmed) > 1 {
+		trimmed = strings.TrimSuffix(trimmed, "/")
+	}
+	if clean := path.Clean(trimmed); clean != trimmed {
+		return "", fmt.Sprintf("is not a clean path (it has \"..\", \".\" or \"//\" in it; it stands for %q)", clean)
+	}
+	if trimmed == "/" {
+		return "", "is the root folder: refusing to manage repositories there"
+	}
+	if isSystemDir(trimmed) {
+		return "", "is a system folder: refusing to manage repositories there"
+	}
+	return trimmed, ""
+}
+
+func isSystemDir(p string) bool {
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	top := parts[0]
+	for _, d := range pseudoFS {
+		if top == d {
+			return true
+		}
+	}
+	if strings.HasPrefix(top, "lib") {
+		top = "lib"
+	}
+	children, ok := systemDirs["/"+top]
+	switch {
+	case !ok:
+		return false
+	case len(parts) == 1:
+		return true
+	case len(parts) == 2:
+		for _, c := range children {
+			if c == "*" || c == parts[1] {
+				return true
+			}
+		}
+	case len(parts) == 3 && top == "usr" && parts[1] == "local":
+		for _, c := range usrLocalDirs {
+			if c == parts[2] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkScript is harmless: it tests that the storage folder is a folder and prints its
+// real path (symbolic links resolved), or "missing" when it does not exist and $2 says
+// that is fine (push creates it).
+const checkScript = `if [ ! -d "$1" ]; then
+  if [ "$2" = missing-ok ] && [ ! -e "$1" ] && [ ! -L "$1" ]; then echo missing; exit 0; fi
+  echo "storage folder $1 does not exist in the runner (or is not a folder)" >&2; exit 3
+fi
+cd -P -- "$1" && pwd -P
+`
+
+// checkInPod runs checkScript before a command that changes, removes or reads
+// repositories: the storage folder must exist as a folder (unless missingOK), and its
+// real path (a symbolic link could lead to /) must pass ValidateStoragePath too. It
+// returns the real path, which the command then uses.
+func (s *Storage) checkInPod(ctx context.Context, missingOK bool) (string, error) {
+	if _, err := ValidateStoragePath(s.Path); err != nil {
+		return "", err
+	}
+	mode := ""
+	if missingOK {
+		mode = "missing-ok"
+	}
+	var out strings.Builder
+	if err := s.exec(ctx, checkScript, []string{s.Path, mode}, nil, &out); err != nil {
+		var ee *kube.ExitError
+		if errors.As(err, &ee) && ee.Code == 3 {
+			return "", cli.WithHint(fmt.Errorf("storage folder %s does not exist in runner %s", s.Path, s.Pod.Ref()),
+				"check --storage-path; the chart creates "+DefaultStoragePath+" with playbooksPersistentVolume: true")
+		}
+		return "", fmt.Errorf("check storage folder %s in %s: %w", s.Path, s.Pod.Ref(), err)
+	}
+	resolved := strings.TrimSuffix(out.String(), "\n")
+	if resolved == "missing" && missingOK {
+		return s.Path, nil
+	}
+	if strings.Contains(resolved, "\n") || !strings.HasPrefix(resolved, "/") {
+		return "", fmt.Errorf("check storage folder %s in %s: unexpected reply %q", s.Path, s.Pod.Ref(), out.String())
+	}
+	if resolved != s.Path {
+		if _, problem := checkStoragePath(resolved); problem != "" {
+			return "", cli.WithHint(cli.UsageErrorf("--storage-path %q leads to %s in the runner (through a symbolic link), which %s", s.Path, resolved, problem),
+				"the chart mounts the storage at "+DefaultStoragePath)
+		}
+	}
+	return resolved, nil
 }
 
 func (s *Storage) exec(ctx context.Context, script string, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -107,7 +239,7 @@ for d in "$S/.$NAME.tmp-"*; do
   if [ -e "$d" ]; then rm -rf "$d"; fi
 done
 mkdir "$TMP"
-trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$LOCK"' EXIT
+trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping" "$LOCK"' EXIT
 echo $$ > "$TMP.main"
 if [ -n "$SUM" ]; then
   mkfifo "$TMP.fifo"
@@ -136,7 +268,14 @@ if [ -e "$S/$NAME" ]; then
   else
     SWAP=renames
     mv "$S/$NAME" "$S/.$NAME.prev"
-    mv "$TMP" "$S/$NAME"
+    if ! mv "$TMP" "$S/$NAME"; then
+      if mv "$S/.$NAME.prev" "$S/$NAME"; then
+        echo "could not move the new version of $NAME into place; the previous version is live again" >&2
+        exit 9
+      fi
+      echo "could not move the new version of $NAME into place, nor the previous version back: $NAME is missing, its previous version is in $S/.$NAME.prev" >&2
+      exit 10
+    fi
   fi
 else
   mv "$TMP" "$S/$NAME"
@@ -185,6 +324,16 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		return nil, err
 	}
 	start := time.Now()
+	// The storage folder is checked in the pod while the repository is read here.
+	type checked struct {
+		dir string
+		err error
+	}
+	check := make(chan checked, 1)
+	go func() {
+		dir, err := s.checkInPod(ctx, true)
+		check <- checked{dir, err}
+	}()
 	var info repo.ArchiveInfo
 	var err error
 	if o.Checksum {
@@ -192,8 +341,12 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	} else {
 		info, err = r.TarInfo()
 	}
+	c := <-check
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", r.Root, err)
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	if o.Packaged != nil {
 		o.Packaged(info)
@@ -226,16 +379,21 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	if o.Checksum {
 		sum = info.SHA256
 	}
-	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, strconv.FormatInt(info.Size, 10), sum,
+	err = s.exec(ctx, pushScript, []string{c.dir, o.Name, strconv.FormatInt(info.Size, 10), sum,
 		strconv.Itoa(info.Files), strconv.FormatInt(r.TotalSize(), 10), tag, strconv.FormatInt(limit, 10)}, src, &out)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Interrupted or cut: a receiver that never sees the end of its input (some
 			// exec paths do not pass stdin EOF on) would wait; stop it now.
-			s.stopReceiver(o.Name, tag)
+			s.stopReceiver(c.dir, o.Name, tag)
 		}
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			err = cause
+		}
+		var ee *kube.ExitError
+		if errors.As(err, &ee) && ee.Code == 10 {
+			// The rollback failed too: nothing is live, and the message says where the old tree is.
+			return nil, fmt.Errorf("push %s to %s: %w", o.Name, s.Pod.Ref(), err)
 		}
 		return nil, fmt.Errorf("push %s to %s: %w; the previous version (if any) is still live", o.Name, s.Pod.Ref(), err)
 	}
@@ -243,7 +401,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	if len(reply) != 3 || reply[0] != "pushed" {
 		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), out.String())
 	}
-	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info,
+	return &PushResult{Name: o.Name, Path: path.Join(c.dir, o.Name), Runner: s.Pod.Ref(), Archive: info,
 		Swap: reply[2], Elapsed: time.Since(start)}, nil
 }
 
@@ -264,10 +422,10 @@ rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid" "$P.main"
 if [ -n "$MAIN" ] && [ "$(cat "$LOCK/pid" 2>/dev/null || true)" = "$MAIN" ]; then rm -rf "$LOCK"; fi
 `
 
-func (s *Storage) stopReceiver(name, tag string) {
+func (s *Storage) stopReceiver(dir, name, tag string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = s.exec(ctx, stopScript, []string{s.Path, name, tag}, nil, io.Discard)
+	_ = s.exec(ctx, stopScript, []string{dir, name, tag}, nil, io.Discard)
 }
 
 type cutReader struct {
@@ -319,35 +477,60 @@ for d in "$S"/*/; do
   size=$(du -sk "$d" | cut -f1)
   files=$(find "$d" \( -type f -o -type l \) | wc -l | tr -d ' ')
   mt=$(find "$d" -exec stat -c %Y {} + | sort -n | tail -1)
-  printf '%s\t%s\t%s\t%s\n' "$n" "$size" "$files" "$mt"
+  printf '%s\t%s\t%s\t%s\n' "$size" "$files" "$mt" "$n"
 done
 `
 
 // List returns the repositories in storage (hidden temp and previous folders are not
 // listed).
 func (s *Storage) List(ctx context.Context) ([]StoredRepo, error) {
+	if _, err := ValidateStoragePath(s.Path); err != nil {
+		return nil, err
+	}
 	var out strings.Builder
 	if err := s.exec(ctx, listScript, []string{s.Path}, nil, &out); err != nil {
 		return nil, fmt.Errorf("list %s in %s: %w", s.Path, s.Pod.Ref(), err)
 	}
-	var repos []StoredRepo
-	sc := bufio.NewScanner(strings.NewReader(out.String()))
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), "\t")
-		if len(parts) != 4 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(parts[1], 10, 64)
-		files, _ := strconv.Atoi(parts[2])
-		mt, _ := strconv.ParseInt(parts[3], 10, 64)
-		repos = append(repos, StoredRepo{Name: parts[0], Size: kb * 1024, Files: files, Modified: time.Unix(mt, 0).UTC()})
+	repos, err := parseListing(out.String())
+	if err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", s.Path, s.Pod.Ref(), err)
 	}
 	return repos, nil
 }
 
+// parseListing reads listScript's lines: KiB, files, modification time (Unix seconds),
+// name (last, so a tab in it does no harm). A line it cannot read is an error, not a
+// row of zeros.
+func parseListing(out string) ([]StoredRepo, error) {
+	var repos []StoredRepo
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		parts := strings.SplitN(line, "\t", 4)
+		if len(parts) != 4 || parts[3] == "" {
+			return nil, fmt.Errorf("unexpected line %q from the runner (want size, files, time and name)", line)
+		}
+		kb, err1 := strconv.ParseInt(parts[0], 10, 64)
+		files, err2 := strconv.Atoi(parts[1])
+		mt, err3 := strconv.ParseInt(parts[2], 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("unexpected line %q from the runner for %s: %w", line, parts[3], err)
+		}
+		repos = append(repos, StoredRepo{Name: parts[3], Size: kb * 1024, Files: files, Modified: time.Unix(mt, 0).UTC()})
+	}
+	return repos, nil
+}
+
+// pullScript and deleteScript run after checkInPod, on the real storage path. They
+// check the name again in the pod, so a name could never reach rm as an option or a
+// path.
+const nameCheck = `case $NAME in "" | . | .. | -* | */* | .*) echo "refusing repository name $NAME" >&2; exit 2 ;; esac
+`
+
 const pullScript = `S=$1 NAME=$2
-[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
-tar -czf - -C "$S" "$NAME"
+` + nameCheck + `[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
+tar -czf - -C "$S" -- "$NAME"
 `
 
 // Pull streams <storage>/<name> into dest (which must exist), checking every entry.
@@ -355,10 +538,14 @@ func (s *Storage) Pull(ctx context.Context, name, dest string) (int, error) {
 	if err := CheckName(name); err != nil {
 		return 0, err
 	}
+	dir, err := s.checkInPod(ctx, false)
+	if err != nil {
+		return 0, err
+	}
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := s.exec(ctx, pullScript, []string{s.Path, name}, nil, pw)
+		err := s.exec(ctx, pullScript, []string{dir, name}, nil, pw)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -375,16 +562,20 @@ func (s *Storage) Pull(ctx context.Context, name, dest string) (int, error) {
 }
 
 const deleteScript = `S=$1 NAME=$2
-[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
-rm -rf "$S/$NAME"
+` + nameCheck + `[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
+rm -rf -- "$S/$NAME"
 `
 
-// Delete removes <storage>/<name>. The .prev copy is kept.
+// Delete removes <storage>/<name>, after checkInPod. The .prev copy is kept.
 func (s *Storage) Delete(ctx context.Context, name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	if err := s.exec(ctx, deleteScript, []string{s.Path, name}, nil, io.Discard); err != nil {
+	dir, err := s.checkInPod(ctx, false)
+	if err != nil {
+		return err
+	}
+	if err := s.exec(ctx, deleteScript, []string{dir, name}, nil, io.Discard); err != nil {
 		return fmt.Errorf("delete %s in %s: %w", name, s.Pod.Ref(), err)
 	}
 	return nil

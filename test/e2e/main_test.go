@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	build := exec.Command("go", "build", "-o", binary,
+	// robusta_testhooks: ROBUSTA_TEST_PUSH_CUT_AFTER (cmd/playbooks/repos/testhooks.go).
+	build := exec.Command("go", "build", "-tags", "robusta_testhooks", "-o", binary,
 		"-ldflags", "-X github.com/robusta-dev/robusta-go/internal/build.Version=v0.0.0-e2e -X github.com/robusta-dev/robusta-go/internal/build.Commit=e2ecommit",
 		".")
 	build.Dir = root

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -183,16 +185,13 @@ func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
 		t.Fatal("the live version changed after a cut push")
 	}
 	// The receiver is stopped and its temp folder removed.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		matches, _ := filepath.Glob(filepath.Join(p.storage, ".cut_repo.tmp-*"))
-		if len(matches) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("temp files left: %v", matches)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var matches []string
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		matches, _ = filepath.Glob(filepath.Join(p.storage, ".cut_repo.tmp-*"))
+		return len(matches) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("temp files left: %v", matches)
 	}
 	if _, err := os.Stat(filepath.Join(p.storage, ".cut_repo.lock")); !os.IsNotExist(err) {
 		t.Fatalf("the cut push's lock is left: %v", err)
@@ -547,3 +546,111 @@ func TestRepoCommandsRefuseLinkChain(t *testing.T) {
 }
 
 var _ = context.Background
+// TestStoragePathRefusals: kwok runs the pod's commands on this machine, so every
+// refusal is tried against a canary folder with a name found nowhere else, created for
+// the test, that must survive; no case names anything else that exists.
+func TestStoragePathRefusals(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	canary, err := os.MkdirTemp("/tmp", "robusta-canary-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(canary) })
+	_ = os.WriteFile(filepath.Join(canary, "alive"), []byte("yes"), 0o644)
+	name := filepath.Base(canary)
+	alive := func(when string) {
+		t.Helper()
+		if b, err := os.ReadFile(filepath.Join(canary, "alive")); err != nil || string(b) != "yes" {
+			t.Fatalf("after %s the canary %s is damaged: %v", when, canary, err)
+		}
+	}
+	tmp := t.TempDir()
+	link := filepath.Join(tmp, "link")
+	if err := os.Symlink("/tmp", link); err != nil {
+		t.Fatal(err)
+	}
+	src := sampleRepo(t, "canary_src")
+	pulled := filepath.Join(tmp, "pulled")
+
+	for _, tc := range []struct {
+		storage, want string
+		code          int
+	}{
+		{canary + "/..", `is not a clean path (it has "..", "." or "//" in it; it stands for "/tmp")`, 2},
+		{canary + "/../..", `it stands for "/")`, 2},
+		{"/tmp", `--storage-path "/tmp" is a system folder`, 2},
+		{"/tmp/", `--storage-path "/tmp/" is a system folder`, 2},
+		{"/", `--storage-path "/" is the root folder`, 2},
+		{"tmp", "must be an absolute path", 2},
+		{link, `leads to /tmp in the runner (through a symbolic link), which is a system folder`, 2},
+		{filepath.Join(tmp, "missing"), "storage folder " + filepath.Join(tmp, "missing") + " does not exist in runner robusta/", 1},
+	} {
+		for _, args := range [][]string{
+			{"playbooks", "delete", name, "-y"},
+			{"playbooks", "pull", name, pulled},
+			{"playbooks", "push", src, "--name", name},
+			{"playbooks", "list-dirs"},
+		} {
+			cmd := strings.Join(args[:2], " ")
+			if cmd == "playbooks push" && strings.Contains(tc.storage, "missing") {
+				continue // push creates a missing storage folder
+			}
+			if cmd == "playbooks list-dirs" && (tc.storage == link || strings.Contains(tc.storage, "missing")) {
+				continue // read-only: it lists what the link leads to, or says the folder is missing
+			}
+			r := run(t, p.env, append(args, "--storage-path", tc.storage)...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+				t.Errorf("%s --storage-path %s: want exit %d and %q\n%s", cmd, tc.storage, tc.code, tc.want, r)
+			}
+			alive(cmd + " --storage-path " + tc.storage)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "missing")); !os.IsNotExist(err) {
+		t.Fatalf("a refused command created the missing storage folder: %v", err)
+	}
+	if _, err := os.Stat(pulled); !os.IsNotExist(err) {
+		t.Fatalf("a refused pull wrote %s: %v", pulled, err)
+	}
+	if m, _ := filepath.Glob("/tmp/." + name + "*"); len(m) != 0 {
+		t.Fatalf("a refused push left %v", m)
+	}
+
+	// The path is checked before the cluster is contacted: with a kubeconfig naming a
+	// server that does not exist, the answer is still the path's problem.
+	kc := filepath.Join(tmp, "kubeconfig")
+	_ = os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: x}\n"), 0o600)
+	r := run(t, kubeconfigEnv(kc), "playbooks", "delete", name, "-y", "--storage-path", "/tmp")
+	if r.code != 2 || !strings.Contains(r.stderr, "is a system folder") {
+		t.Fatal(r)
+	}
+	alive("delete with an unreachable cluster")
+
+	// Names that are not plain folder names never reach the pod; "-rf" and ".." are
+	// canaries in (and the folder of) a fresh storage folder.
+	if err := os.MkdirAll(filepath.Join(p.storage, "-rf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"-rf", "..", ".", "a/b", "--", ""} {
+		r := run(t, p.env, "playbooks", "delete", "-y", "--storage-path", p.storage, "--", bad)
+		if r.code != 2 {
+			t.Errorf("delete %q: %s", bad, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(p.storage, "-rf")); err != nil {
+		t.Fatalf("the -rf canary is gone: %v", err)
+	}
+
+	// A good path still works, also through a symbolic link to it.
+	if r := p.run(t, "playbooks", "push", src, "--name", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	good := filepath.Join(tmp, "good")
+	_ = os.Symlink(p.storage, good)
+	if r := run(t, p.env, "playbooks", "delete", name, "-y", "--storage-path", good+"/"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(filepath.Join(p.storage, name)); !os.IsNotExist(err) {
+		t.Fatalf("not deleted through the link: %v", err)
+	}
+	alive("the good delete")
+}

@@ -148,21 +148,26 @@ func runPull(ctx context.Context, o *PullOptions) error {
 	return nil
 }
 
+// rename is os.Rename; tests make it fail.
+var rename = os.Rename
+
 // replaceDir moves src to dst, replacing dst (and what it holds) if it exists. The old
 // dst is renamed aside first and put back if the second rename fails.
 func replaceDir(src, dst string) error {
 	if _, err := os.Lstat(dst); err == nil {
 		old := dst + ".old-" + fmt.Sprint(time.Now().UnixNano())
-		if err := os.Rename(dst, old); err != nil {
+		if err := rename(dst, old); err != nil {
 			return err
 		}
-		if err := os.Rename(src, dst); err != nil {
-			_ = os.Rename(old, dst)
-			return err
+		if err := rename(src, dst); err != nil {
+			if rerr := rename(old, dst); rerr != nil {
+				return fmt.Errorf("%w; putting the previous contents of %s back failed too (%v): they are in %s", err, dst, rerr, old)
+			}
+			return fmt.Errorf("%w; %s is unchanged", err, dst)
 		}
 		return os.RemoveAll(old)
 	}
-	return os.Rename(src, dst)
+	return rename(src, dst)
 }
 
 // NewCmdDelete builds `robusta playbooks delete NAME`.

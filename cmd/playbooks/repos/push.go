@@ -5,9 +5,7 @@ package repos
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,15 +29,17 @@ func addStorageFlags(cmd *cobra.Command, s *StorageFlags) {
 
 // storage finds the runner and returns its storage.
 func storage(ctx context.Context, f *cmdutil.Factory, s StorageFlags) (*playbooks.Storage, error) {
-	if !strings.HasPrefix(s.StoragePath, "/") {
-		return nil, cli.UsageErrorf("--storage-path %q must be an absolute path in the runner container", s.StoragePath)
+	// Before the runner is even looked for: nothing runs in it with a bad path.
+	dir, err := playbooks.ValidateStoragePath(s.StoragePath)
+	if err != nil {
+		return nil, err
 	}
 	kf := f.Kube()
 	pod, err := kf.FindRunner(ctx, f.FindOptions(s.Runner))
 	if err != nil {
 		return nil, err
 	}
-	return &playbooks.Storage{KF: kf, Pod: *pod, Path: strings.TrimRight(s.StoragePath, "/")}, nil
+	return &playbooks.Storage{KF: kf, Pod: *pod, Path: dir}, nil
 }
 
 // PushOptions for `robusta playbooks push`.
@@ -111,8 +111,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 		return err
 	}
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
-	cut, _ := parseCut(os.Getenv("ROBUSTA_TEST_PUSH_CUT_AFTER"))
-	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: cut, Checksum: o.Checksum,
+	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
 	bar.Finish()
 	if err != nil {
@@ -162,12 +161,6 @@ func runPush(ctx context.Context, o *PushOptions) error {
 		fmt.Fprintf(o.IO.Out, "%s Playbooks reloaded\n", s.SuccessIcon())
 	}
 	return nil
-}
-
-func parseCut(s string) (int64, error) {
-	var n int64
-	_, err := fmt.Sscan(s, &n)
-	return n, err
 }
 
 // ValidateOptions for `robusta playbooks validate-repo`.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"al.essio.dev/pkg/shellescape"
 	"github.com/spf13/cobra"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -226,11 +227,6 @@ func printDryRun(o *Options, pod *kube.RunnerPod, body []byte) error {
 	}
 	fmt.Fprintf(o.IO.Out, "Runner:  %s (port %d)\nRequest: POST /api/trigger\n%s\n\nThe same by hand:\n", pod.Ref(), kube.RunnerPort, body)
 	fmt.Fprintf(o.IO.Out, "  kubectl port-forward -n %s pod/%s 5000:%d &\n", pod.Namespace, pod.Name, kube.RunnerPort)
-	fmt.Fprintf(o.IO.Out, "  curl -sS -X POST http://127.0.0.1:5000/api/trigger -H 'Content-Type: application/json' -d %s\n", shellQuote(string(body)))
+	fmt.Fprintf(o.IO.Out, "  curl -sS -X POST http://127.0.0.1:5000/api/trigger -H 'Content-Type: application/json' -d %s\n", shellescape.Quote(string(body)))
 	return nil
-}
-
-// shellQuote wraps s in single quotes for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
@@ -23,24 +24,29 @@ import (
 )
 
 type repoShape struct {
+	key   string
 	name  string
 	files int
 	bytes int64
+	// source: Python-like text (source.go) instead of incompressible bytes.
+	source bool
 }
 
 var shapes = []repoShape{
-	{"100 files / 1 MB", 100, 1 << 20},
-	{"5,000 files / 50 MB", 5000, 50 << 20},
-	{"20,000 small files", 20000, 20000 * 200},
+	{"small", "100 files / 1 MB", 100, 1 << 20, false},
+	{"random", "5,000 files / 50 MB, incompressible", 5000, 50 << 20, false},
+	{"source", "5,000 files / 59 MB, Python-like source", 5000, 59 << 20, true},
+	{"many", "20,000 small files", 20000, 20000 * 200, false},
 }
 
 func main() {
 	n := flag.Int("n", 5, "runs of each tool per repo")
+	only := flag.String("shapes", "small,random,source,many", "which repos, comma-separated")
 	flag.Parse()
-	benchutil.Main(func() error { return run(*n) })
+	benchutil.Main(func() error { return run(*n, *only) })
 }
 
-func run(n int) error {
+func run(n int, only string) error {
 	ctx := context.Background()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -66,7 +72,10 @@ func run(n int) error {
 	fmt.Println("| repo | robusta push | robusta push --checksum | tar + kubectl exec tar (kubectl cp by hand) | speed-up (default / --checksum) | robusta peak RSS |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, sh := range shapes {
-		name := fmt.Sprintf("bench_%d", sh.files)
+		if !strings.Contains(","+only+",", ","+sh.key+",") {
+			continue
+		}
+		name := "bench_" + sh.key
 		src := filepath.Join(tmp, name)
 		if err := makeRepo(src, name, sh); err != nil {
 			return err
@@ -107,7 +116,8 @@ func run(n int) error {
 	return nil
 }
 
-// makeRepo writes a valid playbook repo of the given shape with incompressible content.
+// makeRepo writes a valid playbook repo of the given shape, with incompressible content
+// or Python-like source text.
 func makeRepo(root, name string, sh repoShape) error {
 	rnd := rand.New(rand.NewSource(42))
 	pkg := filepath.Join(root, name)
@@ -124,7 +134,11 @@ func makeRepo(root, name string, sh repoShape) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		rnd.Read(buf)
+		if sh.source {
+			buf = pythonSource(rnd, int(per))
+		} else {
+			rnd.Read(buf)
+		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%05d.py", i)), buf, 0o644); err != nil {
 			return err
 		}
