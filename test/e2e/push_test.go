@@ -545,7 +545,6 @@ func TestRepoCommandsRefuseLinkChain(t *testing.T) {
 	}
 }
 
-var _ = context.Background
 // TestStoragePathRefusals: kwok runs the pod's commands on this machine, so every
 // refusal is tried against a canary folder with a name found nowhere else, created for
 // the test, that must survive; no case names anything else that exists.
