@@ -19,6 +19,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the validator checks actions against the engine's definitions
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -37,13 +38,17 @@ are defined and playbook names unique. Prints file:line: findings; exits 1 on er
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all []pbconfig.Finding
 			for _, name := range args {
-				data, err := os.ReadFile(name)
+				data, err := fileio.ReadFile(name, fileio.MaxConfig)
 				if err != nil {
 					return cli.UsageErrorf("%v", err)
 				}
 				file, err := pbconfig.Parse(name, data)
 				if err != nil {
-					all = append(all, pbconfig.Finding{File: name, Severity: "error", Message: err.Error(), Path: "(file)"})
+					var pe *pbconfig.ParseError
+					if !errors.As(err, &pe) {
+						return err
+					}
+					all = append(all, pe.Finding())
 					continue
 				}
 				all = append(all, pbconfig.Validate(file)...)
@@ -62,7 +67,7 @@ are defined and playbook names unique. Prints file:line: findings; exits 1 on er
 					if fd.Severity == "error" {
 						sev = st.Error(fd.Severity)
 					}
-					fmt.Fprintf(f.IOStreams.Out, "%s:%d: %s: %s (%s)\n", fd.File, fd.Line, sev, fd.Message, fd.Path)
+					fmt.Fprintf(f.IOStreams.Out, "%s %s: %s%s\n", fd.Location(), sev, fd.Message, fd.PathSuffix())
 				}
 				if len(all) == 0 {
 					fmt.Fprintf(f.IOStreams.Out, "%s %s valid\n", st.SuccessIcon(), strings.Join(args, ", "))
@@ -214,7 +219,7 @@ var replacedKeys = []string{"customPlaybooks", "playbookRepos", "sinksConfig", "
 
 func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 	f := o.F
-	data, err := os.ReadFile(o.File)
+	data, err := fileio.ReadFile(o.File, fileio.MaxConfig)
 	if err != nil {
 		return cli.UsageErrorf("%v", err)
 	}
@@ -290,6 +295,20 @@ func readActive(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFlags) 
 	return &activeConfig{pod: pod, file: file, rv: rv}, nil
 }
 
+// backupDirOrDefault is dir, else robusta/backups in the user's cache directory. Without
+// one (no $HOME, no $XDG_CACHE_HOME) it is an error: a relative default would scatter
+// backups of the Secret, which hold its tokens, into whatever the working directory is.
+func backupDirOrDefault(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", cli.WithHint(fmt.Errorf("no cache directory for the backup of the current config: %w", err), "pass --backup-dir DIR")
+	}
+	return filepath.Join(cache, "robusta", "backups"), nil
+}
+
 // applySecret writes content as the active configuration, conditioned on the version
 // read, keeps a backup and annotates the runner pods so the runner reloads.
 func applySecret(ctx context.Context, f *cmdutil.Factory, a *activeConfig, content []byte, backupDir string) error {
@@ -297,9 +316,9 @@ func applySecret(ctx context.Context, f *cmdutil.Factory, a *activeConfig, conte
 	if err != nil {
 		return err
 	}
-	if backupDir == "" {
-		cache, _ := os.UserCacheDir()
-		backupDir = filepath.Join(cache, "robusta", "backups")
+	backupDir, err = backupDirOrDefault(backupDir)
+	if err != nil {
+		return err
 	}
 	ns := a.pod.Namespace
 	backup, err := pbconfig.WriteSecret(ctx, cs, ns, a.rv, content, backupDir)
@@ -384,6 +403,11 @@ runner annotation).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			// Before the editor opens: an edit that cannot be backed up is lost work.
+			backupDir, err := backupDirOrDefault(backupDir)
+			if err != nil {
+				return err
+			}
 			active, err := readActive(ctx, f, r)
 			if err != nil {
 				return err
@@ -399,6 +423,7 @@ runner annotation).`,
 			defer os.Remove(tmp.Name())
 			tmp.Close()
 			text := original
+			var body []byte
 			for {
 				if err := os.WriteFile(tmp.Name(), text, 0o600); err != nil {
 					return err
@@ -406,11 +431,11 @@ runner annotation).`,
 				if err := runEditor(f.IOStreams, tmp.Name()); err != nil {
 					return err
 				}
-				edited, err := os.ReadFile(tmp.Name())
+				edited, err := fileio.ReadFile(tmp.Name(), fileio.MaxConfig)
 				if err != nil {
-					return err
+					return fmt.Errorf("read the edited config back (nothing was changed): %w", err)
 				}
-				body := stripHeader(edited)
+				body = stripHeader(edited)
 				if strings.TrimSpace(string(body)) == "" {
 					return cli.ErrAborted
 				}
@@ -449,17 +474,12 @@ runner annotation).`,
 				}
 				text = append([]byte(hdr.String()), body...)
 			}
-			return applySecret(ctx, f, active, stripHeader(mustRead(tmp.Name())), backupDir)
+			return applySecret(ctx, f, active, body, backupDir)
 		},
 	}
 	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
 	cmdutil.AddRunnerFlags(cmd, &r)
 	return cmd
-}
-
-func mustRead(p string) []byte {
-	b, _ := os.ReadFile(p)
-	return b
 }
 
 // stripHeader removes the error comments edit-config put at the top.
