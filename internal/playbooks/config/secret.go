@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -128,37 +126,4 @@ func AnnotateRunners(ctx context.Context, cs kubernetes.Interface, namespace, se
 		names = append(names, p.Name)
 	}
 	return names, nil
-}
-
-var secretKey = regexp.MustCompile(`(?i)(api_key|apikey|webhook_url|webhook|token|password|secret|key|url)$`)
-
-// MaskSecrets replaces secret-looking values in sinks and global config with their last
-// four characters (api_key, webhook_url, token, keys, passwords).
-func MaskSecrets(n *yaml.Node) {
-	if n == nil {
-		return
-	}
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			MaskSecrets(c)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.ScalarNode && secretKey.MatchString(k.Value) && !strings.HasSuffix(strings.ToLower(k.Value), "aggregation_key") && v.Value != "" {
-				v.Value = mask(v.Value)
-				v.Style = 0
-				continue
-			}
-			MaskSecrets(v)
-		}
-	}
-}
-
-func mask(s string) string {
-	if len(s) <= 4 {
-		return "****"
-	}
-	return "****" + s[len(s)-4:]
 }

@@ -405,10 +405,17 @@ func (v *validator) params(n *yaml.Node, path, owner string, defs map[string]Par
 				}
 				continue
 			}
+			// Messages quote the value: a secret one is quoted masked.
+			shown := val
+			if val.Kind == yaml.ScalarNode && IsSecretKey("", k.Value) {
+				c := *val
+				c.Value = MaskString(val.Value)
+				shown = &c
+			}
 			if msg := typeMismatch(def.Type, val); msg != "" {
-				v.add("error", val, path+"."+k.Value, "%s parameter %s %s", owner, k.Value, msg)
+				v.add("error", val, path+"."+k.Value, "%s parameter %s %s", owner, k.Value, typeMismatch(def.Type, shown))
 			} else if len(def.Enum) > 0 && val.Kind == yaml.ScalarNode && !slices.Contains(def.Enum, val.Value) {
-				v.add("error", val, path+"."+k.Value, "%s parameter %s must be one of %s, got %q", owner, k.Value, strings.Join(def.Enum, ", "), val.Value)
+				v.add("error", val, path+"."+k.Value, "%s parameter %s must be one of %s, got %q", owner, k.Value, strings.Join(def.Enum, ", "), shown.Value)
 			}
 		}
 	} else if n != nil && !(n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "")) {
