@@ -13,7 +13,13 @@ import (
 // "xoxb-…(masked 1)" becoming "xoxb-…(masked 2)", never in clear. The inputs are not
 // changed. It is "" when both print the same.
 func MaskedDiff(before, after any) (string, error) {
-	m := &Masker{Number: true}
+	return diff(&Masker{Number: true}, before, after)
+}
+
+// PlainDiff is MaskedDiff with secrets in full (--show-secrets).
+func PlainDiff(before, after any) (string, error) { return diff(nil, before, after) }
+
+func diff(m *Masker, before, after any) (string, error) {
 	a, err := maskedYAML(m, before)
 	if err != nil {
 		return "", err
@@ -28,7 +34,7 @@ func MaskedDiff(before, after any) (string, error) {
 	return "--- current\n+++ new\n" + lineDiff(splitLines(a), splitLines(b)), nil
 }
 
-// maskedYAML prints a masked copy of v.
+// maskedYAML prints a copy of v, masked by m unless nil.
 func maskedYAML(m *Masker, v any) (string, error) {
 	var n yaml.Node
 	switch t := v.(type) {
@@ -48,7 +54,9 @@ func maskedYAML(m *Masker, v any) (string, error) {
 			return "", err
 		}
 	}
-	m.Node(&n)
+	if m != nil {
+		m.Node(&n)
+	}
 	blockStyle(&n)
 	if n.Kind == 0 {
 		return "", nil

@@ -71,7 +71,7 @@ func TestMaskString(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"xoxb-123456789012-abcdef", "xoxb-…(masked)"},
 		{"hunter2hunter2hunter2", "…(masked)"}, // no vendor prefix: nothing shown
-		{"ab-1", "…(masked)"},                   // short: nothing shown
+		{"ab-1", "…(masked)"},                  // short: nothing shown
 		{"https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/…(masked)"},
 		{"mailtos://user:p/ss@smtp.example.com", "mailtos://…(masked)"}, // misparsed: scheme only
 		{"{{ env.SLACK_KEY }}", "{{ env.SLACK_KEY }}"},
