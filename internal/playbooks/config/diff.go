@@ -69,7 +69,7 @@ func splitLines(s string) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
 // lineDiff prints the longest-common-subsequence diff of a and b as unified hunks.
@@ -168,9 +168,7 @@ func lineDiff(a, b []string) string {
 		for _, o := range ops[from:end] {
 			out.WriteByte(o.kind)
 			out.WriteString(o.line)
-			if !strings.HasSuffix(o.line, "\n") {
-				out.WriteByte('\n')
-			}
+			out.WriteByte('\n')
 		}
 		start = end
 	}

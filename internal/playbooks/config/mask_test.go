@@ -137,3 +137,20 @@ func TestValidationMessagesMaskSecrets(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestLineDiffHunks(t *testing.T) {
+	lines := func(s string) []string { return splitLines(strings.Join(strings.Split(s, ""), "\n") + "\n") }
+	cases := []struct{ a, b, want string }{
+		// Changes 7 lines apart: two hunks with 3 lines of context each.
+		{"abcdefghijklmn", "aXcdefghijkYmn", "@@ -1,5 +1,5 @@\n a\n-b\n+X\n c\n d\n e\n@@ -9,6 +9,6 @@\n i\n j\n k\n-l\n+Y\n m\n n\n"},
+		// Close changes share one hunk.
+		{"abcdefgh", "aXcdeYgh", "@@ -1,8 +1,8 @@\n a\n-b\n+X\n c\n d\n e\n-f\n+Y\n g\n h\n"},
+		// Added at the end, removed at the start.
+		{"abc", "bcd", "@@ -1,3 +1,3 @@\n-a\n b\n c\n+d\n"},
+	}
+	for _, tc := range cases {
+		if got := lineDiff(lines(tc.a), lines(tc.b)); got != tc.want {
+			t.Errorf("%s -> %s:\n%s\nwant:\n%s", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
