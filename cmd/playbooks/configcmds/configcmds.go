@@ -562,6 +562,9 @@ runner annotation).`,
 			if err != nil {
 				return err
 			}
+			if diff == "" {
+				diff = "(only comments or layout changed)\n"
+			}
 			fmt.Fprintf(f.IOStreams.Out, "Changes to Secret %s/%s key %s:\n%s", active.pod.Namespace, pbconfig.SecretName, pbconfig.SecretKey, diff)
 			return applySecret(ctx, f, active, body, nil, backupDir)
 		},

@@ -112,6 +112,8 @@ customPlaybooks: [*h]
 	cases := []struct{ name, yaml, want string }{
 		{"alias bomb", bomb, "aliases expand the file to more than"},
 		{"merge of a scalar", "s: &s x\ncustomPlaybooks:\n- <<: *s\n", "f.yaml:3: a merge key (<<) takes a mapping or a list of mappings"},
+		{"alias inside its own anchor", "a: &a [1, *a]\n", "f.yaml:1: alias *a refers to a node that contains it"},
+		{"merge of itself", "a: &a {x: 1, <<: *a}\n", "f.yaml:1: alias *a refers to a node that contains it"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
