@@ -44,7 +44,11 @@ are defined and playbook names unique. Prints file:line: findings; exits 1 on er
 				}
 				file, err := pbconfig.Parse(name, data)
 				if err != nil {
-					all = append(all, pbconfig.Finding{File: name, Severity: "error", Message: err.Error(), Path: "(file)"})
+					var pe *pbconfig.ParseError
+					if !errors.As(err, &pe) {
+						return err
+					}
+					all = append(all, pe.Finding())
 					continue
 				}
 				all = append(all, pbconfig.Validate(file)...)
@@ -63,7 +67,7 @@ are defined and playbook names unique. Prints file:line: findings; exits 1 on er
 					if fd.Severity == "error" {
 						sev = st.Error(fd.Severity)
 					}
-					fmt.Fprintf(f.IOStreams.Out, "%s:%d: %s: %s (%s)\n", fd.File, fd.Line, sev, fd.Message, fd.Path)
+					fmt.Fprintf(f.IOStreams.Out, "%s %s: %s%s\n", fd.Location(), sev, fd.Message, fd.PathSuffix())
 				}
 				if len(all) == 0 {
 					fmt.Fprintf(f.IOStreams.Out, "%s %s valid\n", st.SuccessIcon(), strings.Join(args, ", "))
@@ -97,6 +101,7 @@ func runnerNamespace(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFl
 // NewCmdList builds `robusta playbooks list`.
 func NewCmdList(f *cmdutil.Factory) *cobra.Command {
 	var r cmdutil.RunnerFlags
+	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the active playbooks (from the config Secret)",
@@ -110,6 +115,9 @@ func NewCmdList(f *cmdutil.Factory) *cobra.Command {
 			// The rendered Secret holds built-in and custom playbooks alike.
 			pbs := file.Playbooks(true)
 			if of := f.OutputFormat(); of.Structured() {
+				if !showSecrets {
+					pbconfig.MaskSecrets(file.Doc)
+				}
 				var v any
 				if err := file.Doc.Decode(&v); err != nil {
 					return err
@@ -127,6 +135,7 @@ func NewCmdList(f *cmdutil.Factory) *cobra.Command {
 			return t.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "with -o json/yaml, print tokens, keys and webhooks in full")
 	cmdutil.AddRunnerFlags(cmd, &r)
 	return cmd
 }
@@ -170,13 +179,15 @@ func NewCmdShowConfig(f *cmdutil.Factory) *cobra.Command {
 
 // ConfigureOptions for `robusta playbooks configure FILE`.
 type ConfigureOptions struct {
-	F         *cmdutil.Factory
-	File      string
-	Secret    bool
-	Force     bool
-	DryRun    bool
-	BackupDir string
-	Runner    cmdutil.RunnerFlags
+	F      *cmdutil.Factory
+	File   string
+	Secret bool
+	Force  bool
+	DryRun bool
+	// ShowSecrets prints diffs with secrets in full.
+	ShowSecrets bool
+	BackupDir   string
+	Runner      cmdutil.RunnerFlags
 }
 
 // NewCmdConfigure builds `robusta playbooks configure FILE`.
@@ -191,10 +202,14 @@ func NewCmdConfigure(f *cmdutil.Factory) *cobra.Command {
   and current values, replacing customPlaybooks (and playbookRepos, sinksConfig,
   namedCustomPlaybooks when FILE has them). No chart download. --dry-run prints the
   values that would change.
-- with --secret (or without a Helm release): replace the Secret
+- with --secret (or without a Helm release): change the Secret
   robusta-playbooks-config-secret in one conditional update and annotate the runner pods
-  with playbooks-last-modified so the runner reloads. The previous content is saved to a
-  local backup file first.
+  with playbooks-last-modified so the runner reloads. Only what FILE holds of the same
+  keys is changed: sinks_config, playbook_repos, and in active_playbooks the playbooks
+  that came from customPlaybooks / namedCustomPlaybooks; built-in playbooks,
+  global_config and the rest are kept (an active_playbooks.yaml replaces the keys it
+  has). The diff is printed (secrets masked) first, and the previous content is saved
+  to a local backup file.
 
 A file with errors is refused unless --force.`,
 		Args: cmdutil.ExactArgs(1, "the configuration file"),
@@ -206,6 +221,7 @@ A file with errors is refused unless --force.`,
 	cmd.Flags().BoolVar(&o.Secret, "secret", false, "write the config Secret directly instead of a Helm upgrade")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "apply even when validation finds errors")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "show what would change; change nothing")
+	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "show tokens, keys and webhooks in full in the diff")
 	cmd.Flags().StringVar(&o.BackupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
 	cmdutil.AddRunnerFlags(cmd, &o.Runner)
 	return cmd
@@ -253,26 +269,90 @@ func runConfigure(ctx context.Context, o *ConfigureOptions) error {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s no Helm release owns runner %s: writing the Secret directly\n", f.IOStreams.StderrStyles().WarningIcon(), pod.Ref())
 	}
 
+	return configureSecret(ctx, o, file, pod)
+}
+
+// configureSecret applies file to the config Secret, changing only what file holds.
+func configureSecret(ctx context.Context, o *ConfigureOptions, file *pbconfig.File, pod *kube.RunnerPod) error {
+	f := o.F
+	warn := f.IOStreams.StderrStyles().WarningIcon()
+	if !o.DryRun {
+		if _, err := backupDirOrDefault(o.BackupDir); err != nil {
+			return err
+		}
+	}
 	active, err := readActive(ctx, f, o.Runner)
 	if err != nil {
 		return err
 	}
-	content, err := pbconfig.ToActive(file)
+	// Which playbooks in the Secret came from customPlaybooks: recorded by an earlier
+	// configure --secret, and told by the Helm release's values when there is one.
+	var prov pbconfig.Provenance
+	prov.AddRecorded(active.annotations)
+	if o.Secret {
+		cs, err := f.Kube().Clientset()
+		if err != nil {
+			return err
+		}
+		rel, err := playbooks.FindRunnerRelease(ctx, cs, pod.Namespace, pod.Name)
+		if err != nil {
+			fmt.Fprintf(f.IOStreams.ErrOut, "%s %v: the playbooks earlier configure --secret runs wrote are told by their record only\n", warn, err)
+		} else if rel != nil {
+			prov.AddHelmValues(rel.Values)
+		}
+	}
+	merged, err := pbconfig.Merge(active.file, file, prov)
 	if err != nil {
 		return err
 	}
-	if o.DryRun {
-		fmt.Fprintf(f.IOStreams.Out, "Would write Secret %s/%s key %s:\n%s", pod.Namespace, pbconfig.SecretName, pbconfig.SecretKey, content)
+	if len(merged.Changed) == 0 {
+		return cli.UsageErrorf("%s has none of %s: nothing to apply", o.File, strings.Join(pbconfig.ReplacedKeys, ", "))
+	}
+	if len(merged.Ignored) > 0 {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s in %s not applied: configure changes only %s (the rest stays as it is in the cluster)\n",
+			warn, strings.Join(merged.Ignored, ", "), o.File, strings.Join(pbconfig.ReplacedKeys, ", "))
+	}
+	for _, w := range merged.Warnings {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", warn, w)
+	}
+	content, err := yaml.Marshal(merged.Doc)
+	if err != nil {
+		return err
+	}
+	diff, err := configDiff(o.ShowSecrets, active.file.Doc, merged.Doc)
+	if err != nil {
+		return err
+	}
+	where := fmt.Sprintf("Secret %s/%s key %s", pod.Namespace, pbconfig.SecretName, pbconfig.SecretKey)
+	if diff == "" {
+		fmt.Fprintf(f.IOStreams.Out, "No changes: %s already holds %s.\n", where, strings.Join(merged.Changed, ", "))
 		return nil
 	}
-	return applySecret(ctx, f, active, content, o.BackupDir)
+	verb := "Changes to"
+	if o.DryRun {
+		verb = "Would change"
+	}
+	fmt.Fprintf(f.IOStreams.Out, "%s %s (%s):\n%s", verb, where, strings.Join(merged.Changed, ", "), diff)
+	if o.DryRun {
+		return nil
+	}
+	return applySecret(ctx, f, active, content, merged.Annotations, o.BackupDir)
+}
+
+// configDiff is the diff of two configurations, secrets masked unless showSecrets.
+func configDiff(showSecrets bool, before, after any) (string, error) {
+	if showSecrets {
+		return pbconfig.PlainDiff(before, after)
+	}
+	return pbconfig.MaskedDiff(before, after)
 }
 
 // activeConfig is the runner's namespace and its current configuration.
 type activeConfig struct {
-	pod  *kube.RunnerPod
-	file *pbconfig.File
-	rv   string
+	pod         *kube.RunnerPod
+	file        *pbconfig.File
+	rv          string
+	annotations map[string]string
 }
 
 func readActive(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFlags) (*activeConfig, error) {
@@ -284,26 +364,40 @@ func readActive(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFlags) 
 	if err != nil {
 		return nil, err
 	}
-	file, rv, err := pbconfig.ReadSecret(ctx, cs, pod.Namespace)
+	file, rv, ann, err := pbconfig.ReadSecretAnnotated(ctx, cs, pod.Namespace)
 	if err != nil {
 		return nil, f.Kube().Explain(err, "get", "secrets", pod.Namespace)
 	}
-	return &activeConfig{pod: pod, file: file, rv: rv}, nil
+	return &activeConfig{pod: pod, file: file, rv: rv, annotations: ann}, nil
+}
+
+// backupDirOrDefault is dir, else robusta/backups in the user's cache directory. Without
+// one (no $HOME, no $XDG_CACHE_HOME) it is an error: a relative default would scatter
+// backups of the Secret, which hold its tokens, into whatever the working directory is.
+func backupDirOrDefault(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", cli.WithHint(fmt.Errorf("no cache directory for the backup of the current config: %w", err), "pass --backup-dir DIR")
+	}
+	return filepath.Join(cache, "robusta", "backups"), nil
 }
 
 // applySecret writes content as the active configuration, conditioned on the version
 // read, keeps a backup and annotates the runner pods so the runner reloads.
-func applySecret(ctx context.Context, f *cmdutil.Factory, a *activeConfig, content []byte, backupDir string) error {
+func applySecret(ctx context.Context, f *cmdutil.Factory, a *activeConfig, content []byte, annotations map[string]string, backupDir string) error {
 	cs, err := f.Kube().Clientset()
 	if err != nil {
 		return err
 	}
-	if backupDir == "" {
-		cache, _ := os.UserCacheDir()
-		backupDir = filepath.Join(cache, "robusta", "backups")
+	backupDir, err = backupDirOrDefault(backupDir)
+	if err != nil {
+		return err
 	}
 	ns := a.pod.Namespace
-	backup, err := pbconfig.WriteSecret(ctx, cs, ns, a.rv, content, backupDir)
+	backup, err := pbconfig.WriteSecretWith(ctx, cs, ns, a.rv, content, annotations, backupDir)
 	if err != nil {
 		return err
 	}
@@ -337,10 +431,13 @@ func helmUpgrade(ctx context.Context, o *ConfigureOptions, rel *playbooks.Releas
 		return cli.UsageErrorf("%s has none of %s: nothing to apply", o.File, strings.Join(replacedKeys, ", "))
 	}
 	if o.DryRun {
-		before, _ := yaml.Marshal(pick(rel.Raw.Config, changed))
-		after, _ := yaml.Marshal(pick(newVals, changed))
-		fmt.Fprintf(f.IOStreams.Out, "Release %s/%s (revision %d) would change %s\n--- current\n%s+++ new\n%s",
-			namespace, rel.Name, rel.Revision, strings.Join(changed, ", "), before, after)
+		// Through the same masking as every other path (secrets masked unless --show-secrets).
+		diff, err := configDiff(o.ShowSecrets, pick(rel.Raw.Config, changed), pick(newVals, changed))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IOStreams.Out, "Release %s/%s (revision %d) would change %s\n%s",
+			namespace, rel.Name, rel.Revision, strings.Join(changed, ", "), diff)
 		return nil
 	}
 	sp := f.IOStreams.StartSpinner("Upgrading Helm release " + rel.Name)
@@ -374,6 +471,7 @@ const editHeader = "# robusta: fix the errors below, save and close; delete ever
 func NewCmdEditConfig(f *cmdutil.Factory) *cobra.Command {
 	var r cmdutil.RunnerFlags
 	var backupDir string
+	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "edit-config",
 		Short: "Edit the active playbooks configuration in $EDITOR",
@@ -385,6 +483,11 @@ runner annotation).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			// Before the editor opens: an edit that cannot be backed up is lost work.
+			backupDir, err := backupDirOrDefault(backupDir)
+			if err != nil {
+				return err
+			}
 			active, err := readActive(ctx, f, r)
 			if err != nil {
 				return err
@@ -400,6 +503,8 @@ runner annotation).`,
 			defer os.Remove(tmp.Name())
 			tmp.Close()
 			text := original
+			var body []byte
+			var editedDoc *yaml.Node
 			for {
 				if err := os.WriteFile(tmp.Name(), text, 0o600); err != nil {
 					return err
@@ -409,9 +514,9 @@ runner annotation).`,
 				}
 				edited, err := fileio.ReadFile(tmp.Name(), fileio.MaxConfig)
 				if err != nil {
-					return err
+					return fmt.Errorf("read the edited config back (nothing was changed): %w", err)
 				}
-				body := stripHeader(edited)
+				body = stripHeader(edited)
 				if strings.TrimSpace(string(body)) == "" {
 					return cli.ErrAborted
 				}
@@ -420,6 +525,9 @@ runner annotation).`,
 					return nil
 				}
 				file, perr := pbconfig.Parse(pbconfig.SecretKey, body)
+				if perr == nil {
+					editedDoc = file.Doc
+				}
 				var problems []string
 				if perr != nil {
 					problems = append(problems, perr.Error())
@@ -450,14 +558,19 @@ runner annotation).`,
 				}
 				text = append([]byte(hdr.String()), body...)
 			}
-			final, err := fileio.ReadFile(tmp.Name(), fileio.MaxConfig)
+			diff, err := configDiff(showSecrets, active.file.Doc, editedDoc)
 			if err != nil {
 				return err
 			}
-			return applySecret(ctx, f, active, stripHeader(final), backupDir)
+			if diff == "" {
+				diff = "(only comments or layout changed)\n"
+			}
+			fmt.Fprintf(f.IOStreams.Out, "Changes to Secret %s/%s key %s:\n%s", active.pod.Namespace, pbconfig.SecretName, pbconfig.SecretKey, diff)
+			return applySecret(ctx, f, active, body, nil, backupDir)
 		},
 	}
 	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "show tokens, keys and webhooks in full in the diff")
 	cmdutil.AddRunnerFlags(cmd, &r)
 	return cmd
 }

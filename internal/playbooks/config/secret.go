@@ -2,10 +2,13 @@ package config
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,22 +30,28 @@ const (
 
 // ReadSecret returns the active configuration and the Secret's resourceVersion.
 func ReadSecret(ctx context.Context, cs kubernetes.Interface, namespace string) (*File, string, error) {
+	f, rv, _, err := ReadSecretAnnotated(ctx, cs, namespace)
+	return f, rv, err
+}
+
+// ReadSecretAnnotated is ReadSecret that also returns the Secret's annotations.
+func ReadSecretAnnotated(ctx context.Context, cs kubernetes.Interface, namespace string) (*File, string, map[string]string, error) {
 	s, err := cs.CoreV1().Secrets(namespace).Get(ctx, SecretName, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, "", fmt.Errorf("no Secret %s in namespace %s: is Robusta installed there?", SecretName, namespace)
+			return nil, "", nil, fmt.Errorf("no Secret %s in namespace %s: is Robusta installed there?", SecretName, namespace)
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	data, ok := s.Data[SecretKey]
 	if !ok {
-		return nil, "", fmt.Errorf("Secret %s/%s has no key %s", namespace, SecretName, SecretKey)
+		return nil, "", nil, fmt.Errorf("Secret %s/%s has no key %s", namespace, SecretName, SecretKey)
 	}
 	f, err := Parse(SecretKey, data)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return f, s.ResourceVersion, nil
+	return f, s.ResourceVersion, s.Annotations, nil
 }
 
 // ToActive converts a values file into active_playbooks.yaml content the way the chart
@@ -79,6 +88,12 @@ func ToActive(values *File) ([]byte, error) {
 // resourceVersion (a concurrent change makes it fail with a conflict instead of being
 // overwritten), after saving the previous content to backupDir. It returns the backup path.
 func WriteSecret(ctx context.Context, cs kubernetes.Interface, namespace, resourceVersion string, content []byte, backupDir string) (string, error) {
+	return WriteSecretWith(ctx, cs, namespace, resourceVersion, content, nil, backupDir)
+}
+
+// WriteSecretWith is WriteSecret that also sets annotations on the Secret (an empty
+// value removes one).
+func WriteSecretWith(ctx context.Context, cs kubernetes.Interface, namespace, resourceVersion string, content []byte, annotations map[string]string, backupDir string) (string, error) {
 	cur, err := cs.CoreV1().Secrets(namespace).Get(ctx, SecretName, metav1.GetOptions{})
 	if err != nil {
 		return "", err
@@ -98,6 +113,16 @@ func WriteSecret(ctx context.Context, cs kubernetes.Interface, namespace, resour
 		upd.Data = map[string][]byte{}
 	}
 	upd.Data[SecretKey] = content
+	for k, v := range annotations {
+		if v == "" {
+			delete(upd.Annotations, k)
+			continue
+		}
+		if upd.Annotations == nil {
+			upd.Annotations = map[string]string{}
+		}
+		upd.Annotations[k] = v
+	}
 	if _, err := cs.CoreV1().Secrets(namespace).Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsConflict(err) {
 			return backup, fmt.Errorf("Secret %s/%s was changed by someone else while writing: nothing was overwritten, run the command again", namespace, SecretName)
@@ -130,35 +155,213 @@ func AnnotateRunners(ctx context.Context, cs kubernetes.Interface, namespace, se
 	return names, nil
 }
 
-var secretKey = regexp.MustCompile(`(?i)(api_key|apikey|webhook_url|webhook|token|password|secret|key|url)$`)
+// ReplacedKeys are the keys of a values file that configure applies, by Helm or in the
+// Secret: everything else in the running configuration is kept.
+var ReplacedKeys = []string{"customPlaybooks", "playbookRepos", "sinksConfig", "namedCustomPlaybooks"}
 
-// MaskSecrets replaces secret-looking values in sinks and global config with their last
-// four characters (api_key, webhook_url, token, keys, passwords).
-func MaskSecrets(n *yaml.Node) {
-	if n == nil {
-		return
+// Annotations on the config Secret naming the playbooks configure --secret wrote (by
+// fingerprint), so a later run knows which entries of active_playbooks to replace.
+const (
+	CustomAnnotation = "robusta.dev/custom-playbooks"
+	NamedAnnotation  = "robusta.dev/named-custom-playbooks"
+)
+
+// Provenance tells which playbooks of active_playbooks came from which list, by
+// fingerprint. The chart renders priorityBuiltinPlaybooks, customPlaybooks,
+// builtinPlaybooks, platformPlaybooks, then namedCustomPlaybooks, into one list.
+type Provenance struct {
+	Priority, Custom, Named map[string]bool
+}
+
+// Known reports whether anything is known of where the playbooks came from.
+func (p Provenance) Known() bool { return len(p.Priority)+len(p.Custom)+len(p.Named) > 0 }
+
+func (p *Provenance) add(set *map[string]bool, fps ...string) {
+	if *set == nil {
+		*set = map[string]bool{}
 	}
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			MaskSecrets(c)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.ScalarNode && secretKey.MatchString(k.Value) && !strings.HasSuffix(strings.ToLower(k.Value), "aggregation_key") && v.Value != "" {
-				v.Value = mask(v.Value)
-				v.Style = 0
-				continue
-			}
-			MaskSecrets(v)
+	for _, fp := range fps {
+		if fp != "" {
+			(*set)[fp] = true
 		}
 	}
 }
 
-func mask(s string) string {
-	if len(s) <= 4 {
-		return "****"
+// AddRecorded adds the fingerprints recorded in the Secret's annotations.
+func (p *Provenance) AddRecorded(annotations map[string]string) {
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
 	}
-	return "****" + s[len(s)-4:]
+	p.add(&p.Custom, split(annotations[CustomAnnotation])...)
+	p.add(&p.Named, split(annotations[NamedAnnotation])...)
+}
+
+// AddHelmValues adds what a Helm release's values say (its coalesced values).
+func (p *Provenance) AddHelmValues(values map[string]any) {
+	list := func(key string) []string {
+		var out []string
+		switch v := values[key].(type) {
+		case []any:
+			for _, pb := range v {
+				out = append(out, Fingerprint(pb))
+			}
+		case map[string]any:
+			for _, pb := range v {
+				out = append(out, Fingerprint(pb))
+			}
+		}
+		return out
+	}
+	p.add(&p.Priority, list("priorityBuiltinPlaybooks")...)
+	p.add(&p.Custom, list("customPlaybooks")...)
+	p.add(&p.Named, list("namedCustomPlaybooks")...)
+}
+
+// Fingerprint identifies a playbook by its content (a *yaml.Node or a decoded value):
+// the same playbook rendered by the chart or written by robusta has the same one.
+func Fingerprint(v any) string {
+	if n, ok := v.(*yaml.Node); ok {
+		var d any
+		if err := n.Decode(&d); err != nil {
+			return ""
+		}
+		v = d
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Merged is the configuration configure --secret writes.
+type Merged struct {
+	Doc         *yaml.Node
+	Changed     []string // keys of the input file applied
+	Ignored     []string // keys of the input file configure does not apply
+	Annotations map[string]string
+	Warnings    []string
+}
+
+// Merge applies what file holds onto the running configuration current (read from the
+// Secret), keeping the rest: a values file replaces sinks_config (sinksConfig),
+// playbook_repos (playbookRepos) and, inside active_playbooks, the playbooks that came
+// from customPlaybooks and namedCustomPlaybooks, leaving the built-in ones, global_config
+// and every other key as they are; an active_playbooks.yaml replaces the keys it holds.
+// current is not changed.
+func Merge(current, file *File, prov Provenance) (*Merged, error) {
+	b, err := yaml.Marshal(current.Doc)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
+	}
+	root := doc.Content[0]
+	m := &Merged{Doc: &doc}
+	set := func(key string, v *yaml.Node) {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == key {
+				root.Content[i+1] = v
+				return
+			}
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+	}
+	if file.Format == FormatActive {
+		for i := 0; i+1 < len(file.Root.Content); i += 2 {
+			set(file.Root.Content[i].Value, file.Root.Content[i+1])
+			m.Changed = append(m.Changed, file.Root.Content[i].Value)
+		}
+		m.Annotations = map[string]string{CustomAnnotation: "", NamedAnnotation: ""} // its own list: no record holds
+		return m, nil
+	}
+	for i := 0; i+1 < len(file.Root.Content); i += 2 {
+		if k := file.Root.Content[i].Value; !slices.Contains(ReplacedKeys, k) {
+			m.Ignored = append(m.Ignored, k)
+		}
+	}
+	for _, k := range ReplacedKeys {
+		if lookup(file.Root, k) != nil {
+			m.Changed = append(m.Changed, k)
+		}
+	}
+	if len(m.Changed) == 0 {
+		return m, nil
+	}
+	if v := lookup(file.Root, "playbookRepos"); v != nil {
+		set("playbook_repos", v)
+	}
+	if v := lookup(file.Root, "sinksConfig"); v != nil {
+		set("sinks_config", v)
+	}
+	custom, named := lookup(file.Root, "customPlaybooks"), lookup(file.Root, "namedCustomPlaybooks")
+	if custom == nil && named == nil {
+		return m, nil
+	}
+	var entries []*yaml.Node
+	if cur := lookup(root, "active_playbooks"); cur != nil && cur.Kind == yaml.SequenceNode {
+		entries = cur.Content
+	}
+	if !prov.Known() && len(entries) > 0 {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("no Helm release and no earlier configure --secret tell which of the %d playbooks in the Secret came from customPlaybooks: all are kept, yours are added before them", len(entries)))
+	}
+	var out []*yaml.Node
+	var customFP, namedFP []string
+	insertAt := -1 // where the custom block goes: where it was, else after the priority built-ins
+	for _, e := range entries {
+		fp := Fingerprint(e)
+		switch {
+		case prov.Named[fp] && !prov.Custom[fp]:
+			if named == nil {
+				out = append(out, e)
+				namedFP = append(namedFP, fp)
+			}
+		case prov.Custom[fp]:
+			if insertAt < 0 {
+				insertAt = len(out)
+			}
+			if custom == nil {
+				out = append(out, e)
+				customFP = append(customFP, fp)
+			}
+		default:
+			out = append(out, e)
+		}
+	}
+	if insertAt < 0 {
+		insertAt = 0
+		for i, e := range out {
+			if prov.Priority[Fingerprint(e)] {
+				insertAt = i + 1
+			}
+		}
+	}
+	if custom != nil {
+		var add []*yaml.Node
+		if custom.Kind == yaml.SequenceNode {
+			add = custom.Content
+		}
+		for _, e := range add {
+			customFP = append(customFP, Fingerprint(e))
+		}
+		out = slices.Insert(out, insertAt, add...)
+	}
+	if named != nil && named.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(named.Content); i += 2 {
+			out = append(out, named.Content[i+1])
+			namedFP = append(namedFP, Fingerprint(named.Content[i+1]))
+		}
+	}
+	set("active_playbooks", &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: out})
+	m.Annotations = map[string]string{CustomAnnotation: strings.Join(customFP, ","), NamedAnnotation: strings.Join(namedFP, ",")}
+	return m, nil
 }

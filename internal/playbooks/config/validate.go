@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,19 +35,25 @@ var sinkKeys = map[string]string{FormatValues: "sinksConfig", FormatActive: "sin
 
 // Parse reads a values file or an active_playbooks.yaml and tells which it is.
 func Parse(name string, data []byte) (*File, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+	var raw yaml.Node
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, newParseError(name, data, err)
 	}
-	f := &File{Name: name, Doc: &doc, Format: FormatValues}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	// Aliases and merge keys are expanded as Helm's YAML parser does, so the validator
+	// sees what the chart will see.
+	doc, err := resolve(name, &raw)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Name: name, Doc: doc, Format: FormatValues}
+	if raw.Kind == 0 || len(doc.Content) == 0 {
 		f.Root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		f.Doc = &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{f.Root}}
 		return f, nil
 	}
 	f.Root = doc.Content[0]
 	if f.Root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: the top level must be a mapping of keys", name, f.Root.Line)
+		return nil, &ParseError{File: name, Line: f.Root.Line, Msg: "the top level must be a mapping of keys"}
 	}
 	if lookup(f.Root, "active_playbooks") != nil || lookup(f.Root, "sinks_config") != nil {
 		f.Format = FormatActive
@@ -76,7 +83,102 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d: %s: %s (%s)", f.File, f.Line, f.Severity, f.Message, f.Path)
+	return f.Location() + " " + f.Severity + ": " + f.Message + f.PathSuffix()
+}
+
+// Location is "file:line:", or "file:" when the line is unknown.
+func (f Finding) Location() string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d:", f.File, f.Line)
+	}
+	return f.File + ":"
+}
+
+// PathSuffix is " (path)", or nothing for findings about the whole file.
+func (f Finding) PathSuffix() string {
+	if f.Path == "" {
+		return ""
+	}
+	return " (" + f.Path + ")"
+}
+
+// ParseError is a file that is not YAML or not a mapping, with the line when known.
+type ParseError struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Finding is the parse error as a validation finding (no YAML path: it is about the file).
+func (e *ParseError) Finding() Finding {
+	return Finding{File: e.File, Line: e.Line, Severity: "error", Message: e.Msg}
+}
+
+var (
+	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+)
+
+// yaml.v3's parser (not its scanner) reports a 0-based line: these are its messages
+// (gopkg.in/yaml.v3 parserc.go).
+var parserProblems = map[string]bool{
+	"did not find expected key": true, "did not find expected node content": true,
+	"did not find expected '-' indicator": true, "did not find expected ',' or ']'": true,
+	"did not find expected ',' or '}'": true, "did not find expected <document start>": true,
+	"did not find expected <stream-start>": true, "found undefined tag handle": true,
+	"found duplicate %YAML directive": true, "found duplicate %TAG directive": true,
+	"found incompatible YAML document": true,
+}
+
+// problemLine finds the line of a parser error. yaml.v3 names the line where the
+// construct that failed starts (a list, a mapping), the problem may be further down: it
+// is the first line whose prefix of the file fails with the same message. The search is
+// bounded; without a result the construct's line stands.
+func problemLine(data []byte, start int, msg string) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	prefix := strings.Join(lines[:min(start-1, len(lines))], "")
+	for k := start; k <= len(lines) && k < start+200; k++ {
+		prefix += lines[k-1]
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(prefix), &n)
+		if err == nil {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
+			return k
+		}
+	}
+	return start
+}
+
+// newParseError turns yaml.v3's "yaml: line N: msg" into the file's real line.
+func newParseError(name string, data []byte, err error) *ParseError {
+	msg := err.Error()
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			line = problemLine(data, line+1, m[2])
+		}
+		return &ParseError{File: name, Line: line, Msg: m[2]}
+	}
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 gives no line here: the first use of the alias is it.
+		use := regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `(?:[\s,\]}]|$)`)
+		if loc := use.FindIndex(data); loc != nil {
+			return &ParseError{File: name, Line: 1 + strings.Count(string(data[:loc[0]]), "\n"), Msg: strings.TrimPrefix(msg, "yaml: ")}
+		}
+	}
+	return &ParseError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // HasErrors reports whether any finding is an error.
@@ -303,10 +405,17 @@ func (v *validator) params(n *yaml.Node, path, owner string, defs map[string]Par
 				}
 				continue
 			}
+			// Messages quote the value: a secret one is quoted masked.
+			shown := val
+			if val.Kind == yaml.ScalarNode && IsSecretKey("", k.Value) {
+				c := *val
+				c.Value = MaskString(val.Value)
+				shown = &c
+			}
 			if msg := typeMismatch(def.Type, val); msg != "" {
-				v.add("error", val, path+"."+k.Value, "%s parameter %s %s", owner, k.Value, msg)
+				v.add("error", val, path+"."+k.Value, "%s parameter %s %s", owner, k.Value, typeMismatch(def.Type, shown))
 			} else if len(def.Enum) > 0 && val.Kind == yaml.ScalarNode && !slices.Contains(def.Enum, val.Value) {
-				v.add("error", val, path+"."+k.Value, "%s parameter %s must be one of %s, got %q", owner, k.Value, strings.Join(def.Enum, ", "), val.Value)
+				v.add("error", val, path+"."+k.Value, "%s parameter %s must be one of %s, got %q", owner, k.Value, strings.Join(def.Enum, ", "), shown.Value)
 			}
 		}
 	} else if n != nil && !(n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "")) {

@@ -135,6 +135,7 @@ func FuzzParseValidate(f *testing.F) {
 	f.Add([]byte(sample))
 	f.Add([]byte("active_playbooks: [{triggers: [x], actions: [[1]]}]"))
 	f.Add([]byte("customPlaybooks: {a: 1}\nsinksConfig: 3"))
+	f.Add([]byte("b: &b {triggers: [x]}\ncustomPlaybooks: [{<<: [*b, {actions: []}], name: n}]\nx: *b"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)
 		if err != nil {
