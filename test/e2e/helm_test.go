@@ -175,7 +175,7 @@ func TestConfigureUpgradesARealLayoutChart(t *testing.T) {
 	// The new configuration is live, and what configure applied carries Helm's ownership
 	// metadata.
 	content, _ := secretContent(t, ns)
-	if !strings.Contains(content, "new-one") || !strings.Contains(content, "cluster_name: e2e") {
+	if !strings.Contains(content, "new-one") || !strings.Contains(content, "cluster_name: 'e2e'") {
 		t.Fatalf("Secret:\n%s", content)
 	}
 	dep, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "robusta-runner", metav1.GetOptions{})
