@@ -287,7 +287,8 @@ func makePlan(current *release.Release, r *rendered, mapper meta.RESTMapper) (*p
 	chartName := current.Chart.Name()
 	oldDocs, err := parseManifest(current.Manifest)
 	if err != nil {
-		return nil, fmt.Errorf("the manifest of deployed revision %d of release %s: %w", current.Version, current.Name, err)
+		return nil, cli.WithHint(fmt.Errorf("the manifest of deployed revision %d of release %s: %w: nothing was changed", current.Version, current.Name, err),
+			fmt.Sprintf("see it with: helm get manifest %s --revision %d -n %s", current.Name, current.Version, current.Namespace))
 	}
 	carried := carriedSubcharts(chartName, oldDocs, r.files)
 

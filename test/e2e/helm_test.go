@@ -326,5 +326,6 @@ func TestConfigureRefusesPendingAndUnreadableReleases(t *testing.T) {
 	}
 	mustContain(t, r, "stderr", "the manifest of deployed revision 1 of release robusta: document")
 	mustContain(t, r, "stderr", "(robusta/templates/broken.yaml) cannot be decoded")
+	mustContain(t, r, "stderr", "helm get manifest robusta --revision 1 -n "+ns)
 	unchanged("1:deployed")
 }
