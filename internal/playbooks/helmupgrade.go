@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -94,12 +95,10 @@ func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[str
 			fmt.Sprintf("wait for it to finish; if nothing is running, return to revision %d with: helm rollback %s %d -n %s", current.Version, current.Name, current.Version, current.Namespace))
 	}
 
-	sv, err := cs.Discovery().ServerVersion()
+	caps, err := serverCapabilities(cs.Discovery())
 	if err != nil {
 		return nil, kf.Explain(err, "get", "version", "")
 	}
-	caps := chartutil.DefaultCapabilities.Copy()
-	caps.KubeVersion = chartutil.KubeVersion{Version: sv.GitVersion, Major: sv.Major, Minor: sv.Minor}
 	if kv := current.Chart.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
 		return nil, fmt.Errorf("chart %s requires kubeVersion %s, which is incompatible with Kubernetes %s", current.Chart.Name(), kv, caps.KubeVersion.String())
 	}
@@ -192,6 +191,49 @@ func lastRevision(store *driver.Secrets, name string) (*release.Release, error) 
 		}
 	}
 	return last, nil
+}
+
+// serverCapabilities is what templates see as .Capabilities, read from the cluster as
+// Helm's getCapabilities does: charts test .Capabilities.APIVersions.Has to render an
+// object only where its API is served (the Robusta chart's ServiceMonitor), so the
+// default list would drop, and then delete, such objects.
+func serverCapabilities(dc discovery.DiscoveryInterface) (*chartutil.Capabilities, error) {
+	sv, err := dc.ServerVersion()
+	if err != nil {
+		return nil, err
+	}
+	// An API service that is registered but down fails its group only; the rest is
+	// complete (Helm warns and goes on too).
+	groups, resources, err := dc.ServerGroupsAndResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, err
+	}
+	versions := chartutil.DefaultVersionSet
+	if len(groups) > 0 || len(resources) > 0 {
+		seen := map[string]bool{}
+		versions = nil
+		add := func(v string) {
+			if !seen[v] {
+				seen[v] = true
+				versions = append(versions, v)
+			}
+		}
+		for _, g := range groups {
+			for _, gv := range g.Versions {
+				add(gv.GroupVersion)
+			}
+		}
+		for _, r := range resources {
+			for _, res := range r.APIResources {
+				add(r.GroupVersion + "/" + res.Kind)
+			}
+		}
+	}
+	return &chartutil.Capabilities{
+		APIVersions: versions,
+		KubeVersion: chartutil.KubeVersion{Version: sv.GitVersion, Major: sv.Major, Minor: sv.Minor},
+		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+	}, nil
 }
 
 // rendered is what Helm's renderResources gives for an upgrade (no CRDs).

@@ -65,6 +65,13 @@ func testMapper() meta.RESTMapper {
 
 var renderOpts = chartutil.ReleaseOptions{Name: "robusta", Namespace: "robusta", Revision: 2, IsUpgrade: true}
 
+// testCaps are the capabilities of a cluster that serves the test chart's CRD.
+func testCaps() *chartutil.Capabilities {
+	c := chartutil.DefaultCapabilities.Copy()
+	c.APIVersions = append(c.APIVersions, "monitoring.test.robusta.dev/v1", "monitoring.test.robusta.dev/v1/AlertRule")
+	return c
+}
+
 // The test chart has what real charts have: NOTES.txt, _helpers.tpl, a subchart with
 // its own values, a hook. Rendering gives notes apart, no partials, hooks apart, and
 // the subchart rendered with its own values merged over its defaults.
@@ -74,7 +81,7 @@ func TestRenderChartLikeHelm(t *testing.T) {
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
 		t.Fatal(err)
 	}
-	r, err := renderChart(ch, vals, renderOpts, chartutil.DefaultCapabilities, nil)
+	r, err := renderChart(ch, vals, renderOpts, testCaps(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +121,7 @@ func TestPlanCarriesSubchartObjects(t *testing.T) {
 	if err := chartutil.ProcessDependenciesWithMerge(full, vals); err != nil {
 		t.Fatal(err)
 	}
-	installed, err := renderChart(full, vals, renderOpts, chartutil.DefaultCapabilities, nil)
+	installed, err := renderChart(full, vals, renderOpts, testCaps(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func TestPlanCarriesSubchartObjects(t *testing.T) {
 		t.Fatal("the stored chart should have lost its subcharts")
 	}
 
-	r, err := renderChart(current.Chart, map[string]any{"customPlaybooks": []any{map[string]any{"name": "new-one"}}}, renderOpts, chartutil.DefaultCapabilities, nil)
+	r, err := renderChart(current.Chart, map[string]any{"customPlaybooks": []any{map[string]any{"name": "new-one"}}}, renderOpts, testCaps(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
