@@ -126,6 +126,10 @@ func Upgrade(ctx context.Context, kf *kube.Factory, rel *Release, values map[str
 	key := fmt.Sprintf(releaseSecretKeyFmt, next.Name, next.Version)
 	// Create fails when the revision exists: a concurrent upgrade got there first.
 	if err := store.Create(key, next); err != nil {
+		if errors.Is(err, driver.ErrReleaseExists) {
+			return nil, cli.WithHint(fmt.Errorf("release %s: revision %d was recorded meanwhile by another upgrade: nothing was changed", next.Name, next.Version),
+				"run again once it has finished")
+		}
 		return nil, fmt.Errorf("record revision %d: %w", next.Version, err)
 	}
 
