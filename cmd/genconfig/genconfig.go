@@ -49,9 +49,11 @@ the Robusta UI), the bundled Prometheus stack, playbook storage and crash report
 On a terminal it asks what no flag answered; with --no-input (or without a terminal) it
 never asks: unanswered questions take their defaults.
 
-The file is written atomically with mode 0600 (it holds secrets). An existing file is
-only replaced with --force or after you confirm; --update reads it and keeps what the
-answers do not cover, its signing key and account id included.`,
+The file is written atomically with mode 0600 (it holds secrets); through a symlink,
+the link's target is written and the link kept. An existing file is only replaced with
+--force or after you confirm; --update reads it and keeps what the answers do not
+cover, its signing key and account id included, and stops on a key of the wrong type
+(sinksConfig that is not a list, ...), writing nothing.`,
 		Example: `  robusta gen-config
   robusta gen-config --no-input --cluster-name prod --slack-api-key xoxb-... --slack-channel alerts
   robusta gen-config --update --msteams-webhook https://example.webhook.office.com/...
@@ -107,6 +109,7 @@ func runGenConfig(o *Options) error {
 	// Fail early on an output file we may not replace, before asking anything.
 	var existing []byte
 	if !toStdout {
+		// Through a symlink, the file read and replaced is the link's target.
 		b, err := fileio.ReadFile(o.OutputPath, fileio.MaxConfig)
 		switch {
 		case err == nil:
@@ -126,7 +129,11 @@ func runGenConfig(o *Options) error {
 				return cli.ErrAborted
 			}
 		}
-		if err := checkWritableDir(o.OutputPath); err != nil {
+		target, err := resolveLinks(o.OutputPath)
+		if err != nil {
+			return err
+		}
+		if err := checkWritableDir(target); err != nil {
 			return err
 		}
 	}
@@ -135,6 +142,12 @@ func runGenConfig(o *Options) error {
 		d, err := helmvalues.Parse(existing)
 		if err != nil {
 			return fmt.Errorf("--update: %s: %w", o.OutputPath, err)
+		}
+		if d != nil {
+			// Checked before asking anything; Build checks again.
+			if err := helmvalues.CheckTypes(d.Content[0]); err != nil {
+				return fmt.Errorf("--update: %s: %w (nothing was written)", o.OutputPath, err)
+			}
 		}
 		doc = d
 	}
@@ -187,8 +200,14 @@ func runGenConfig(o *Options) error {
 		if _, err := o.IO.Out.Write(data); err != nil {
 			return err
 		}
-	} else if err := writeAtomic(o.OutputPath, data); err != nil {
-		return err
+	} else {
+		target, err := resolveLinks(o.OutputPath)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(target, data); err != nil {
+			return err
+		}
 	}
 	summary(o, toStdout)
 	return nil
@@ -234,8 +253,36 @@ func checkWritableDir(path string) error {
 	return os.Remove(f.Name())
 }
 
+// maxLinks bounds how many symlinks resolveLinks follows (Linux's own limit is 40).
+const maxLinks = 40
+
+// resolveLinks follows path through symlinks to the file they name, which may not
+// exist yet: writing there updates the target and keeps the links, where renaming over
+// the link itself would replace it by a regular file.
+func resolveLinks(path string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Mode()&fs.ModeSymlink == 0) {
+			return path, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("--output-path: %w", err)
+		}
+		dest, err := os.Readlink(path)
+		if err != nil {
+			return "", fmt.Errorf("--output-path: %w", err)
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(path), dest)
+		}
+		path = dest
+	}
+	return "", cli.UsageErrorf("--output-path: more than %d symlinks in a row (a loop?) ending at %s", maxLinks, path)
+}
+
 // writeAtomic writes data to a temp file (mode 0600: it holds secrets) beside path and
-// renames it into place, so a reader never sees half a file.
+// renames it into place, so a reader never sees half a file. path must not be a
+// symlink (see resolveLinks).
 func writeAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
@@ -259,6 +306,12 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// The rename is durable once the folder is synced; a failure here changes nothing
+	// the user can act on, the file is in place.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
 	}
 	return nil
 }

@@ -4,12 +4,14 @@
 package helmvalues
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -184,6 +186,11 @@ func Build(existing *yaml.Node, a Answers, uuid func() (string, error)) (*yaml.N
 	if root.Kind != yaml.MappingNode {
 		return nil, errors.New("the existing values file is not a YAML mapping")
 	}
+	// Before any change: a key Build edits must have the type the chart reads, or the
+	// edit would silently replace (and lose) what the user wrote there.
+	if err := CheckTypes(root); err != nil {
+		return nil, err
+	}
 	m := mapping{root}
 
 	if a.ClusterName != "" {
@@ -269,6 +276,86 @@ func Build(existing *yaml.Node, a Answers, uuid func() (string, error)) (*yaml.N
 	return doc, nil
 }
 
+// TypeError is a key of an existing values file whose value has not the type the
+// chart expects (globalConfig: "a string", sinksConfig: 5).
+type TypeError struct {
+	Key  string // dotted path, as in the values file
+	Want string // "a mapping", "a list", "a single value"
+	Got  string
+	Line int
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("line %d: %s is %s, but the Robusta chart expects %s: fix or remove it", e.Line, e.Key, e.Got, e.Want)
+}
+
+// typedKeys are the keys Build reads or edits, with the kind of value each must hold.
+var typedKeys = []struct {
+	path []string
+	kind yaml.Kind
+}{
+	{[]string{"clusterName"}, yaml.ScalarNode},
+	{[]string{"isSmallCluster"}, yaml.ScalarNode},
+	{[]string{"globalConfig"}, yaml.MappingNode},
+	{[]string{"globalConfig", "signing_key"}, yaml.ScalarNode},
+	{[]string{"globalConfig", "account_id"}, yaml.ScalarNode},
+	{[]string{"sinksConfig"}, yaml.SequenceNode},
+	{[]string{"enablePrometheusStack"}, yaml.ScalarNode},
+	{[]string{"enablePlatformPlaybooks"}, yaml.ScalarNode},
+	{[]string{"enabledManagedConfiguration"}, yaml.ScalarNode},
+	{[]string{"playbooksPersistentVolume"}, yaml.ScalarNode},
+	{[]string{"runner"}, yaml.MappingNode},
+	{[]string{"runner", "sendAdditionalTelemetry"}, yaml.ScalarNode},
+	{[]string{"kube-prometheus-stack"}, yaml.MappingNode},
+	{[]string{"kube-prometheus-stack", "prometheus"}, yaml.MappingNode},
+	{[]string{"kube-prometheus-stack", "prometheus", "prometheusSpec"}, yaml.MappingNode},
+	{[]string{"kube-prometheus-stack", "prometheus", "prometheusSpec", "resources"}, yaml.MappingNode},
+	{[]string{"kube-prometheus-stack", "prometheus", "prometheusSpec", "resources", "requests"}, yaml.MappingNode},
+	{[]string{"kube-prometheus-stack", "prometheus", "prometheusSpec", "resources", "limits"}, yaml.MappingNode},
+}
+
+// CheckTypes returns a *TypeError for the first key of root that Build edits and whose
+// value has the wrong type. A null value counts as absent.
+func CheckTypes(root *yaml.Node) error {
+	for _, k := range typedKeys {
+		n := root
+		for _, key := range k.path {
+			if n == nil || n.Kind != yaml.MappingNode {
+				n = nil
+				break
+			}
+			n = mapping{n}.value(key)
+		}
+		if n == nil || isNull(n) || n.Kind == k.kind {
+			continue
+		}
+		return &TypeError{Key: strings.Join(k.path, "."), Want: kindName(k.kind, ""), Got: kindName(n.Kind, n.Tag), Line: n.Line}
+	}
+	return nil
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+func kindName(k yaml.Kind, tag string) string {
+	switch k {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "a YAML alias (write the value out in full)"
+	}
+	switch tag {
+	case "!!str":
+		return "a string"
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	}
+	return "a single value"
+}
+
 func replaceSink(sinks *yaml.Node, name string, entry *yaml.Node, first bool) {
 	for i, s := range sinks.Content {
 		if s.Kind != yaml.MappingNode || len(s.Content) < 2 {
@@ -300,11 +387,26 @@ func Marshal(doc *yaml.Node) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// Parse reads an existing values file.
+// Parse reads an existing values file: one YAML document holding a mapping.
 func Parse(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	// Writing back only the first document would lose the others (empty ones aside).
+	for {
+		var more yaml.Node
+		err := dec.Decode(&more)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(more.Content) > 0 && !isNull(more.Content[0]) {
+			return nil, fmt.Errorf("line %d: a second YAML document: a values file holds one", more.Line)
+		}
 	}
 	if doc.Kind == 0 {
 		return nil, nil // empty file
@@ -325,6 +427,14 @@ func (m mapping) index(key string) int {
 		}
 	}
 	return -1
+}
+
+// value is the value node of key, nil when absent.
+func (m mapping) value(key string) *yaml.Node {
+	if i := m.index(key); i >= 0 {
+		return m.n.Content[i+1]
+	}
+	return nil
 }
 
 func (m mapping) get(key string) string {

@@ -2,6 +2,7 @@ package helmvalues
 
 import (
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -163,5 +164,51 @@ func TestValuesRenderWithChart(t *testing.T) {
 	}
 	if !strings.Contains(out["robusta/templates/pvc.yaml"], "persistent-playbooks-pv-claim") {
 		t.Error("playbooksPersistentVolume did not render the PVC")
+	}
+}
+
+// An existing file whose keys have the wrong type is refused, naming the key, before
+// anything is built: replacing them would silently drop what the user wrote.
+func TestBuildRefusesWrongTypes(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"globalConfig: \"a string\"\n", `line 1: globalConfig is a string, but the Robusta chart expects a mapping`},
+		{"clusterName: c\nsinksConfig: 5\n", `line 2: sinksConfig is a number, but the Robusta chart expects a list`},
+		{"sinksConfig: {slack_sink: {name: s}}\n", `sinksConfig is a mapping, but the Robusta chart expects a list`},
+		{"globalConfig:\n  signing_key: [a, b]\n", `line 2: globalConfig.signing_key is a list, but the Robusta chart expects a single value`},
+		{"runner: true\n", `runner is a boolean, but the Robusta chart expects a mapping`},
+		{"kube-prometheus-stack:\n  prometheus:\n    prometheusSpec: x\n", `kube-prometheus-stack.prometheus.prometheusSpec is a string`},
+		{"base: &b {a: 1}\nglobalConfig: *b\n", `globalConfig is a YAML alias`},
+		{"clusterName: {name: x}\n", `clusterName is a mapping, but the Robusta chart expects a single value`},
+	} {
+		doc, err := Parse([]byte(tc.in))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		_, err = Build(doc, Answers{ClusterName: "c", IsSmallCluster: Bool(true)}, fixedUUIDs())
+		var te *TypeError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), "fix or remove it") {
+			t.Errorf("%q: got %v, want %s", tc.in, err, tc.want)
+		}
+	}
+	// Nulls are absent values, and the right types pass.
+	for _, in := range []string{"globalConfig:\nsinksConfig: ~\nrunner: null\n", "globalConfig: {signing_key: k}\nsinksConfig: []\nrunner: {}\nclusterName: 5\n"} {
+		doc, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(doc, Answers{ClusterName: "c"}, fixedUUIDs()); err != nil {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+}
+
+func TestParseOneDocument(t *testing.T) {
+	if _, err := Parse([]byte("a: 1\n---\nb: 2\n")); err == nil || !strings.Contains(err.Error(), "line 2: a second YAML document") {
+		t.Errorf("two documents: %v", err)
+	}
+	for _, in := range []string{"a: 1\n---\n", "---\na: 1\n", "", "# only a comment\n"} {
+		if _, err := Parse([]byte(in)); err != nil {
+			t.Errorf("%q: %v", in, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,5 +253,105 @@ func TestGenConfigWizardCtrlCLeavesNoFile(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("Ctrl-C left files: %v", entries)
+	}
+}
+
+// --update on a file whose keys have the wrong type stops, naming the key, and writes
+// nothing: neither the sinks nor the global config are silently replaced.
+func TestGenConfigUpdateRefusesWrongTypes(t *testing.T) {
+	dir := t.TempDir()
+	env := kubeconfigEnv(filepath.Join(dir, "none"))
+	for _, tc := range []struct{ content, want string }{
+		{"clusterName: c\nglobalConfig: \"a string\"\nsinksConfig:\n- slack_sink: {name: mine, slack_channel: c, api_key: k}\n",
+			"line 2: globalConfig is a string, but the Robusta chart expects a mapping: fix or remove it (nothing was written)"},
+		{"clusterName: c\nglobalConfig:\n  signing_key: keep\nsinksConfig: 5\n",
+			"line 4: sinksConfig is a number, but the Robusta chart expects a list: fix or remove it (nothing was written)"},
+	} {
+		path := filepath.Join(dir, "values.yaml")
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, env, "gen-config", "--update", "--no-input", "--output-path", path, "--msteams-webhook", "https://example.webhook.office.com/x")
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Fatalf("want one line %q\n%s", tc.want, r)
+		}
+		if b, _ := os.ReadFile(path); string(b) != tc.content {
+			t.Fatalf("the file changed:\n%s", b)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Fatalf("left files: %v", entries)
+		}
+	}
+}
+
+// Through a symlink (or two), gen-config updates the target and keeps the links.
+func TestGenConfigFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	env := kubeconfigEnv(filepath.Join(dir, "none"))
+	real := filepath.Join(dir, "config", "values.yaml")
+	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(real, []byte("clusterName: prod\nglobalConfig:\n  signing_key: keep-me\n  account_id: acc-keep\nsinksConfig:\n- datadog_sink: {name: dd, api_key: ddkey}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// generated_values.yaml -> config/values.yaml through a relative and an absolute link.
+	mid := filepath.Join(dir, "mid.yaml")
+	link := filepath.Join(dir, "generated_values.yaml")
+	if err := os.Symlink("config/values.yaml", mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(mid, link); err != nil {
+		t.Fatal(err)
+	}
+
+	r := run(t, env, "gen-config", "--update", "--no-input", "--output-path", link, "--msteams-webhook", "https://example.webhook.office.com/x")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for path, dest := range map[string]string{link: mid, mid: "config/values.yaml"} {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s is no longer a symlink: %v %v", path, st.Mode(), err)
+		}
+		if got, _ := os.Readlink(path); got != dest {
+			t.Fatalf("%s now points at %s", path, got)
+		}
+	}
+	st, err := os.Stat(real)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("target mode %v, want 0600 (%v)", st.Mode().Perm(), err)
+	}
+	v := readValues(t, real)
+	gc, _ := v["globalConfig"].(map[string]any)
+	sinks := fmt.Sprint(v["sinksConfig"])
+	if v["clusterName"] != "prod" || gc["signing_key"] != "keep-me" || gc["account_id"] != "acc-keep" ||
+		!strings.Contains(sinks, "datadog_sink") || !strings.Contains(sinks, "main_ms_teams_sink") {
+		t.Fatalf("target values: %v", v)
+	}
+	for _, d := range []string{dir, filepath.Dir(real)} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Fatalf("temp file left in %s: %s", d, e.Name())
+			}
+		}
+	}
+
+	// A link whose target does not exist yet: the target is created, the link kept.
+	dangling := filepath.Join(dir, "new-link.yaml")
+	newTarget := filepath.Join(dir, "config", "new.yaml")
+	if err := os.Symlink(newTarget, dangling); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, env, "gen-config", "--no-input", "--cluster-name", "fresh", "--output-path", dangling)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if st, err := os.Lstat(dangling); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	if v := readValues(t, newTarget); v["clusterName"] != "fresh" {
+		t.Fatalf("new target: %v", v)
 	}
 }

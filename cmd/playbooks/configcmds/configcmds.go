@@ -201,7 +201,9 @@ func NewCmdConfigure(f *cmdutil.Factory) *cobra.Command {
 - when the runner was installed by Helm: upgrade that release with its own stored chart
   and current values, replacing customPlaybooks (and playbookRepos, sinksConfig,
   namedCustomPlaybooks when FILE has them). No chart download. --dry-run prints the
-  values that would change.
+  values that would change. As helm upgrade: a new revision in Helm's history, marked
+  failed if applying fails (the previous one stays deployed); CRDs are left alone.
+  Unlike it: chart hooks are not run, and subchart objects are kept as they are.
 - with --secret (or without a Helm release): change the Secret
   robusta-playbooks-config-secret in one conditional update and annotate the runner pods
   with playbooks-last-modified so the runner reloads. Only what FILE holds of the same
