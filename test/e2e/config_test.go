@@ -70,6 +70,30 @@ func TestValidateCommand(t *testing.T) {
 	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &fs) != nil || len(fs) != 2 || fs[0]["line"] != float64(5) {
 		t.Fatal(r)
 	}
+
+	// A parse error names its real line, once, without an empty path.
+	broken := filepath.Join(dir, "broken.yaml")
+	_ = os.WriteFile(broken, []byte("customPlaybooks:\n- name: x\n  triggers:\n  - on_pod_update: {}\n  oops\n"), 0o644)
+	r = run(t, nil, "playbooks", "validate", broken)
+	if r.code != 1 || strings.Contains(r.stdout, "((") || strings.Contains(r.stdout, ":0:") {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", broken+":5: error: could not find expected ':'\n")
+
+	// Aliases and merge keys are read as Helm reads them: no false errors.
+	anchors := filepath.Join(dir, "anchors.yaml")
+	_ = os.WriteFile(anchors, []byte(`base: &base
+  triggers: [{on_pod_update: {}}]
+acts: &acts
+- pod_events_enricher: {}
+customPlaybooks:
+- <<: *base
+  name: merged
+  actions: *acts
+`), 0o644)
+	if r = run(t, nil, "playbooks", "validate", anchors); r.code != 0 {
+		t.Fatal(r)
+	}
 }
 
 func TestConfigureThroughHelmAndSecret(t *testing.T) {
@@ -89,7 +113,7 @@ func TestConfigureThroughHelmAndSecret(t *testing.T) {
 	mustContain(t, r, "stdout", "old-one")
 	mustContain(t, r, "stdout", "pod_events_enricher")
 	r = run(t, env, "playbooks", "show-config")
-	if r.code != 0 || strings.Contains(r.stdout, "tok-abcdefgh1234") || !strings.Contains(r.stdout, "****1234") {
+	if r.code != 0 || strings.Contains(r.stdout, "abcdefgh1234") || !strings.Contains(r.stdout, "token: tok-…(masked)") {
 		t.Fatalf("secrets not masked\n%s", r)
 	}
 	if r = run(t, env, "playbooks", "show-config", "--show-secrets"); !strings.Contains(r.stdout, "tok-abcdefgh1234") {
@@ -200,7 +224,20 @@ func TestEditConfigWithFakeEditor(t *testing.T) {
 	backups := t.TempDir()
 
 	before, rv := secretContent(t, ns)
-	r := run(t, append(base, "EDITOR=true"), "playbooks", "edit-config", "--backup-dir", backups)
+	// Without a cache directory for the backup (no $HOME) the editor does not even open.
+	r := run(t, append(base, "HOME=", "EDITOR=echo EDITOR-RAN"), "playbooks", "edit-config")
+	if r.code != 1 || !strings.Contains(r.stderr, "no cache directory for the backup") || !strings.Contains(r.stderr, "--backup-dir") || strings.Contains(r.stdout, "EDITOR-RAN") {
+		t.Fatal(r)
+	}
+	// An edited file that cannot be read back is an error, not an empty config.
+	r = run(t, append(base, "EDITOR=rm -f"), "playbooks", "edit-config", "--backup-dir", backups)
+	if r.code != 1 || !strings.Contains(r.stderr, "read the edited config back (nothing was changed)") {
+		t.Fatal(r)
+	}
+	if after, rv2 := secretContent(t, ns); after != before || rv2 != rv {
+		t.Fatal("a failed edit changed the Secret")
+	}
+	r = run(t, append(base, "EDITOR=true"), "playbooks", "edit-config", "--backup-dir", backups)
 	if r.code != 0 || !strings.Contains(r.stdout, "nothing to update") {
 		t.Fatal(r)
 	}

@@ -356,7 +356,13 @@ func Merge(current, file *File, prov Provenance) (*Merged, error) {
 		out = slices.Insert(out, insertAt, add...)
 	}
 	if named != nil && named.Kind == yaml.MappingNode {
+		// In key order, as the chart's range over the map renders them.
+		idx := make([]int, 0, len(named.Content)/2)
 		for i := 0; i+1 < len(named.Content); i += 2 {
+			idx = append(idx, i)
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(named.Content[a].Value, named.Content[b].Value) })
+		for _, i := range idx {
 			out = append(out, named.Content[i+1])
 			namedFP = append(namedFP, Fingerprint(named.Content[i+1]))
 		}
