@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +134,30 @@ func prettyJSON(s string) string {
 		return s
 	}
 	return buf.String()
+}
+
+// CheckSaveDir checks a --save-files folder before anything runs: found missing only
+// when the finding is rendered, the action would already have run (and a mutating
+// one changed the cluster) with its files lost.
+func CheckSaveDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return cli.UsageErrorf("--save-files %s: no such folder: create it first (mkdir -p %s)", dir, dir)
+	case err != nil:
+		return cli.UsageErrorf("--save-files %s: %v", dir, err)
+	case !fi.IsDir():
+		return cli.UsageErrorf("--save-files %s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, ".robusta-write-check-*")
+	if err != nil {
+		return cli.UsageErrorf("--save-files %s: cannot write there: %v", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func saveFile(dir string, b Block) (string, error) {
