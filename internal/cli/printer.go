@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -82,7 +83,7 @@ func NewTable(w io.Writer, headers ...string) *Table {
 func (t *Table) Row(cells ...string) {
 	clean := make([]string, len(cells))
 	for i, c := range cells {
-		clean[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		clean[i] = Printable(strings.NewReplacer("\t", " ", "\n", " ").Replace(c))
 	}
 	fmt.Fprintln(t.tw, strings.Join(clean, "\t"))
 	t.rows++
@@ -90,3 +91,59 @@ func (t *Table) Row(cells ...string) {
 
 // Flush writes the table out.
 func (t *Table) Flush() error { return t.tw.Flush() }
+
+// Printable makes text from the cluster (names, logs, event messages, command output)
+// safe to print on a terminal: a control character in it would otherwise be obeyed
+// (ESC sequences move the cursor, rewrite the title, hide lines; \r overwrites what
+// came before). Newlines and tabs stay, as layout, and so does \r before \n; every
+// other C0 or C1 control, DEL, a byte that is not UTF-8 and the bidirectional
+// overrides that reorder what is shown are written out visibly (\x1b, \u009b,
+// \u202e) rather than dropped, so the reader sees that they were there.
+func Printable(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f || c >= 0x80 {
+			break
+		}
+		i++
+	}
+	if i == len(s) {
+		return s // plain ASCII text, nearly every string
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '\r' && i+1 < len(s) && s[i+1] == '\n':
+			b.WriteByte('\r')
+			i++
+			continue
+		case c == '\n' || c == '\t':
+			b.WriteByte(c)
+			i++
+			continue
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+			i++
+			continue
+		case c < 0x80:
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -26,8 +26,10 @@ type RenderOptions struct {
 }
 
 // RenderText writes a finding for a terminal: a severity-coloured header, the subject,
-// then each enrichment. Styles decide whether colour is used.
+// then each enrichment. Styles decide whether colour is used. Text from the cluster
+// goes through cli.Printable: its control characters are shown, not obeyed.
 func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error {
+	pr := cli.Printable
 	bw := &errWriter{w: w}
 	sev := "[" + string(f.Severity) + "]"
 	switch f.Severity {
@@ -38,28 +40,28 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 	default:
 		sev = st.Muted(sev)
 	}
-	bw.printf("%s %s\n", sev, st.Bold(f.Title))
+	bw.printf("%s %s\n", sev, st.Bold(pr(f.Title)))
 	if s := subjectLine(f.Subject); s != "" {
-		bw.printf("  subject: %s\n", s)
+		bw.printf("  subject: %s\n", pr(s))
 	}
 	if f.Description != "" {
-		bw.printf("  %s\n", indent(f.Description))
+		bw.printf("  %s\n", indent(pr(f.Description)))
 	}
 	for _, e := range f.Enrichments {
 		if e.Title != "" {
-			bw.printf("  %s\n", st.Bold("── "+e.Title))
+			bw.printf("  %s\n", st.Bold("── "+pr(e.Title)))
 		}
 		for _, b := range e.Blocks {
 			switch b.Type {
 			case BlockMarkdown:
-				bw.printf("  %s\n", indent(b.Text))
+				bw.printf("  %s\n", indent(pr(b.Text)))
 			case BlockHeader:
-				bw.printf("  %s\n", st.Bold(b.Text))
+				bw.printf("  %s\n", st.Bold(pr(b.Text)))
 			case BlockDivider:
 				bw.printf("  %s\n", st.Muted(strings.Repeat("─", 40)))
 			case BlockList:
 				for _, it := range b.Items {
-					bw.printf("  • %s\n", indent(it))
+					bw.printf("  • %s\n", indent(pr(it)))
 				}
 			case BlockTable, BlockKubernetesFields, BlockDiffs:
 				var colour []func(string) string
@@ -71,40 +73,44 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 					bw.printf("  %s\n", st.Muted(fmt.Sprintf("(%d more rows left out)", b.Truncated)))
 				}
 			case BlockJSON:
-				bw.printf("  %s\n", indent(prettyJSON(b.Text)))
+				bw.printf("  %s\n", indent(pr(prettyJSON(b.Text))))
 			case BlockFile:
-				bw.printf("  %s %s (%s)\n", st.Accent("file"), b.Name, cli.HumanBytes(int64(len(b.Data))))
+				bw.printf("  %s %s (%s)\n", st.Accent("file"), pr(b.Name), cli.HumanBytes(int64(len(b.Data))))
 				if o.SaveDir != "" {
 					p, err := saveFile(o.SaveDir, b)
 					if err != nil {
 						return err
 					}
-					bw.printf("    saved to %s\n", p)
+					bw.printf("    saved to %s\n", pr(p))
 				}
 			case BlockCallback:
-				bw.printf("  %s %s (runs %s)\n", st.Accent("button"), b.Name, b.Text)
+				bw.printf("  %s %s (runs %s)\n", st.Accent("button"), pr(b.Name), pr(b.Text))
 			default:
-				bw.printf("  (%s block)\n", b.Type)
+				bw.printf("  (%s block)\n", pr(string(b.Type)))
 			}
 		}
 	}
 	return bw.err
 }
 
-// errWriter keeps the first write error so rendering code stays linear.
+// errWriter keeps the first write error so rendering code stays linear. With
+// printable, everything written goes through cli.Printable (for output that has no
+// escape codes of its own, such as Markdown).
 type errWriter struct {
-	w   io.Writer
-	err error
+	w         io.Writer
+	err       error
+	printable bool
 }
 
 func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
+	e.write(fmt.Sprintf(format, args...))
 }
 
 func (e *errWriter) write(s string) {
 	if e.err == nil {
+		if e.printable {
+			s = cli.Printable(s)
+		}
 		_, e.err = io.WriteString(e.w, s)
 	}
 }
@@ -178,13 +184,13 @@ func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string,
 	cells := make([][]string, 0, len(rows)+1)
 	hdr := make([]string, n)
 	for i, h := range headers {
-		hdr[i] = strings.ToUpper(h)
+		hdr[i] = cli.Printable(strings.ToUpper(h))
 	}
 	cells = append(cells, hdr)
 	for _, r := range rows {
 		row := make([]string, n)
 		for i := 0; i < n && i < len(r); i++ {
-			row[i] = flatten(r[i])
+			row[i] = cli.Printable(flatten(r[i]))
 		}
 		cells = append(cells, row)
 	}
