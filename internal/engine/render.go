@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mattn/go-runewidth"
-
 	"github.com/robusta-dev/robusta-go/internal/cli"
 )
 
@@ -106,6 +104,12 @@ func (e *errWriter) printf(format string, args ...any) {
 	e.write(fmt.Sprintf(format, args...))
 }
 
+// Write lets an errWriter take io.Writer output (a table).
+func (e *errWriter) Write(p []byte) (int, error) {
+	e.write(string(p))
+	return len(p), e.err
+}
+
 func (e *errWriter) write(s string) {
 	if e.err == nil {
 		if e.printable {
@@ -174,134 +178,18 @@ func saveFile(dir string, b Block) (string, error) {
 	return p, nil
 }
 
-// writeTable writes aligned columns indented by two spaces. With a width, columns are
-// narrowed (widest first) until the table fits and cut cells end in "…". colour, when
-// set, styles whole columns after padding, so escape codes never upset the alignment.
+// writeTable writes a finding's table with cli.Table: indented by two spaces, fitted
+// to width when there is one, the header bold.
 func writeTable(w *errWriter, st *cli.Styles, headers []string, rows [][]string, width int, colour []func(string) string) {
-	const gap, margin = 2, 2
-	n := len(headers)
-	widths := make([]int, n)
-	cells := make([][]string, 0, len(rows)+1)
-	hdr := make([]string, n)
-	for i, h := range headers {
-		hdr[i] = cli.Printable(strings.ToUpper(h))
-	}
-	cells = append(cells, hdr)
-	for _, r := range rows {
-		row := make([]string, n)
-		for i := 0; i < n && i < len(r); i++ {
-			row[i] = cli.Printable(flatten(r[i]))
-		}
-		cells = append(cells, row)
-	}
-	cellW := make([][]int, len(cells))
-	for r, row := range cells {
-		cellW[r] = make([]int, n)
-		for i, c := range row {
-			cw := textWidth(c)
-			cellW[r][i] = cw
-			if cw > widths[i] {
-				widths[i] = cw
-			}
-		}
-	}
-	if width > 0 {
-		fit(widths, width-margin-gap*(n-1))
-	}
-	var sb strings.Builder
-	for ri, row := range cells {
-		sb.Reset()
-		sb.WriteString("  ")
-		for i, c := range row {
-			cw := cellW[ri][i]
-			if cw > widths[i] {
-				c = truncate(c, widths[i])
-				cw = textWidth(c)
-			}
-			pad := ""
-			if i < n-1 {
-				pad = strings.Repeat(" ", widths[i]-cw+gap)
-			}
-			switch {
-			case ri == 0:
-				c = st.Bold(c)
-			case i < len(colour) && colour[i] != nil:
-				c = colour[i](c)
-			}
-			sb.WriteString(c)
-			sb.WriteString(pad)
-		}
-		sb.WriteString("\n")
-		w.write(strings.TrimRight(sb.String(), " \n") + "\n")
-	}
-}
-
-// textWidth is the terminal width of s. Plain ASCII, nearly every cell, is its
-// length; anything else goes through grapheme segmentation, which is slow enough to
-// dominate a 10,000-row table.
-func textWidth(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return runewidth.StringWidth(s)
-		}
-	}
-	return len(s)
-}
-
-// truncate cuts s to width w, ending in "…".
-func truncate(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return runewidth.Truncate(s, w, "…")
-		}
-	}
-	return s[:w-1] + "…"
-}
-
-var oneLine = strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\t", " ", "\r", " ")
-
-// flatten puts a cell on one line: a table row is one line of the terminal.
-func flatten(s string) string {
-	if !strings.ContainsAny(s, "\n\t\r") {
-		return s
-	}
-	return oneLine.Replace(strings.TrimRight(s, "\n"))
-}
-
-// fit caps column widths so their sum is at most avail: it finds the largest cap that
-// fits and applies it to every wider column, so narrow columns (names, types) stay
-// whole and the long ones (messages) give way. No column goes below 4.
-func fit(widths []int, avail int) {
-	sum := 0
-	for _, w := range widths {
-		sum += w
-	}
-	if sum <= avail {
+	if w.err != nil {
 		return
 	}
-	capped := func(c int) int {
-		s := 0
-		for _, w := range widths {
-			s += min(w, c)
-		}
-		return s
+	t := cli.NewTable(w, headers...)
+	t.Indent, t.Gap, t.Width, t.Styles, t.Colour = "  ", 2, width, st, colour
+	for _, r := range rows {
+		t.Row(r...)
 	}
-	lo, hi := 4, 0
-	for _, w := range widths {
-		hi = max(hi, w)
-	}
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if capped(mid) <= avail {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	for i := range widths {
-		widths[i] = min(widths[i], lo)
+	if err := t.Flush(); err != nil && w.err == nil {
+		w.err = err
 	}
 }

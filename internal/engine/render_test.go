@@ -252,7 +252,7 @@ func TestTableWideCharacters(t *testing.T) {
 		w    int
 		want string
 	}{{"abcdef", 4, "abc…"}, {"日本語", 5, "日本…"}, {"abc", 1, "…"}} {
-		if got := truncate(tc.in, tc.w); got != tc.want {
+		if got := cli.Truncate(tc.in, tc.w); got != tc.want {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
 		}
 	}
