@@ -121,7 +121,7 @@ func (t *Table) Flush() error {
 		fit(widths, t.Width-TextWidth(t.Indent)-t.Gap*(n-1))
 	}
 	gap := strings.Repeat(" ", t.Gap)
-	bw := bufio.NewWriter(t.w)
+	bw := bufio.NewWriterSize(t.w, 32<<10)
 	var sb strings.Builder
 	for ri, row := range t.cells {
 		sb.Reset()
@@ -144,8 +144,8 @@ func (t *Table) Flush() error {
 				sb.WriteString(gap)
 			}
 		}
-		line := strings.TrimRight(sb.String(), " ")
-		if _, err := bw.WriteString(line + "\n"); err != nil {
+		_, _ = bw.WriteString(strings.TrimRight(sb.String(), " "))
+		if err := bw.WriteByte('\n'); err != nil {
 			return err
 		}
 	}
