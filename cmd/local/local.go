@@ -474,6 +474,9 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 					return nil
 				}
 				t := cli.NewTable(f.IOStreams.Out, "param", "type", "default", "required", "doc")
+				if f.IOStreams.IsStdoutTTY() {
+					t.Width = f.IOStreams.TerminalWidth()
+				}
 				for _, p := range params {
 					typ := p.Type
 					if len(p.Enum) > 0 {
@@ -499,6 +502,9 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 				return cli.PrintStructured(f.IOStreams.Out, of, rows)
 			}
 			t := cli.NewTable(f.IOStreams.Out, "name", "event", "mutating", "doc")
+			if f.IOStreams.IsStdoutTTY() {
+				t.Width = f.IOStreams.TerminalWidth()
+			}
 			for _, r := range rows {
 				mut := fmt.Sprint(r.Mutating)
 				if r.Exec {

@@ -230,6 +230,33 @@ func TestServeRefusesOpenListeners(t *testing.T) {
 			t.Errorf("%v: %s", tc.args, r)
 		}
 	}
+	// --no-auth on loopback serves, with a loud warning and no token file.
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: x}}]\ncurrent-context: c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	srv := exec.Command(binary, "local", "serve", "--no-auth", "--listen", "127.0.0.1:0")
+	srv.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "cfg"), "KUBECONFIG=" + kubeconfig}
+	srv.Stderr = &log
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(log.String(), "Ctrl-C stops") {
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "WARNING: --no-auth: any process or user on this machine can use this server") || strings.Contains(log.String(), "Token") {
+		t.Fatalf("server log:\n%s", log.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cfg", "robusta", "local-serve.token")); !os.IsNotExist(err) {
+		t.Fatalf("token file with --no-auth: %v", err)
+	}
 }
 
 // syncBuffer is a bytes.Buffer a child process's output may be copied into while the
