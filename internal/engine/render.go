@@ -84,7 +84,7 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 			case BlockCallback:
 				bw.printf("  %s %s (runs %s)\n", st.Accent("button"), pr(b.Name), pr(b.Text))
 			default:
-				bw.printf("  (%s block)\n", pr(string(b.Type)))
+				bw.printf("  (%s block)\n", pr(b.Type))
 			}
 		}
 	}

@@ -173,6 +173,19 @@ func TestServeBehindARealPortForward(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s", tc.name, resp.StatusCode, reply)
 		}
 	}
+	// A token holder's broken JSON is told what is wrong with it.
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/trigger", strings.NewReader(`{"action_name": "logs_enricher",}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		reply, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(reply), "the body is not valid JSON: invalid character '}'") {
+			t.Errorf("bad JSON: HTTP %d %s", resp.StatusCode, reply)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(execDir, canary)); !os.IsNotExist(err) {
 		t.Fatalf("a refused request ran its command: %v", err)
 	}
