@@ -167,7 +167,8 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	case o.Alert == "" && o.target.Kind == "":
 		return cli.UsageErrorf("say which object the action runs on: --pod NS/NAME, --deployment NS/NAME, --job NS/NAME, --node NAME, --kind KIND --name NAME, or --alert FILE")
 	}
-	return nil
+	// Before the action runs: found missing while rendering, the files would be lost.
+	return engine.CheckSaveDir(o.SaveDir)
 }
 
 func (o *RunOptions) completeSteps() error {
@@ -463,14 +464,19 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 					params = engine.Params(a.NewParams())
 				}
 				if of.Structured() {
-					return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"name": a.Name, "event": a.Event, "mutating": a.Mutating, "doc": a.Doc, "params": params})
+					return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"name": a.Name, "event": a.Event, "mutating": a.Mutating,
+						"runs_commands": a.RunsCommands, "doc": a.Doc, "params": params})
 				}
-				fmt.Fprintf(f.IOStreams.Out, "%s (%s)%s\n  %s\n", a.Name, a.Event, map[bool]string{true: ", mutating"}[a.Mutating], a.Doc)
+				fmt.Fprintf(f.IOStreams.Out, "%s (%s)%s%s\n  %s\n", a.Name, a.Event, map[bool]string{true: ", mutating"}[a.Mutating],
+					map[bool]string{true: ", runs commands in the pod (local serve needs --allow-exec)"}[a.RunsCommands], a.Doc)
 				if len(params) == 0 {
 					fmt.Fprintln(f.IOStreams.Out, "  It takes no parameters.")
 					return nil
 				}
 				t := cli.NewTable(f.IOStreams.Out, "param", "type", "default", "required", "doc")
+				if f.IOStreams.IsStdoutTTY() {
+					t.Width = f.IOStreams.TerminalWidth()
+				}
 				for _, p := range params {
 					typ := p.Type
 					if len(p.Enum) > 0 {
@@ -484,19 +490,27 @@ func newCmdActions(f *cmdutil.Factory) *cobra.Command {
 				Name     string `json:"name"`
 				Event    string `json:"event"`
 				Mutating bool   `json:"mutating"`
+				Exec     bool   `json:"runs_commands"`
 				Doc      string `json:"doc"`
 			}
 			var rows []row
 			for _, n := range engine.Names() {
 				a, _ := engine.Lookup(n)
-				rows = append(rows, row{a.Name, a.Event, a.Mutating, a.Doc})
+				rows = append(rows, row{a.Name, a.Event, a.Mutating, a.RunsCommands, a.Doc})
 			}
 			if of.Structured() {
 				return cli.PrintStructured(f.IOStreams.Out, of, rows)
 			}
 			t := cli.NewTable(f.IOStreams.Out, "name", "event", "mutating", "doc")
+			if f.IOStreams.IsStdoutTTY() {
+				t.Width = f.IOStreams.TerminalWidth()
+			}
 			for _, r := range rows {
-				t.Row(r.Name, r.Event, fmt.Sprint(r.Mutating), r.Doc)
+				mut := fmt.Sprint(r.Mutating)
+				if r.Exec {
+					mut = "runs commands"
+				}
+				t.Row(r.Name, r.Event, mut, r.Doc)
 			}
 			return t.Flush()
 		},

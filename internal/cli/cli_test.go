@@ -64,7 +64,7 @@ func TestTable(t *testing.T) {
 	if err := tb.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := "NAME               NAMESPACE\nrobusta-runner-1   robusta\nx y                multi line\n"
+	want := "NAME               NAMESPACE\nrobusta-runner-1   robusta\nx y                multi ⏎ line\n"
 	if b.String() != want {
 		t.Errorf("table:\n%q", b.String())
 	}

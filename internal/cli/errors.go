@@ -65,7 +65,8 @@ func ExitCode(err error) int {
 // PrintError writes err as one line "Error: ...", plus a "Hint: ..." line when the
 // error carries one. Multi-line messages from libraries are folded onto one line.
 func PrintError(w io.Writer, st *Styles, err error) {
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	// Messages quote cluster data (names, a runner's reply): shown, never obeyed.
+	msg := Printable(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " "))
 	fmt.Fprintf(w, "%s %s\n", st.Error("Error:"), msg)
 	var he *HintError
 	if errors.As(err, &he) && he.Hint != "" {

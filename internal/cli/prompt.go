@@ -1,21 +1,35 @@
 package cli
 
 import (
-	"bufio"
-	"fmt"
-	"strings"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/AlecAivazis/survey/v2"
+	"github.com/AlecAivazis/survey/v2/terminal"
 )
 
-// Confirm asks a yes/no question on the terminal; the answer defaults to no.
+// ErrCannotPrompt is returned by prompts when there is no terminal to ask on; commands
+// say which flag answers the question instead (--yes).
+var ErrCannotPrompt = errors.New("cannot ask for confirmation: stdin or stdout is not a terminal")
+
+// Confirm asks a yes/no question on the terminal (the prompt library gen-config uses);
+// the answer defaults to no. Ctrl-C or end of input is ErrAborted; without a terminal
+// it returns ErrCannotPrompt, asking nothing.
 func Confirm(s *IOStreams, question string) (bool, error) {
-	fmt.Fprintf(s.ErrOut, "%s [y/N]: ", question)
-	line, err := bufio.NewReader(s.In).ReadString('\n')
-	if err != nil && line == "" {
+	in, inOK := s.In.(*os.File)
+	// The question goes to stderr when it is the terminal, so stdout stays for output.
+	out, outOK := s.ErrOut.(*os.File)
+	if !outOK || !isTerminal(out) {
+		out, outOK = s.Out.(*os.File)
+	}
+	if !s.CanPrompt() || !inOK || !outOK {
+		return false, ErrCannotPrompt
+	}
+	ok := false
+	err := survey.AskOne(&survey.Confirm{Message: question, Default: false}, &ok, survey.WithStdio(in, out, s.ErrOut))
+	if errors.Is(err, terminal.InterruptErr) || errors.Is(err, io.EOF) {
 		return false, ErrAborted
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
+	return ok, err
 }

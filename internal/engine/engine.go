@@ -34,6 +34,10 @@ type Action struct {
 	Event    string // the event class it accepts
 	Doc      string
 	Mutating bool
+	// RunsCommands marks actions that run commands in pods (pod_bash_enricher, pod_ps):
+	// arbitrary code wherever the kubeconfig may exec, so a server only runs them when
+	// it was started with --allow-exec.
+	RunsCommands bool
 	// NewParams returns a pointer to a zero params struct, or nil for none.
 	NewParams func() any
 	Do        func(ctx context.Context, r *Run, params any) error

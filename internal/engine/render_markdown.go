@@ -9,8 +9,9 @@ import (
 
 // RenderMarkdown writes a finding as GitHub-flavoured Markdown, for pasting into an
 // issue, a runbook or a chat. File blocks are named (and saved when o.SaveDir is set).
+// It is read on terminals too: control characters are shown, not obeyed.
 func RenderMarkdown(w io.Writer, f *Finding, o RenderOptions) error {
-	bw := &errWriter{w: w}
+	bw := &errWriter{w: w, printable: true}
 	bw.printf("### [%s] %s\n\n", f.Severity, mdEscape(f.Title))
 	if s := subjectLine(f.Subject); s != "" {
 		bw.printf("**Subject:** `%s`  \n", s)

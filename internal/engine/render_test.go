@@ -36,6 +36,58 @@ func sample() *Finding {
 	return f
 }
 
+// controlSample carries terminal control sequences where cluster data goes: a title,
+// an event message, a log line in command output, a list item and a file name.
+func controlSample() *Finding {
+	f := &Finding{Title: "pod \x1b[2Jweb-1", Severity: Low, Source: "manual",
+		Description: "line one\r\nline two\rOVERWRITTEN",
+		Subject:     Subject{Kind: "pod", Name: "web-1", Namespace: "prod"}}
+	f.AddEnrichment("Events \x1b]0;pwned\x07",
+		Table("events", []string{"reason", "message"}, [][]string{{"BackOff", "\x1b[31mfailed\x1b[0m\tagain\x00"}, {"Pulled", "ok \u009b2J"}}),
+		Markdown("```\n\x1b[1mbold log\x1b[0m\n\a\x7f\n```"),
+		List("item \x1b[8mhidden\x1b[0m"),
+		File("web-1.\x1b[5m.log", []byte("raw \x1b[31m bytes\n")))
+	return f
+}
+
+// Control characters from the cluster are shown, not obeyed, in text and Markdown;
+// JSON and saved files keep the exact bytes.
+func TestRenderControlCharacters(t *testing.T) {
+	ios, _, _, _ := cli.Test()
+	for _, of := range []cli.OutputFormat{cli.OutputText, cli.OutputMarkdown} {
+		var buf bytes.Buffer
+		if err := Render(&buf, ios.Styles(), of, controlSample(), RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"\x1b", "\x07", "\x00", "\x7f", "\u009b"} {
+			if strings.Contains(buf.String(), c) {
+				t.Errorf("%s output holds %q:\n%q", of, c, buf.String())
+			}
+		}
+		// A lone \r is made visible; before \n it is layout.
+		if strings.Contains(strings.ReplaceAll(buf.String(), "\r\n", ""), "\r") || !strings.Contains(buf.String(), `two\x0dOVERWRITTEN`) {
+			t.Errorf("%s: carriage returns: %q", of, buf.String())
+		}
+		if !strings.Contains(buf.String(), `\x1b[31mfailed\x1b[0m`) {
+			t.Errorf("%s: the escape is not shown: %q", of, buf.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := Render(&js, ios.Styles(), cli.OutputJSON, controlSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `\u001b[31mfailed\u001b[0m`) {
+		t.Errorf("JSON lost the original text: %s", js.String())
+	}
+	dir := t.TempDir()
+	if err := RenderText(new(bytes.Buffer), ios.Styles(), controlSample(), RenderOptions{SaveDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "web-1.\x1b[5m.log")); err != nil || string(b) != "raw \x1b[31m bytes\n" {
+		t.Errorf("saved file: %q %v", b, err)
+	}
+}
+
 func TestRenderGolden(t *testing.T) {
 	ios, _, _, _ := cli.Test()
 	plain := ios.Styles()
@@ -47,6 +99,8 @@ func TestRenderGolden(t *testing.T) {
 		{"text_width60.golden", func(w *bytes.Buffer) error { return RenderText(w, plain, sample(), RenderOptions{Width: 60}) }},
 		{"markdown.golden.md", func(w *bytes.Buffer) error { return RenderMarkdown(w, sample(), RenderOptions{}) }},
 		{"json.golden.json", func(w *bytes.Buffer) error { return Render(w, plain, cli.OutputJSON, sample(), RenderOptions{}) }},
+		{"text_controls.golden", func(w *bytes.Buffer) error { return RenderText(w, plain, controlSample(), RenderOptions{}) }},
+		{"markdown_controls.golden.md", func(w *bytes.Buffer) error { return RenderMarkdown(w, controlSample(), RenderOptions{}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -198,7 +252,7 @@ func TestTableWideCharacters(t *testing.T) {
 		w    int
 		want string
 	}{{"abcdef", 4, "abc…"}, {"日本語", 5, "日本…"}, {"abc", 1, "…"}} {
-		if got := truncate(tc.in, tc.w); got != tc.want {
+		if got := cli.Truncate(tc.in, tc.w); got != tc.want {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
 		}
 	}

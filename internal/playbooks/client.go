@@ -91,6 +91,22 @@ func firstLine(s string) string {
 	return s
 }
 
+// RefusedError is a request the server refused before running anything: no or a wrong
+// token, a refused action (robusta local serve without --allow-exec), a wrong
+// Content-Type.
+type RefusedError struct {
+	Status int
+	Msg    string
+}
+
+func (e *RefusedError) Error() string {
+	s := fmt.Sprintf("the server refused the request (HTTP %d %s), nothing ran: %s", e.Status, http.StatusText(e.Status), firstLine(e.Msg))
+	if e.Status == http.StatusUnauthorized {
+		s += " -- with robusta local serve, use --local (it reads the token file) or set ROBUSTA_LOCAL_TOKEN"
+	}
+	return s
+}
+
 // OutcomeUnknownError means the request was fully sent and then the connection failed:
 // the runner may or may not have run the action. It is never retried.
 type OutcomeUnknownError struct{ Err error }
@@ -110,6 +126,9 @@ type Client struct {
 	// A runner that died mid-request may never close the stream (port-forward through
 	// some proxies does not pass the close on), so the wait must end somewhere.
 	ReplyTimeout time.Duration
+	// Token, when set, is sent as a bearer token. `robusta local serve` requires it; a
+	// runner ignores it.
+	Token string
 }
 
 // NewClient returns a client that never reuses connections, so no request is
@@ -127,6 +146,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("the runner's HTTP server did not answer: %v", unwrapURLErr(err))
@@ -165,6 +185,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		c.authorize(req)
 		resp, err := c.doWithReplyTimeout(req, &wrote)
 		if err == nil {
 			defer resp.Body.Close()
@@ -184,6 +205,12 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 		if backoff < time.Second {
 			backoff *= 2
 		}
+	}
+}
+
+func (c *Client) authorize(req *http.Request) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 }
 
@@ -270,6 +297,11 @@ func decodeResponse(resp *http.Response) (*Response, error) {
 		return nil, fmt.Errorf("the runner's reply has unexpected fields: %v", err)
 	}
 	if !out.Success {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType:
+			// Refused before any action ran (robusta local serve's guard).
+			return &out, &RefusedError{Status: resp.StatusCode, Msg: out.Msg}
+		}
 		if _, ok := out.Raw["success"]; !ok && resp.StatusCode >= 400 {
 			return &out, fmt.Errorf("the runner answered HTTP %d: %s", resp.StatusCode, truncate(string(b), 200))
 		}

@@ -127,10 +127,74 @@ func TestReplyTimeout(t *testing.T) {
 	}
 }
 
-func TestErrorCodesExplained(t *testing.T) {
-	for _, code := range []int{4600, 4601, 4602, 4603, 4604, 4605, 4606, 4700, 4702, 4704} {
-		if ExplainErrorCode(code) == "" {
-			t.Errorf("code %d has no explanation", code)
+// What reaches a real HTTP server: the method, path, headers and exact JSON body of a
+// trigger (values unchanged), and the token only when one is set.
+func TestClientSendsTheRequest(t *testing.T) {
+	type seen struct {
+		method, path, ctype, auth, body string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+		io.WriteString(w, `{"success": true}`)
+	}))
+	defer srv.Close()
+	req := TriggerRequest{ActionName: "pod_bash_enricher", ActionParams: map[string]any{"bash_command": `echo "$HOME" 'q' <&> ünï`, "tail": 5},
+		Sinks: []string{"slack"}, SyncResponse: true}
+	for _, tc := range []struct {
+		token, wantAuth string
+	}{{"", ""}, {"tok-123", "Bearer tok-123"}} {
+		c := NewClient(srv.URL+"/", time.Second)
+		c.Token = tc.token
+		if _, err := c.Trigger(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		s := <-got
+		want := seen{"POST", "/api/trigger", "application/json", tc.wantAuth,
+			`{"action_name":"pod_bash_enricher","action_params":{"bash_command":"echo \"$HOME\" 'q' <&> ünï","tail":5},"sinks":["slack"],"sync_response":true}`}
+		if s != want {
+			t.Fatalf("server saw %+v\nwant %+v", s, want)
+		}
+		if _, err := c.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s.path != "/api/playbooks/reload" || s.body != "{}" || s.auth != tc.wantAuth {
+			t.Fatalf("reload: %+v", s)
+		}
+	}
+}
+
+// Each runner error code comes back as an error that says in plain words what to do;
+// a refusal by robusta local serve's guard says nothing ran.
+func TestClientExplainsErrorCodes(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		reply  string
+		want   string
+	}{
+		{200, `{"success":false,"msg":"m","error_code":4600}`, "not registered in the runner"},
+		{200, `{"success":false,"msg":"m","error_code":4601}`, "cannot run on this kind of event"},
+		{200, `{"success":false,"msg":"m","error_code":4602}`, "parameters are invalid"},
+		{200, `{"success":false,"msg":"m","error_code":4603}`, "no action with this name"},
+		{200, `{"success":false,"msg":"m","error_code":4604}`, "cannot be triggered manually"},
+		{200, `{"success":false,"msg":"m","error_code":4605}`, "need name and namespace"},
+		{200, `{"success":false,"msg":"m","error_code":4606}`, "object named by the parameters was not found"},
+		{200, `{"success":false,"msg":"m","error_code":4700}`, "robusta logs"},
+		{200, `{"success":false,"msg":"m","error_code":4702}`, "resource was not found"},
+		{200, `{"success":false,"msg":"m","error_code":4704}`, "RBAC"},
+		{401, `{"success":false,"msg":"missing or wrong token"}`, "refused the request (HTTP 401 Unauthorized), nothing ran: missing or wrong token -- with robusta local serve, use --local"},
+		{403, `{"success":false,"msg":"pod_ps runs commands"}`, "(HTTP 403 Forbidden), nothing ran: pod_ps runs commands"},
+		{415, `{"success":false,"msg":"Content-Type"}`, "(HTTP 415 Unsupported Media Type), nothing ran"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			io.WriteString(w, tc.reply)
+		}))
+		_, err := NewClient(srv.URL, time.Second).Trigger(context.Background(), TriggerRequest{ActionName: "x"})
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.reply, err, tc.want)
 		}
 	}
 }

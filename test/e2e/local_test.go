@@ -119,6 +119,20 @@ func TestLocalRunActions(t *testing.T) {
 			t.Errorf("%v: %s", tc.args, r)
 		}
 	}
+	// --save-files to a missing folder fails before the action runs: a mutating action
+	// with --apply leaves the pod alone (and a trigger sends nothing).
+	missing := t.TempDir() + "/missing"
+	r = run(t, e.env, "local", "run", "delete_pod", "--pod", pod, "--apply", "--save-files", missing)
+	if r.code != 2 || !strings.Contains(r.stderr, "--save-files "+missing+": no such folder: create it first") {
+		t.Fatal(r)
+	}
+	if _, err := e.c.Client.CoreV1().Pods("local-ns").Get(ctx, e.runner.Pod, metav1.GetOptions{}); err != nil {
+		t.Fatalf("the action ran before --save-files was checked: %v", err)
+	}
+	r = run(t, []string{"KUBECONFIG=/nonexistent"}, "playbooks", "trigger", "logs_enricher", "--pod", pod, "--sync", "--save-files", missing)
+	if r.code != 2 || !strings.Contains(r.stderr, "no such folder") {
+		t.Fatal(r)
+	}
 	// delete_pod: dry run by default, --apply deletes.
 	r = run(t, e.env, "local", "run", "delete_pod", "--pod", pod)
 	if r.code != 0 || !strings.Contains(r.stderr, "server-side dry run") {

@@ -4,7 +4,10 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/localapi"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
@@ -39,13 +43,17 @@ type Options struct {
 	Timeout    time.Duration
 	ReplyWait  time.Duration
 	Runner     cmdutil.RunnerFlags
+	Local      bool
+	LocalURL   string
+	Token      string
+	Getenv     func(string) string
 
 	request playbooks.TriggerRequest
 }
 
 // NewCmdTrigger builds the command; runF replaces the run function in tests.
 func NewCmdTrigger(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
+	opts := &Options{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat, Getenv: os.Getenv}
 	opts.FindOptions = func() kube.FindOptions { return f.FindOptions(opts.Runner) }
 	cmd := &cobra.Command{
 		Use:   "trigger ACTION [key=value | key:=JSON ...]",
@@ -57,16 +65,30 @@ key:=JSON for a typed value. --pod, --deployment, --job and --node add the name 
 namespace parameters the runner needs to build the event.
 
 The request goes through a port-forward to the runner's port 5000 opened with
-client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive unchanged.`,
+client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive unchanged.
+
+--local sends the request to 'robusta local serve' on this machine instead
+(--local-url, default http://127.0.0.1:5000), with the token from --token,
+$ROBUSTA_LOCAL_TOKEN or the file the server wrote
+($XDG_CONFIG_HOME/robusta/local-serve.token). Through a port-forward the token is
+sent only when given with --token or $ROBUSTA_LOCAL_TOKEN (a pod whose port
+forwards to a local server); an in-cluster runner ignores it.`,
 		Example: `  robusta playbooks trigger pod_bash_enricher --pod default/web-1 bash_command="ps aux"
   robusta playbooks trigger logs_enricher --pod prod/api-7d9 tail:=100 --sync
   robusta playbooks trigger my_action names:='["a","b"]' --sinks main_slack_sink
-  robusta playbooks trigger node_running_pods_enricher --node worker-1 --dry-run`,
+  robusta playbooks trigger node_running_pods_enricher --node worker-1 --dry-run
+  robusta playbooks trigger --local pod_issue_investigator --pod prod/api-7d9 --sync`,
 		Args: cmdutil.MinimumArgs(1, "the name of an action"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Action, opts.Args = args[0], args[1:]
+			if opts.Local && cmd.Flags().Changed("show-logs") && opts.ShowLogs {
+				return cli.UsageErrorf("--show-logs reads the runner pod's logs; with --local the server prints its log on its own terminal: drop --show-logs")
+			}
 			if !cmd.Flags().Changed("show-logs") {
-				opts.ShowLogs = opts.IO.IsStderrTTY()
+				opts.ShowLogs = opts.IO.IsStderrTTY() && !opts.Local
+			}
+			if cmd.Flags().Changed("local-url") && !opts.Local {
+				return cli.UsageErrorf("--local-url is where --local sends the request: add --local")
 			}
 			if err := opts.Complete(); err != nil {
 				return err
@@ -89,6 +111,9 @@ client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive uncha
 	fl.DurationVar(&opts.Wait, "wait", 20*time.Second, "how long to wait for a runner that is starting")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long to keep trying to reach the runner's HTTP server")
 	fl.DurationVar(&opts.ReplyWait, "reply-timeout", 5*time.Minute, "how long to wait for the runner's reply once the request is sent")
+	fl.BoolVar(&opts.Local, "local", false, "send the request to robusta local serve on this machine, not to the runner")
+	fl.StringVar(&opts.LocalURL, "local-url", "http://127.0.0.1:5000", "with --local: the address of robusta local serve")
+	fl.StringVar(&opts.Token, "token", "", "bearer token for robusta local serve (default: $"+localapi.TokenEnv+", with --local its token file); a flag shows in the process list, prefer the variable")
 	cmdutil.AddRunnerFlags(cmd, &opts.Runner)
 	return cmd
 }
@@ -115,6 +140,16 @@ func (o *Options) Complete() error {
 	}
 	if o.SaveDir != "" && !o.Sync {
 		return cli.UsageErrorf("--save-files saves the findings --sync brings back: add --sync")
+	}
+	// Checked before the action runs: a missing folder found afterwards loses the files.
+	if err := engine.CheckSaveDir(o.SaveDir); err != nil {
+		return err
+	}
+	if o.Local {
+		u, err := url.Parse(o.LocalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return cli.UsageErrorf("--local-url %q is not a server address: use http://HOST:PORT (default http://127.0.0.1:5000)", o.LocalURL)
+		}
 	}
 	if o.NoSinks && len(o.Sinks) > 0 {
 		return cli.UsageErrorf("--sinks and --no-sinks contradict each other: use one")
@@ -143,16 +178,19 @@ func (o *Options) objectParams() (map[string]any, error) {
 }
 
 func runTrigger(ctx context.Context, o *Options) error {
+	body, err := o.request.Body()
+	if err != nil {
+		return err
+	}
+	if o.Local {
+		return triggerLocal(ctx, o, body)
+	}
 	kf := o.Kube()
 	sp := o.IO.StartSpinner("Looking for the Robusta runner")
 	pod, err := kf.WaitForRunner(ctx, o.FindOptions(), o.Wait, func(e error) {
 		sp.SetMessage("Waiting for the runner: " + e.Error())
 	})
 	sp.Stop()
-	if err != nil {
-		return err
-	}
-	body, err := o.request.Body()
 	if err != nil {
 		return err
 	}
@@ -167,6 +205,51 @@ func runTrigger(ctx context.Context, o *Options) error {
 	if o.ShowLogs {
 		defer showLogs(ctx, o, kf, pod, start)
 	}
+	return report(o, resp, err, "runner "+pod.Ref())
+}
+
+// triggerLocal sends the request to `robusta local serve` directly.
+func triggerLocal(ctx context.Context, o *Options, body []byte) error {
+	base := strings.TrimRight(o.LocalURL, "/")
+	if o.DryRun {
+		return printLocalDryRun(o, base, body)
+	}
+	token, err := o.token(true)
+	if err != nil {
+		return err
+	}
+	client := playbooks.NewClient(base, o.Timeout)
+	client.ReplyTimeout, client.Token = o.ReplyWait, token
+	sp := o.IO.StartSpinner(fmt.Sprintf("Triggering %s on the local server %s", o.Action, base))
+	resp, err := client.Trigger(ctx, o.request)
+	sp.Stop()
+	if err != nil && resp == nil && !errors.As(err, new(*playbooks.OutcomeUnknownError)) {
+		err = cli.WithHint(err, "is robusta local serve running there? (--local-url)")
+	}
+	return report(o, resp, err, "the local server "+base)
+}
+
+// token is the bearer token to send: --token, else $ROBUSTA_LOCAL_TOKEN, else (when
+// fromFile) the file `local serve` wrote.
+func (o *Options) token(fromFile bool) (string, error) {
+	if o.Token != "" {
+		return o.Token, nil
+	}
+	if t := strings.TrimSpace(o.Getenv(localapi.TokenEnv)); t != "" {
+		return t, nil
+	}
+	if !fromFile {
+		return "", nil
+	}
+	p, err := localapi.TokenPath(o.Getenv)
+	if err != nil {
+		return "", err
+	}
+	return localapi.ReadToken(p)
+}
+
+// report prints the reply: structured as it came, or the findings as text.
+func report(o *Options, resp *playbooks.Response, err error, target string) error {
 	if resp != nil && o.Output().Structured() {
 		if perr := cli.PrintStructured(o.IO.Out, o.Output(), resp.Raw); perr != nil {
 			return perr
@@ -177,7 +260,7 @@ func runTrigger(ctx context.Context, o *Options) error {
 		return fmt.Errorf("trigger %s: %w", o.Action, err)
 	}
 	st := o.IO.Styles()
-	fmt.Fprintf(o.IO.Out, "%s Triggered %s on runner %s\n", st.SuccessIcon(), st.Bold(o.Action), pod.Ref())
+	fmt.Fprintf(o.IO.Out, "%s Triggered %s on %s\n", st.SuccessIcon(), st.Bold(o.Action), target)
 	if o.Sync {
 		if len(resp.Findings) == 0 {
 			fmt.Fprintln(o.IO.Out, "No findings.")
@@ -198,12 +281,17 @@ func runTrigger(ctx context.Context, o *Options) error {
 }
 
 func triggerOnce(ctx context.Context, kf *kube.Factory, pod kube.RunnerPod, o *Options) (*playbooks.Response, error) {
+	token, err := o.token(false)
+	if err != nil {
+		return nil, err
+	}
 	sess, err := playbooks.Connect(ctx, kf, pod, o.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.Close()
 	sess.Client.ReplyTimeout = o.ReplyWait
+	sess.Client.Token = token
 	return sess.Client.Trigger(ctx, o.request)
 }
 
@@ -228,5 +316,22 @@ func printDryRun(o *Options, pod *kube.RunnerPod, body []byte) error {
 	fmt.Fprintf(o.IO.Out, "Runner:  %s (port %d)\nRequest: POST /api/trigger\n%s\n\nThe same by hand:\n", pod.Ref(), kube.RunnerPort, body)
 	fmt.Fprintf(o.IO.Out, "  kubectl port-forward -n %s pod/%s 5000:%d &\n", pod.Namespace, pod.Name, kube.RunnerPort)
 	fmt.Fprintf(o.IO.Out, "  curl -sS -X POST http://127.0.0.1:5000/api/trigger -H 'Content-Type: application/json' -d %s\n", shellescape.Quote(string(body)))
+	return nil
+}
+
+func printLocalDryRun(o *Options, base string, body []byte) error {
+	if of := o.Output(); of.Structured() {
+		var req any
+		_ = json.Unmarshal(body, &req)
+		return cli.PrintStructured(o.IO.Out, of, map[string]any{"url": base + "/api/trigger", "body": req})
+	}
+	tokenRef := "$" + localapi.TokenEnv
+	if o.Token == "" && o.Getenv(localapi.TokenEnv) == "" {
+		if p, err := localapi.TokenPath(o.Getenv); err == nil {
+			tokenRef = "$(cat " + shellescape.Quote(p) + ")"
+		}
+	}
+	fmt.Fprintf(o.IO.Out, "Server:  %s (robusta local serve)\nRequest: POST /api/trigger\n%s\n\nThe same by hand:\n", base, body)
+	fmt.Fprintf(o.IO.Out, "  curl -sS -X POST %s/api/trigger -H 'Content-Type: application/json' -H \"Authorization: Bearer %s\" -d %s\n", base, tokenRef, shellescape.Quote(string(body)))
 	return nil
 }

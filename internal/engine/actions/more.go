@@ -13,10 +13,10 @@ import (
 )
 
 func init() {
-	engine.Register(&engine.Action{Name: "pod_bash_enricher", Event: "PodEvent",
+	engine.Register(&engine.Action{Name: "pod_bash_enricher", Event: "PodEvent", RunsCommands: true,
 		Doc:       "Run a shell command in the pod and attach its output",
 		NewParams: func() any { return &bashParams{} }, Do: podBash})
-	engine.Register(&engine.Action{Name: "pod_ps", Event: "PodEvent",
+	engine.Register(&engine.Action{Name: "pod_ps", Event: "PodEvent", RunsCommands: true,
 		Doc: "Attach the pod's process list (ps aux)", Do: func(ctx context.Context, r *engine.Run, _ any) error {
 			return execInto(ctx, r, "ps aux", "Processes")
 		}})

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -9,25 +10,112 @@ import (
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
-// The actions the issue asks for, all registered, each with an event class that is in
-// Robusta's hierarchy and parameters the validator's catalogue knows.
+// builtIns is what this package must register, written down independently of the
+// registrations: each action's event class as Robusta declares it, whether it changes
+// the cluster or runs commands in pods, and its required params.
+var builtIns = map[string]struct {
+	event            string
+	mutating, execs  bool
+	required         []string
+	producingTrigger string // a trigger whose event the action accepts
+}{
+	"create_finding":                      {event: "ExecutionBaseEvent", required: []string{"title"}, producingTrigger: "on_manual_trigger"},
+	"logs_enricher":                       {event: "PodEvent", producingTrigger: "on_pod_update"},
+	"pod_events_enricher":                 {event: "PodEvent", producingTrigger: "on_pod_crash_loop"},
+	"deployment_events_enricher":          {event: "DeploymentEvent", producingTrigger: "on_deployment_update"},
+	"job_events_enricher":                 {event: "JobEvent", producingTrigger: "on_job_failure"},
+	"resource_events_enricher":            {event: "KubernetesResourceEvent", producingTrigger: "on_deployment_update"},
+	"pod_bash_enricher":                   {event: "PodEvent", execs: true, required: []string{"bash_command"}, producingTrigger: "on_pod_update"},
+	"pod_ps":                              {event: "PodEvent", execs: true, producingTrigger: "on_pod_oom_killed"},
+	"related_pods":                        {event: "KubernetesResourceEvent", producingTrigger: "on_pod_update"},
+	"job_info_enricher":                   {event: "JobEvent", producingTrigger: "on_job_failure"},
+	"job_pod_enricher":                    {event: "JobEvent", producingTrigger: "on_job_update"},
+	"node_status_enricher":                {event: "NodeEvent", producingTrigger: "on_node_update"},
+	"node_running_pods_enricher":          {event: "NodeEvent", producingTrigger: "on_node_update"},
+	"node_allocatable_resources_enricher": {event: "NodeEvent", producingTrigger: "on_node_create"},
+	"get_resource_yaml":                   {event: "KubernetesResourceEvent", producingTrigger: "on_pod_update"},
+	"pod_issue_investigator":              {event: "PodEvent", producingTrigger: "on_pod_crash_loop"},
+	"report_crash_loop":                   {event: "PodEvent", producingTrigger: "on_pod_crash_loop"},
+	"image_pull_backoff_reporter":         {event: "PodEvent", producingTrigger: "on_image_pull_backoff"},
+	"resource_babysitter":                 {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
+	"delete_pod":                          {event: "PodEvent", mutating: true, producingTrigger: "on_pod_update"},
+	"rollout_restart":                     {event: "DeploymentEvent", mutating: true, producingTrigger: "on_deployment_update"},
+}
+
+// The registry holds exactly the built-in actions, each as declared above.
 func TestBuiltInActions(t *testing.T) {
-	want := []string{"create_finding", "logs_enricher", "pod_events_enricher", "deployment_events_enricher",
-		"job_events_enricher", "resource_events_enricher", "pod_bash_enricher", "pod_ps", "related_pods",
-		"job_info_enricher", "job_pod_enricher", "node_status_enricher", "node_running_pods_enricher",
-		"node_allocatable_resources_enricher", "get_resource_yaml", "pod_issue_investigator", "report_crash_loop",
-		"image_pull_backoff_reporter", "resource_babysitter", "delete_pod", "rollout_restart"}
-	for _, name := range want {
-		a, ok := engine.Lookup(name)
-		if !ok {
-			t.Errorf("%s is not registered", name)
-			continue
+	var want []string
+	for name := range builtIns {
+		want = append(want, name)
+	}
+	sort.Strings(want)
+	if got := engine.Names(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("registered:\n%v\nwant:\n%v", got, want)
+	}
+	for name, exp := range builtIns {
+		a, _ := engine.Lookup(name)
+		if a.Event != exp.event || a.Mutating != exp.mutating || a.RunsCommands != exp.execs {
+			t.Errorf("%s: event %s mutating %v runs commands %v; want %s %v %v", name, a.Event, a.Mutating, a.RunsCommands, exp.event, exp.mutating, exp.execs)
 		}
-		if !pbconfig.Fits(a.Event, "ExecutionBaseEvent") {
-			t.Errorf("%s takes %s, which is not in the event hierarchy", name, a.Event)
+		var required []string
+		if a.NewParams != nil {
+			for _, p := range engine.Params(a.NewParams()) {
+				if p.Required {
+					required = append(required, p.Name)
+				}
+			}
 		}
-		if _, ok := pbconfig.Actions[name]; !ok {
-			t.Errorf("%s is missing from the validator's catalogue", name)
+		if strings.Join(required, ",") != strings.Join(exp.required, ",") {
+			t.Errorf("%s: required params %v, want %v", name, required, exp.required)
+		}
+		if a.Doc == "" {
+			t.Errorf("%s has no doc", name)
+		}
+	}
+}
+
+// The config validator knows each built-in action by behaviour: a playbook using it
+// under a trigger whose event it takes (with its required params) is clean; under a
+// scheduled trigger (no object) an object action is an error; without a required
+// param it is an error.
+func TestValidatorKnowsBuiltInActions(t *testing.T) {
+	errorsOf := func(trigger, action string, params map[string]string) []string {
+		t.Helper()
+		var ps []string
+		for k, v := range params {
+			ps = append(ps, k+": "+v)
+		}
+		sort.Strings(ps)
+		doc := fmt.Sprintf("customPlaybooks:\n- triggers:\n  - %s: {}\n  actions:\n  - %s: {%s}\n", trigger, action, strings.Join(ps, ", "))
+		f, err := pbconfig.Parse("values.yaml", []byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		var out []string
+		for _, fd := range pbconfig.Validate(f) {
+			out = append(out, fd.Severity+": "+fd.Message)
+		}
+		return out
+	}
+	for name, exp := range builtIns {
+		params := map[string]string{}
+		for _, p := range exp.required {
+			params[p] = "x"
+		}
+		if got := errorsOf(exp.producingTrigger, name, params); len(got) != 0 {
+			t.Errorf("%s under %s: %v", name, exp.producingTrigger, got)
+		}
+		if exp.event != "ExecutionBaseEvent" {
+			got := strings.Join(errorsOf("on_schedule", name, params), "\n")
+			if !strings.Contains(got, "error: action "+name+" needs a "+exp.event) {
+				t.Errorf("%s under on_schedule: %q", name, got)
+			}
+		}
+		for _, p := range exp.required {
+			got := strings.Join(errorsOf(exp.producingTrigger, name, nil), "\n")
+			if !strings.Contains(got, "error: action "+name+" needs parameter "+p) {
+				t.Errorf("%s without %s: %q", name, p, got)
+			}
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package serve serves the Robusta runner's HTTP API (ROBUSTA.md) from the local
 // engine: /healthz, POST /api/trigger and POST /api/playbooks/reload, with the
 // runner's replies and error codes, so `robusta playbooks trigger` (or curl) can talk
-// to this machine as to an in-cluster runner.
+// to this machine as to an in-cluster runner. Every request but GET /healthz passes
+// a localapi.Guard first: the server acts with the user's cluster credentials.
 package serve
 
 import (
@@ -11,12 +12,14 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/localapi"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
@@ -25,8 +28,14 @@ type Server struct {
 	KF *kube.Factory
 	// Apply lets mutating actions change the cluster (else server-side dry run).
 	Apply bool
-	// Log gets one line per request, as the runner logs them.
+	// AllowExec lets actions that run commands in pods (Action.RunsCommands) run.
+	AllowExec bool
+	// Log gets one line per request, as the runner logs them: action and param
+	// names, never param values.
 	Log io.Writer
+	// Guard checks every request but GET /healthz (localapi). Its zero value still
+	// refuses foreign Hosts and Origins and bodies that are not JSON; set Token.
+	Guard localapi.Guard
 
 	limiter *engine.RateLimiter
 	logMu   sync.Mutex
@@ -55,7 +64,12 @@ func (s *Server) Handler() http.Handler {
 		s.logf("reload: the local engine has no playbook configuration to reload")
 		Reply(w, http.StatusOK, map[string]any{"success": true})
 	})
-	return mux
+	g := s.Guard
+	g.Open = []string{"/healthz"}
+	g.Refused = func(r *http.Request, status int, why string) {
+		s.logf("REFUSED %s %s from %s (%d): %s", r.Method, r.URL.EscapedPath(), r.RemoteAddr, status, why)
+	}
+	return g.Wrap(mux)
 }
 
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
@@ -63,9 +77,17 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 		return
 	}
-	var req playbooks.TriggerRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.ActionName == "" {
-		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: action_name is required"})
+	req, err := decodeTrigger(w, r)
+	if err != nil {
+		s.logf("ERROR invalid request: %v", err)
+		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: " + err.Error()})
+		return
+	}
+	name := logName(req.ActionName)
+	if a, ok := engine.Lookup(req.ActionName); ok && a.RunsCommands && !s.AllowExec {
+		s.logf("REFUSED %s: it runs commands in pods and the server was started without --allow-exec", name)
+		Reply(w, http.StatusForbidden, map[string]any{"success": false,
+			"msg": req.ActionName + " runs commands in pods, which this server does not allow: restart it with robusta local serve --allow-exec"})
 		return
 	}
 	start := time.Now()
@@ -75,16 +97,100 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &te) {
 			te = &engine.TriggerError{Code: engine.CodeUnexpected, Msg: err.Error()}
 		}
-		s.logf("ERROR %s: %s (%d)", req.ActionName, te.Msg, te.Code)
+		// The message may quote param values (an object's name, a command): the log
+		// keeps to the action and the kind of failure.
+		s.logf("ERROR %s: error %d (%s), params %s", name, te.Code, codeMeaning(te.Code), paramNames(req.ActionParams))
 		fail(w, http.StatusOK, te)
 		return
 	}
-	s.logf("ran %s with params %s in %s%s", req.ActionName, paramList(req.ActionParams), time.Since(start).Round(time.Millisecond), noteList(notes))
+	s.logf("ran %s with params %s in %s%s", name, paramNames(req.ActionParams), time.Since(start).Round(time.Millisecond), noteList(notes))
 	out := map[string]any{"success": true}
 	if req.SyncResponse {
 		out["findings"] = []any{f.Platform()}
 	}
 	Reply(w, http.StatusOK, out)
+}
+
+// maxBody bounds a trigger request; real ones are a few hundred bytes.
+const maxBody = 1 << 20
+
+// decodeTrigger reads the request body and says what is wrong with it in words a
+// person writing curl commands can act on.
+func decodeTrigger(w http.ResponseWriter, r *http.Request) (playbooks.TriggerRequest, error) {
+	var req playbooks.TriggerRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	err := dec.Decode(&req)
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return req, errors.New(`the body is empty: send a JSON object such as {"action_name": "...", "action_params": {...}}`)
+	case errors.As(err, &big):
+		return req, fmt.Errorf("the body is larger than %d bytes", maxBody)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return req, errors.New("the body is not valid JSON: it ends before the object is complete")
+	case errors.As(err, &syn):
+		return req, fmt.Errorf("the body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return req, fmt.Errorf("the body must be a JSON object, got a JSON %s", typ.Value)
+	case errors.As(err, &typ):
+		return req, fmt.Errorf("%s must be a JSON %s, got a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case err != nil:
+		return req, fmt.Errorf("the body is not a valid request: %v", err)
+	}
+	if dec.More() {
+		return req, errors.New("the body holds more than one JSON value: send one object")
+	}
+	if strings.TrimSpace(req.ActionName) == "" {
+		return req, errors.New("action_name is required")
+	}
+	return req, nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return goKind
+}
+
+// logName keeps the log one line per request whatever the client called the action.
+func logName(s string) string {
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// codeMeaning is a few words per runner error code, for the log.
+func codeMeaning(code int) string {
+	switch code {
+	case engine.CodeActionNotFound:
+		return "action not found"
+	case engine.CodeEventMismatch:
+		return "event type mismatch"
+	case engine.CodeParamsInvalid:
+		return "params invalid"
+	case engine.CodeNotManual:
+		return "cannot run manually"
+	case engine.CodeEventParams:
+		return "event params invalid"
+	case engine.CodeEventNotBuilt:
+		return "object not found"
+	case engine.CodeNotPermitted:
+		return "not permitted"
+	}
+	return "unexpected error"
 }
 
 func (s *Server) run(r *http.Request, req playbooks.TriggerRequest) (*engine.Finding, []string, error) {
@@ -125,17 +231,15 @@ func (s *Server) logf(format string, args ...any) {
 	fmt.Fprintf(s.Log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 }
 
-func paramList(p map[string]any) string {
+// paramNames lists the names of the params, never their values: a value may be a
+// command or a secret.
+func paramNames(p map[string]any) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
-		keys = append(keys, k)
+		keys = append(keys, logName(k))
 	}
 	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, p[k])
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
+	return "{" + strings.Join(keys, ", ") + "}"
 }
 
 func noteList(notes []string) string {
