@@ -116,3 +116,24 @@ func ReadToken(path string) (string, error) {
 	}
 	return tok, nil
 }
+
+// ClientToken is the bearer token a client sends: flag, else $ROBUSTA_LOCAL_TOKEN, else
+// (when fromFile, i.e. the client talks to this machine's server directly) the file
+// `local serve` wrote. Through a port-forward the file is never read: its secret is not
+// sent to a pod that merely answers on the runner's port.
+func ClientToken(flag string, getenv func(string) string, fromFile bool) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if t := strings.TrimSpace(getenv(TokenEnv)); t != "" {
+		return t, nil
+	}
+	if !fromFile {
+		return "", nil
+	}
+	p, err := TokenPath(getenv)
+	if err != nil {
+		return "", err
+	}
+	return ReadToken(p)
+}

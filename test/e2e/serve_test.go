@@ -137,6 +137,15 @@ func TestServeBehindARealPortForward(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") {
 		t.Fatal(r)
 	}
+	// reload through the port-forward: with the token it reaches the server, without it
+	// it is refused like trigger.
+	if r = run(t, withToken, "playbooks", "reload", "-n", "served"); r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "Playbooks reloaded on runner served/"+rn.Pod)
+	if r = run(t, env, "playbooks", "reload", "-n", "served"); r.code != 1 || !strings.Contains(r.stderr, "401") {
+		t.Fatal(r)
+	}
 
 	// What a web page, a rebinding attack or another local user could send: refused
 	// before anything runs. Each would run a command creating the canary file.

@@ -4,6 +4,7 @@ package reload
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/localapi"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
@@ -23,11 +25,15 @@ type Options struct {
 
 	Timeout time.Duration
 	Runner  cmdutil.RunnerFlags
+	// Token is sent as a bearer token (--token, else $ROBUSTA_LOCAL_TOKEN): what
+	// `robusta local serve` behind a runner-shaped pod asks for; a real runner ignores it.
+	Token  string
+	Getenv func(string) string
 }
 
 // NewCmdReload builds the command.
 func NewCmdReload(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
+	opts := &Options{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat, Getenv: os.Getenv}
 	opts.FindOptions = func() kube.FindOptions { return f.FindOptions(opts.Runner) }
 	cmd := &cobra.Command{
 		Use:   "reload",
@@ -41,11 +47,16 @@ func NewCmdReload(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		},
 	}
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long to keep trying to reach the runner's HTTP server")
+	cmd.Flags().StringVar(&opts.Token, "token", "", "bearer token for robusta local serve (default: $"+localapi.TokenEnv+")")
 	cmdutil.AddRunnerFlags(cmd, &opts.Runner)
 	return cmd
 }
 
 func runReload(ctx context.Context, o *Options) error {
+	token, err := localapi.ClientToken(o.Token, o.Getenv, false)
+	if err != nil {
+		return err
+	}
 	kf := o.Kube()
 	pod, err := kf.FindRunner(ctx, o.FindOptions())
 	if err != nil {
@@ -55,6 +66,7 @@ func runReload(ctx context.Context, o *Options) error {
 	sess, err := playbooks.Connect(ctx, kf, *pod, o.Timeout)
 	var resp *playbooks.Response
 	if err == nil {
+		sess.Client.Token = token
 		resp, err = sess.Client.Reload(ctx)
 		sess.Close()
 	}

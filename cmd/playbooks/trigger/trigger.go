@@ -229,23 +229,9 @@ func triggerLocal(ctx context.Context, o *Options, body []byte) error {
 	return report(o, resp, err, "the local server "+base)
 }
 
-// token is the bearer token to send: --token, else $ROBUSTA_LOCAL_TOKEN, else (when
-// fromFile) the file `local serve` wrote.
+// token is the bearer token to send (localapi.ClientToken).
 func (o *Options) token(fromFile bool) (string, error) {
-	if o.Token != "" {
-		return o.Token, nil
-	}
-	if t := strings.TrimSpace(o.Getenv(localapi.TokenEnv)); t != "" {
-		return t, nil
-	}
-	if !fromFile {
-		return "", nil
-	}
-	p, err := localapi.TokenPath(o.Getenv)
-	if err != nil {
-		return "", err
-	}
-	return localapi.ReadToken(p)
+	return localapi.ClientToken(o.Token, o.Getenv, fromFile)
 }
 
 // report prints the reply: structured as it came, or the findings as text.
