@@ -96,7 +96,13 @@ func runLogs(ctx context.Context, o *Options) error {
 	if lo.Container == "" {
 		lo.Container = container
 	}
-	return kf.StreamLogs(ctx, ns, pod, lo, o.IO.Out)
+	out := o.IO.Out
+	if o.IO.IsStdoutTTY() {
+		// On a terminal, a log line's escape sequences are shown, not obeyed; piped
+		// output keeps the bytes.
+		out = cli.PrintableWriter{W: out}
+	}
+	return kf.StreamLogs(ctx, ns, pod, lo, out)
 }
 
 // target picks the pod: the runner (even when not ready: that is when its logs

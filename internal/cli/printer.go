@@ -281,3 +281,14 @@ func Printable(s string) string {
 	}
 	return b.String()
 }
+
+// PrintableWriter passes each write through Printable, for streams of whole lines from
+// the cluster (kube.StreamLogs writes one line per call) going to a terminal.
+type PrintableWriter struct{ W io.Writer }
+
+func (p PrintableWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.W, Printable(string(b))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

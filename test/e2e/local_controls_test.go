@@ -71,4 +71,14 @@ func TestLocalRunShowsControlCharacters(t *testing.T) {
 	r = run(t, e.env, "local", "run", "pod_events_enricher", "--pod", pod)
 	noControls(r)
 	mustContain(t, r, "stdout", `failed \x1b[31mRED\x1b[0m\x1b]0;pwned\x07`)
+
+	// robusta logs: on a terminal the line is shown escaped; piped, the bytes stay.
+	out := runTTY(t, e.env, 120, "logs", "--runner-pod", pod, "--tail", "2")
+	if strings.Contains(out, "\x1b]0;") || strings.Contains(out, "\x07") || !strings.Contains(out, `start \x1b[31mRED\x1b[0m\x1b]0;pwned\x07`) {
+		t.Fatalf("logs on a terminal: %q", out)
+	}
+	r = run(t, e.env, "logs", "--runner-pod", pod, "--tail", "2")
+	if r.code != 0 || !strings.Contains(r.stdout, "start "+evil) {
+		t.Fatalf("piped logs lost the bytes: %s", r)
+	}
 }

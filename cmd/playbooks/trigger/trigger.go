@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -284,8 +285,12 @@ func triggerOnce(ctx context.Context, kf *kube.Factory, pod kube.RunnerPod, o *O
 func showLogs(ctx context.Context, o *Options, kf *kube.Factory, pod *kube.RunnerPod, since time.Time) {
 	st := o.IO.StderrStyles()
 	fmt.Fprintf(o.IO.ErrOut, "\n%s\n", st.Muted(fmt.Sprintf("── runner logs since the request (%s) ──", pod.Ref())))
+	var out io.Writer = o.IO.ErrOut
+	if o.IO.IsStderrTTY() {
+		out = cli.PrintableWriter{W: out}
+	}
 	err := kf.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: kube.RunnerContainer,
-		SinceTime: since.Add(-time.Second), Tail: -1}, o.IO.ErrOut)
+		SinceTime: since.Add(-time.Second), Tail: -1}, out)
 	if err != nil {
 		fmt.Fprintf(o.IO.ErrOut, "%s could not read the runner's logs: %v\n", st.WarningIcon(), err)
 	}
