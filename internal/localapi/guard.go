@@ -45,7 +45,7 @@ func (g *Guard) Wrap(h http.Handler) http.Handler {
 			if status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="robusta local"`)
 			}
-			reply(w, status, map[string]any{"success": false, "msg": why})
+			Reply(w, status, map[string]any{"success": false, "msg": why})
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -156,9 +156,9 @@ func IsLoopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// reply answers with JSON and a Content-Length (kwok's port-forward needs it to see
+// Reply answers with JSON and a Content-Length (kwok's port-forward needs it to see
 // the end of the reply).
-func reply(w http.ResponseWriter, code int, v any) {
+func Reply(w http.ResponseWriter, code int, v any) {
 	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/robusta-dev/robusta-go/internal/engine/serve"
+	"github.com/robusta-dev/robusta-go/internal/localapi"
 )
 
 // StandIn stands in for the Robusta runner's HTTP API (ROBUSTA.md): /healthz,
@@ -59,18 +59,18 @@ func (s *StandIn) Start(addr string) error {
 	s.listener = l
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		serve.Reply(w, http.StatusOK, map[string]any{"status": "OK"})
+		localapi.Reply(w, http.StatusOK, map[string]any{"status": "OK"})
 	})
 	mux.HandleFunc("/api/trigger", s.trigger)
 	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.record(r, body)
 		if r.Method != http.MethodPost {
-			serve.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+			localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 			return
 		}
 		s.log("Reloading playbook configuration")
-		serve.Reply(w, http.StatusOK, map[string]any{"success": true})
+		localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
 	})
 	s.server = &http.Server{Handler: mux}
 	go func() { _ = s.server.Serve(l) }()
@@ -117,7 +117,7 @@ func (s *StandIn) trigger(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Method != http.MethodPost {
-		serve.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+		localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 		return
 	}
 	var req struct {
@@ -125,14 +125,14 @@ func (s *StandIn) trigger(w http.ResponseWriter, r *http.Request) {
 		ActionParams map[string]any `json:"action_params"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.ActionName == "" {
-		serve.Reply(w, http.StatusBadRequest, map[string]any{"success": false, "msg": "invalid request: action_name is required", "error_code": 4700})
+		localapi.Reply(w, http.StatusBadRequest, map[string]any{"success": false, "msg": "invalid request: action_name is required", "error_code": 4700})
 		return
 	}
 	act, ok := s.Actions[req.ActionName]
 	if !ok {
 		msg := "External action not found " + req.ActionName
 		s.log("ERROR " + msg)
-		serve.Reply(w, http.StatusOK, map[string]any{"success": false, "msg": msg, "error_code": 4603})
+		localapi.Reply(w, http.StatusOK, map[string]any{"success": false, "msg": msg, "error_code": 4603})
 		return
 	}
 	if act.NeedsObject {
@@ -141,14 +141,14 @@ func (s *StandIn) trigger(w http.ResponseWriter, r *http.Request) {
 		if !hasName || (!act.Cluster && !hasNS) {
 			msg := fmt.Sprintf("Failed to create execution instance for %s: name and namespace are required", req.ActionName)
 			s.log("ERROR " + msg)
-			serve.Reply(w, http.StatusOK, map[string]any{"success": false, "msg": msg, "error_code": 4605})
+			localapi.Reply(w, http.StatusOK, map[string]any{"success": false, "msg": msg, "error_code": 4605})
 			return
 		}
 	}
 	s.log(fmt.Sprintf("running action %s with params %v", req.ActionName, req.ActionParams))
 	if act.Reply != nil {
-		serve.Reply(w, http.StatusOK, act.Reply)
+		localapi.Reply(w, http.StatusOK, act.Reply)
 		return
 	}
-	serve.Reply(w, http.StatusOK, map[string]any{"success": true})
+	localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
 }

@@ -58,9 +58,21 @@ func (r result) String() string {
 // run executes the binary with args and a clean environment plus env.
 func run(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return runInDir(t, "", env, args...)
+}
+
+// runIn is run with the working directory set to dir.
+func runIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return runInDir(t, dir, nil, args...)
+}
+
+func runInDir(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
 	home := t.TempDir()
 	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
 	var out, errb bytes.Buffer

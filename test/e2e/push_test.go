@@ -430,28 +430,6 @@ func TestPullRefusesAFileAsDestination(t *testing.T) {
 	}
 }
 
-// runIn is run with the working directory set to dir.
-func runIn(t *testing.T, dir string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir = dir
-	home := t.TempDir()
-	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return r
-}
-
 func TestPackageInsideTheRepoAndThroughLinks(t *testing.T) {
 	src := sampleRepo(t, "pkg_repo")
 	// Run in the repository, twice: the first archive must not end up in the second.

@@ -46,7 +46,7 @@ func (s *Server) Handler() http.Handler {
 	s.limiter = engine.NewRateLimiter()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		Reply(w, http.StatusOK, map[string]any{"status": "OK"})
+		localapi.Reply(w, http.StatusOK, map[string]any{"status": "OK"})
 	})
 	mux.HandleFunc("/api/trigger", s.trigger)
 	mux.HandleFunc("/api/alerts", func(w http.ResponseWriter, r *http.Request) {
@@ -58,11 +58,11 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+			localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 			return
 		}
 		s.logf("reload: the local engine has no playbook configuration to reload")
-		Reply(w, http.StatusOK, map[string]any{"success": true})
+		localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
 	})
 	g := s.Guard
 	g.Open = []string{"/healthz"}
@@ -74,7 +74,7 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
+		localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
 		return
 	}
 	req, err := decodeTrigger(w, r)
@@ -86,7 +86,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	name := logName(req.ActionName)
 	if a, ok := engine.Lookup(req.ActionName); ok && a.RunsCommands && !s.AllowExec {
 		s.logf("REFUSED %s: it runs commands in pods and the server was started without --allow-exec", name)
-		Reply(w, http.StatusForbidden, map[string]any{"success": false,
+		localapi.Reply(w, http.StatusForbidden, map[string]any{"success": false,
 			"msg": req.ActionName + " runs commands in pods, which this server does not allow: restart it with robusta local serve --allow-exec"})
 		return
 	}
@@ -108,7 +108,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if req.SyncResponse {
 		out["findings"] = []any{f.Platform()}
 	}
-	Reply(w, http.StatusOK, out)
+	localapi.Reply(w, http.StatusOK, out)
 }
 
 // maxBody bounds a trigger request; real ones are a few hundred bytes.
@@ -250,15 +250,5 @@ func noteList(notes []string) string {
 }
 
 func fail(w http.ResponseWriter, code int, te *engine.TriggerError) {
-	Reply(w, code, map[string]any{"success": false, "msg": te.Msg, "error_code": te.Code})
-}
-
-// Reply answers with JSON and a Content-Length: kwok's port-forward needs it to see
-// the end of the reply.
-func Reply(w http.ResponseWriter, code int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
+	localapi.Reply(w, code, map[string]any{"success": false, "msg": te.Msg, "error_code": te.Code})
 }
