@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -265,5 +268,45 @@ func TestSignalsEndLongCommands(t *testing.T) {
 			}
 			noStackTrace(t, r)
 		})
+	}
+}
+
+// TestPortForwardForbiddenFailsFast: a user who may list pods but not port-forward gets
+// the forbidden error at once (apierrors.IsForbidden through the explained error), not
+// after retrying for the whole --timeout.
+func TestPortForwardForbiddenFailsFast(t *testing.T) {
+	e := startRunner(t, "robusta-pf", nil, sandbox.RunnerSpec{})
+	ctx := context.Background()
+	token, err := e.c.ServiceAccountToken(ctx, "e2e-nopf", "lister")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "list-only", Namespace: "robusta-pf"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list"}}},
+	}
+	if _, err := e.c.Client.RbacV1().Roles("robusta-pf").Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "list-only", Namespace: "robusta-pf"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "list-only"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "lister", Namespace: "e2e-nopf"}},
+	}
+	if _, err := e.c.Client.RbacV1().RoleBindings("robusta-pf").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := e.c.WriteTokenKubeconfig(kc, "lister", token); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, kubeconfigEnv(kc), "-n", "robusta-pf", "playbooks", "trigger", "my_action", "--timeout", "60s", "--show-logs=false")
+	if r.code != 1 || r.elapsed > 20*time.Second {
+		t.Fatalf("want a prompt failure\n%s\n(took %s)", r, r.elapsed)
+	}
+	mustContain(t, r, "stderr", "forbidden")
+	mustContain(t, r, "stderr", "pods/portforward")
+	if n := len(e.triggerBodies()); n != 0 {
+		t.Fatalf("%d requests reached the runner", n)
 	}
 }
