@@ -36,7 +36,7 @@ func (f *Factory) Explain(err error, verb, resource, namespace string) error {
 	}
 	ctxName := f.ContextName()
 	switch {
-	case apierrors.IsForbidden(err) || strings.Contains(err.Error(), " is forbidden: "):
+	case apierrors.IsForbidden(err):
 		user := "the current user"
 		if m := forbiddenUser.FindStringSubmatch(err.Error()); m != nil {
 			user = fmt.Sprintf("user %q", m[1])

@@ -271,7 +271,7 @@ func TestSignalsEndLongCommands(t *testing.T) {
 	}
 }
 
-// TestPortForwardForbiddenFailsFast: a user who may list pods but not port-forward gets
+// TestPortForwardForbiddenFailsFast: a user who may list pods but not port-forward or exec gets
 // the forbidden error at once (apierrors.IsForbidden through the explained error), not
 // after retrying for the whole --timeout.
 func TestPortForwardForbiddenFailsFast(t *testing.T) {
@@ -309,4 +309,10 @@ func TestPortForwardForbiddenFailsFast(t *testing.T) {
 	if n := len(e.triggerBodies()); n != 0 {
 		t.Fatalf("%d requests reached the runner", n)
 	}
+	// Exec is refused the same way, and explained.
+	r = run(t, kubeconfigEnv(kc), "-n", "robusta-pf", "playbooks", "list-dirs")
+	if r.code != 1 || r.elapsed > 20*time.Second {
+		t.Fatalf("want a prompt failure\n%s", r)
+	}
+	mustContain(t, r, "stderr", `forbidden: user "system:serviceaccount:e2e-nopf:lister" cannot create pods/exec`)
 }
