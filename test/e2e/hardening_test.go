@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -315,4 +317,44 @@ func TestPortForwardForbiddenFailsFast(t *testing.T) {
 		t.Fatalf("want a prompt failure\n%s", r)
 	}
 	mustContain(t, r, "stderr", `forbidden: user "system:serviceaccount:e2e-nopf:lister" cannot create pods/exec`)
+}
+
+// TestSignalEndsAPromptWithinGrace: gen-config waits on the terminal, where no context
+// reaches; SIGTERM must still end it (after the grace period) with exit 130, and leave
+// no values file behind.
+func TestSignalEndsAPromptWithinGrace(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "gen-config")
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + filepath.Join(dir, "none")}
+	cmd.Dir = dir
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	go func() { _, _ = io.Copy(io.Discard, tty) }()
+	time.Sleep(2 * time.Second) // the wizard is up and reading the terminal
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("gen-config still runs 20 s after SIGTERM")
+	}
+	took := time.Since(sent)
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v", err)
+	}
+	if took > 8*time.Second {
+		t.Fatalf("ended %s after SIGTERM", took)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "generated_values.yaml")); err == nil {
+		t.Fatal("a values file was written")
+	}
 }
