@@ -5,9 +5,7 @@ package helmvalues
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
 )
 
@@ -162,16 +161,13 @@ func (a *Answers) Validate() error {
 	return nil
 }
 
-// RandomUUID returns a random version 4 UUID from crypto/rand.
+// RandomUUID returns a random version 4 UUID (crypto/rand, through google/uuid).
 func RandomUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	u, err := uuid.NewRandom()
+	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return u.String(), nil
 }
 
 // Build returns the values document for a. existing, when not nil, is the parsed file

@@ -36,15 +36,15 @@ func (f *Factory) Explain(err error, verb, resource, namespace string) error {
 	}
 	ctxName := f.ContextName()
 	switch {
-	case apierrors.IsForbidden(err) || strings.Contains(err.Error(), " is forbidden: "):
+	case apierrors.IsForbidden(err):
 		user := "the current user"
 		if m := forbiddenUser.FindStringSubmatch(err.Error()); m != nil {
 			user = fmt.Sprintf("user %q", m[1])
 		}
-		return cli.WithHint(fmt.Errorf("forbidden: %s cannot %s %s %s (context %q)", user, verb, resource, where, ctxName),
+		return cli.WithHint(explained(err, "forbidden: %s cannot %s %s %s (context %q)", user, verb, resource, where, ctxName),
 			"ask a cluster admin for RBAC access, or pass --namespace to look only where you have rights")
 	case apierrors.IsUnauthorized(err):
-		return cli.WithHint(fmt.Errorf("unauthorized: the API server at %s rejected the credentials of context %q", f.ServerURL(), ctxName),
+		return cli.WithHint(explained(err, "unauthorized: the API server at %s rejected the credentials of context %q", f.ServerURL(), ctxName),
 			"refresh your credentials (they may have expired) or pick another context with --context")
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("not found: %s %s: %w", resource, where, err)
@@ -54,6 +54,20 @@ func (f *Factory) Explain(err error, verb, resource, namespace string) error {
 			"check that the cluster is running and that your network or VPN reaches it; --request-timeout sets how long to wait")
 	}
 	return err
+}
+
+// explainedError is a message of our own that still unwraps to the API error it
+// explains, so callers can test it with apierrors.IsForbidden and the like.
+type explainedError struct {
+	msg   string
+	cause error
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.cause }
+
+func explained(cause error, format string, a ...any) error {
+	return &explainedError{msg: fmt.Sprintf(format, a...), cause: cause}
 }
 
 func isUnreachable(err error) bool {

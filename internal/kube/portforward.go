@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
@@ -84,7 +85,7 @@ func (f *Factory) OpenPortForward(ctx context.Context, namespace, pod string, po
 		return nil, err
 	}
 	reqURL := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
-	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, reqURL)
+	dialer := &recordingDialer{Dialer: spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, reqURL)}
 
 	pf := &PortForward{stop: make(chan struct{}), done: make(chan struct{}), errOut: &syncBuffer{}}
 	ready := make(chan struct{})
@@ -104,6 +105,9 @@ func (f *Factory) OpenPortForward(ctx context.Context, namespace, pod string, po
 		if err == nil {
 			err = fmt.Errorf("forwarder stopped")
 		}
+		if derr := dialer.lastErr(); derr != nil {
+			err = derr // the API status error itself, which ForwardPorts flattens to text
+		}
 		return nil, fmt.Errorf("port-forward to %s/%s: %w", namespace, pod, f.Explain(unwrapURL(err), "create", "pods/portforward", namespace))
 	case <-ctx.Done():
 		pf.Close()
@@ -116,6 +120,30 @@ func (f *Factory) OpenPortForward(ctx context.Context, namespace, pod string, po
 	}
 	pf.LocalPort = int(ports[0].Local)
 	return pf, nil
+}
+
+// recordingDialer keeps the error of the upgrade request: portforward.ForwardPorts
+// reports it only as text, so apierrors.IsForbidden could not see it.
+type recordingDialer struct {
+	httpstream.Dialer
+	mu  sync.Mutex
+	err error
+}
+
+func (d *recordingDialer) Dial(protocols ...string) (httpstream.Connection, string, error) {
+	c, p, err := d.Dialer.Dial(protocols...)
+	if err != nil {
+		d.mu.Lock()
+		d.err = err
+		d.mu.Unlock()
+	}
+	return c, p, err
+}
+
+func (d *recordingDialer) lastErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
 }
 
 // The SPDY dialer wraps API errors in url.Error; Explain wants the status error.

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 )
@@ -98,24 +99,26 @@ func (f *Factory) FindRunner(ctx context.Context, opts FindOptions) (*RunnerPod,
 // ready, until timeout. onWait is called with the not-ready error each time it waits.
 func (f *Factory) WaitForRunner(ctx context.Context, opts FindOptions, timeout time.Duration, onWait func(error)) (*RunnerPod, error) {
 	deadline := time.Now().Add(timeout)
-	for {
-		r, err := f.FindRunner(ctx, opts)
+	var r *RunnerPod
+	var err error
+	pollErr := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		r, err = f.FindRunner(ctx, opts)
 		var nr *NotReadyError
 		if err == nil || !errors.As(err, &nr) || time.Now().After(deadline) {
 			if err != nil && errors.As(err, &nr) && timeout > 0 {
 				err = fmt.Errorf("%w (waited %s)", err, timeout.Round(time.Second))
 			}
-			return r, err
+			return true, nil
 		}
 		if onWait != nil {
 			onWait(err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if pollErr != nil {
+		return nil, pollErr
 	}
+	return r, err
 }
 
 // ListRunners returns every runner pod where opts say to look, and what was searched.

@@ -171,9 +171,10 @@ func (c *Client) Reload(ctx context.Context) (*Response, error) {
 }
 
 func (c *Client) post(ctx context.Context, path string, body []byte) (*Response, error) {
-	backoff := 50 * time.Millisecond
 	giveUp := time.Now().Add(c.RetryFor)
-	for {
+	var out *Response
+	var last error
+	err := retryBackoff(50*time.Millisecond).Until(ctx, true, false, func(ctx context.Context) (bool, error) {
 		var wrote atomic.Bool
 		trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
@@ -182,30 +183,30 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (*Response,
 		}}
 		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.BaseURL+path, bytes.NewReader(body))
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		c.authorize(req)
 		resp, err := c.doWithReplyTimeout(req, &wrote)
 		if err == nil {
 			defer resp.Body.Close()
-			return decodeResponse(resp)
+			out, err = decodeResponse(resp)
+			return true, err
 		}
+		// Once the request went out the runner may have acted: never send it twice.
 		if wrote.Load() {
-			return nil, &OutcomeUnknownError{Err: unwrapURLErr(err)}
+			return false, &OutcomeUnknownError{Err: unwrapURLErr(err)}
 		}
+		last = unwrapURLErr(err)
 		if time.Now().After(giveUp) {
-			return nil, fmt.Errorf("could not send the request to the runner: %v", unwrapURLErr(err))
+			return false, fmt.Errorf("could not send the request to the runner: %v", last)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("could not send the request to the runner: %v", unwrapURLErr(err))
-		case <-time.After(backoff):
-		}
-		if backoff < time.Second {
-			backoff *= 2
-		}
+		return false, nil
+	})
+	if err != nil && last != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, fmt.Errorf("could not send the request to the runner: %v", last)
 	}
+	return out, err
 }
 
 func (c *Client) authorize(req *http.Request) {

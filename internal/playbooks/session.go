@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/robusta-dev/robusta-go/internal/kube"
 )
@@ -24,42 +28,46 @@ type Session struct {
 func Connect(ctx context.Context, kf *kube.Factory, pod kube.RunnerPod, timeout time.Duration) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	backoff := 100 * time.Millisecond
 	var last error
-	for {
+	var session *Session
+	err := retryBackoff(100*time.Millisecond).Until(ctx, true, false, func(ctx context.Context) (bool, error) {
 		pf, err := kf.OpenPortForward(ctx, pod.Namespace, pod.Name, kube.RunnerPort)
 		if err != nil {
 			// Rights and missing pods do not fix themselves: report at once.
-			if strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), "not found") {
-				return nil, err
+			if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+				return false, err
 			}
 			last = err
-		} else {
-			client := NewClient("http://"+pf.Addr(), timeout)
-			attempt, stop := context.WithTimeout(ctx, 3*time.Second)
-			err = client.Ping(attempt)
-			stop()
-			if err == nil {
-				return &Session{Pod: pod, Client: client, pf: pf}, nil
-			}
-			last = err
-			if detail := pf.Errors(); detail != "" {
-				last = fmt.Errorf("%v (%s)", err, lastLine(detail))
-			}
-			pf.Close()
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("runner %s port %d did not answer within %s: %v", pod.Ref(), kube.RunnerPort, timeout, last)
-			}
-			return nil, ctx.Err()
-		case <-time.After(backoff):
+		client := NewClient("http://"+pf.Addr(), timeout)
+		attempt, stop := context.WithTimeout(ctx, 3*time.Second)
+		err = client.Ping(attempt)
+		stop()
+		if err == nil {
+			session = &Session{Pod: pod, Client: client, pf: pf}
+			return true, nil
 		}
-		if backoff < time.Second {
-			backoff *= 2
+		last = err
+		if detail := pf.Errors(); detail != "" {
+			last = fmt.Errorf("%v (%s)", err, lastLine(detail))
 		}
+		pf.Close()
+		return false, nil
+	})
+	switch {
+	case session != nil:
+		return session, nil
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, fmt.Errorf("runner %s port %d did not answer within %s: %v", pod.Ref(), kube.RunnerPort, timeout, last)
 	}
+	return nil, err
+}
+
+// retryBackoff doubles the wait from first up to one second, then keeps it there, until
+// the context ends.
+func retryBackoff(first time.Duration) wait.DelayFunc {
+	return wait.Backoff{Duration: first, Factor: 2, Cap: time.Second, Steps: math.MaxInt32}.DelayFunc()
 }
 
 // Close closes the port-forward.
