@@ -226,3 +226,21 @@ func TestFrameWriter(t *testing.T) {
 		t.Fatalf("frames: %d bytes, want %d (head %.20q)", out.Len(), len(want), out.String())
 	}
 }
+
+// A storage path that a symbolic link leads elsewhere is refused, with nothing written
+// where it leads.
+func TestPushScriptRefusesLinkedStorage(t *testing.T) {
+	root := t.TempDir()
+	target := filepath.Join(root, "elsewhere")
+	_ = os.MkdirAll(target, 0o755)
+	link := filepath.Join(root, "link")
+	_ = os.Symlink(target, link)
+	out, err := runPushScript(link, "v1")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 11 || !strings.Contains(string(out), "leads to "+target+" (through a symbolic link)") {
+		t.Fatalf("%v %s", err, out)
+	}
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Fatalf("written through the link: %v", entries)
+	}
+}

@@ -136,29 +136,23 @@ func isSystemDir(p string) bool {
 }
 
 // checkScript is harmless: it tests that the storage folder is a folder and prints its
-// real path (symbolic links resolved), or "missing" when it does not exist and $2 says
-// that is fine (push creates it).
+// real path (symbolic links resolved).
 const checkScript = `if [ ! -d "$1" ]; then
-  if [ "$2" = missing-ok ] && [ ! -e "$1" ] && [ ! -L "$1" ]; then echo missing; exit 0; fi
   echo "storage folder $1 does not exist in the runner (or is not a folder)" >&2; exit 3
 fi
 cd -P -- "$1" && pwd -P
 `
 
-// checkInPod runs checkScript before a command that changes, removes or reads
-// repositories: the storage folder must exist as a folder (unless missingOK), and its
-// real path (a symbolic link could lead to /) must pass ValidateStoragePath too. It
-// returns the real path, which the command then uses.
-func (s *Storage) checkInPod(ctx context.Context, missingOK bool) (string, error) {
+// checkInPod runs checkScript before a command that removes or reads repositories: the
+// storage folder must exist as a folder, and its real path (a symbolic link could lead
+// to /) must pass ValidateStoragePath too. It returns the real path, which the command
+// then uses.
+func (s *Storage) checkInPod(ctx context.Context) (string, error) {
 	if _, err := ValidateStoragePath(s.Path); err != nil {
 		return "", err
 	}
-	mode := ""
-	if missingOK {
-		mode = "missing-ok"
-	}
 	var out strings.Builder
-	if err := s.exec(ctx, checkScript, []string{s.Path, mode}, nil, &out); err != nil {
+	if err := s.exec(ctx, checkScript, []string{s.Path}, nil, &out); err != nil {
 		var ee *kube.ExitError
 		if errors.As(err, &ee) && ee.Code == 3 {
 			return "", cli.WithHint(fmt.Errorf("storage folder %s does not exist in runner %s", s.Path, s.Pod.Ref()),
@@ -167,9 +161,6 @@ func (s *Storage) checkInPod(ctx context.Context, missingOK bool) (string, error
 		return "", fmt.Errorf("check storage folder %s in %s: %w", s.Path, s.Pod.Ref(), err)
 	}
 	resolved := strings.TrimSuffix(out.String(), "\n")
-	if resolved == "missing" && missingOK {
-		return s.Path, nil
-	}
 	if strings.Contains(resolved, "\n") || !strings.HasPrefix(resolved, "/") {
 		return "", fmt.Errorf("check storage folder %s in %s: unexpected reply %q", s.Path, s.Pod.Ref(), out.String())
 	}
@@ -235,13 +226,24 @@ case $MODE in
 esac
 # RECV PIDFILE: the receiver, with its own pid (stopScript kills it) and a time limit.
 RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" sh -c "$3" sh "$4"; fi; exec sh -c "$3" sh "$4"'
+# drain reads the stream to its end, unused: an exec whose command exits with stdin
+# unread may lose the exit status on the way back.
+drain() { sh -c "$RECV" sh /dev/null "$LIMIT" "$READ" "$N" > /dev/null || true; }
 mkdir -p "$S"
+# The client checked the path as written (not / nor a system folder); a symbolic link
+# could still lead there. Push only into a real path.
+REAL=$(cd -P -- "$S" && pwd -P)
+if [ "$REAL" != "$S" ]; then
+  echo "storage folder $S leads to $REAL (through a symbolic link): pass --storage-path $REAL if that is the folder you mean" >&2
+  drain
+  exit 11
+fi
 if ! mkdir "$LOCK" 2>/dev/null; then
   OWNER=$(cat "$LOCK/pid" 2>/dev/null || true)
   if [ -z "$OWNER" ]; then sleep 1; OWNER=$(cat "$LOCK/pid" 2>/dev/null || true); fi
   if [ -n "$OWNER" ] && kill -0 "$OWNER" 2>/dev/null; then
     echo "another push of $NAME is in progress (shell $OWNER in the runner): wait for it to finish" >&2
-    sh -c "$RECV" sh /dev/null "$LIMIT" "$READ" "$N" > /dev/null || true
+    drain
     exit 7
   fi
   rm -rf "$LOCK"
@@ -364,16 +366,11 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		return nil, err
 	}
 	start := time.Now()
-	// The storage folder is checked in the pod while the repository is read here.
-	type checked struct {
-		dir string
-		err error
+	// The path as written; the push script refuses one that a symbolic link leads
+	// elsewhere (checking in the pod first would cost a round trip).
+	if _, err := ValidateStoragePath(s.Path); err != nil {
+		return nil, err
 	}
-	check := make(chan checked, 1)
-	go func() {
-		dir, err := s.checkInPod(ctx, true)
-		check <- checked{dir, err}
-	}()
 	var info repo.ArchiveInfo
 	var err error
 	if o.Checksum {
@@ -381,12 +378,8 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	} else {
 		info, err = r.TarInfo()
 	}
-	c := <-check
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", r.Root, err)
-	}
-	if c.err != nil {
-		return nil, c.err
 	}
 	if o.Packaged != nil {
 		o.Packaged(info)
@@ -437,13 +430,13 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	if o.Checksum {
 		sum = info.SHA256
 	}
-	err = s.exec(ctx, pushScript, []string{c.dir, o.Name, mode, strconv.FormatInt(info.Size, 10), sum,
+	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, mode, strconv.FormatInt(info.Size, 10), sum,
 		strconv.Itoa(info.Files), strconv.FormatInt(r.TotalSize(), 10), tag, strconv.FormatInt(limit, 10)}, src, &out)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Interrupted or cut: a receiver that never sees the end of its input (some
 			// exec paths do not pass stdin EOF on) would wait; stop it now.
-			s.stopReceiver(c.dir, o.Name, tag)
+			s.stopReceiver(s.Path, o.Name, tag)
 		}
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			err = cause
@@ -459,7 +452,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	if len(reply) != 3 || reply[0] != "pushed" {
 		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), out.String())
 	}
-	return &PushResult{Name: o.Name, Path: path.Join(c.dir, o.Name), Runner: s.Pod.Ref(), Archive: info,
+	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info,
 		Swap: reply[2], Compressed: mode == "tgz", Elapsed: time.Since(start)}, nil
 }
 
@@ -698,7 +691,7 @@ func (s *Storage) Pull(ctx context.Context, name, dest string) (int, error) {
 	if err := CheckName(name); err != nil {
 		return 0, err
 	}
-	dir, err := s.checkInPod(ctx, false)
+	dir, err := s.checkInPod(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -731,7 +724,7 @@ func (s *Storage) Delete(ctx context.Context, name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	dir, err := s.checkInPod(ctx, false)
+	dir, err := s.checkInPod(ctx)
 	if err != nil {
 		return err
 	}

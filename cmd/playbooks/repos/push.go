@@ -119,6 +119,21 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	if err != nil {
 		return err
 	}
+	// Will the runner use it, and will it survive a restart? Asked while the push runs.
+	type releaseCheck struct {
+		rel *playbooks.Release
+		err error
+	}
+	relc := make(chan releaseCheck, 1)
+	go func() {
+		cs, err := st.KF.Clientset()
+		if err != nil {
+			relc <- releaseCheck{err: err}
+			return
+		}
+		rel, err := playbooks.FindRunnerRelease(ctx, cs, st.Pod.Namespace, st.Pod.Name)
+		relc <- releaseCheck{rel, err}
+	}()
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
 	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum, Compress: mode,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
@@ -126,19 +141,14 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	if err != nil {
 		return err
 	}
-
-	// Will the runner use it, and will it survive a restart?
 	var warnings []string
-	if cs, cerr := st.KF.Clientset(); cerr == nil {
-		rel, rerr := playbooks.FindRunnerRelease(ctx, cs, st.Pod.Namespace, st.Pod.Name)
-		switch {
-		case rerr != nil:
-			fmt.Fprintf(o.IO.ErrOut, "%s could not check the runner's Helm release: %v\n", errSt.WarningIcon(), rerr)
-		case rel == nil:
-			fmt.Fprintf(o.IO.ErrOut, "%s no Helm release found for runner %s: check playbooksPersistentVolume and playbookRepos yourself\n", errSt.WarningIcon(), st.Pod.Ref())
-		default:
-			warnings = playbooks.PushWarnings(rel, name, st.Path)
-		}
+	switch rc := <-relc; {
+	case rc.err != nil:
+		fmt.Fprintf(o.IO.ErrOut, "%s could not check the runner's Helm release: %v\n", errSt.WarningIcon(), rc.err)
+	case rc.rel == nil:
+		fmt.Fprintf(o.IO.ErrOut, "%s no Helm release found for runner %s: check playbooksPersistentVolume and playbookRepos yourself\n", errSt.WarningIcon(), st.Pod.Ref())
+	default:
+		warnings = playbooks.PushWarnings(rc.rel, name, st.Path)
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", errSt.WarningIcon(), w)
