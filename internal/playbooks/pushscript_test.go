@@ -3,13 +3,22 @@ package playbooks
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // The push script run by a local sh, as the runner's shell runs it: first push, then
@@ -44,9 +53,17 @@ func TestPushScriptSwaps(t *testing.T) {
 		t.Fatal("neither:", got)
 	}
 	prev, _ := os.ReadFile(filepath.Join(storage, ".repo.prev", "a.py"))
-	entries, _ := os.ReadDir(storage)
-	if string(prev) != "v3" || len(entries) != 2 {
-		t.Fatalf("prev %q, storage %v", prev, entries)
+	if string(prev) != "v3" {
+		t.Fatalf("prev %q", prev)
+	}
+	// The .prev before that is removed in the background after the reply.
+	var entries []os.DirEntry
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		entries, _ = os.ReadDir(storage)
+		return len(entries) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("storage %v", entries)
 	}
 }
 
@@ -80,7 +97,7 @@ func runPushScript(storage, content string, env ...string) ([]byte, error) {
 	_ = tw.WriteHeader(&tar.Header{Name: "a.py", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
 	_, _ = tw.Write([]byte(content))
 	_ = tw.Close()
-	cmd := exec.Command("sh", "-c", pushScript, "sh", storage, "repo", strconv.Itoa(buf.Len()), "", "1",
+	cmd := exec.Command("sh", "-c", pushScript, "sh", storage, "repo", "tar", strconv.Itoa(buf.Len()), "", "1",
 		strconv.Itoa(len(content)), "t1", "60")
 	cmd.Stdin = &buf
 	cmd.Env = append(os.Environ(), env...)
@@ -128,5 +145,102 @@ func TestPushScriptRollsBackFailedRenames(t *testing.T) {
 				t.Fatalf("left behind: %v", m)
 			}
 		})
+	}
+}
+
+// The tgz mode: gzip cut into frames by frameWriter, unpacked by the script, with and
+// without the sha256 of the tar stream; a stream that stops early fails the checks.
+func TestPushScriptFramedGzip(t *testing.T) {
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	var total int
+	rnd := rand.New(rand.NewSource(1))
+	for i := 0; i < 40; i++ {
+		// 40 files of 100 KiB of text: several frames once compressed.
+		var text bytes.Buffer
+		fmt.Fprintf(&text, "line %d of file %d\n", i*7, i)
+		for text.Len() < 100<<10 {
+			fmt.Fprintf(&text, "%x ", rnd.Int63())
+		}
+		content := text.Bytes()
+		_ = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("pkg/f%02d.py", i), Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(content)
+		total += len(content)
+	}
+	_ = tw.Close()
+	sum := sha256.Sum256(tarBuf.Bytes())
+	framed := func(cut int) []byte {
+		var out bytes.Buffer
+		fw := newFrameWriter(&out)
+		gz, _ := gzip.NewWriterLevel(fw, gzip.BestSpeed)
+		_, _ = gz.Write(tarBuf.Bytes())
+		_ = gz.Close()
+		_ = fw.Close()
+		b := out.Bytes()
+		if len(b) < 2*frameSize {
+			t.Fatalf("the stream is %d bytes: too short to test frames", len(b))
+		}
+		if cut > 0 {
+			b = b[:cut]
+		}
+		return b
+	}
+	run := func(storage, sha string, stream []byte) ([]byte, error) {
+		cmd := exec.Command("sh", "-c", pushScript, "sh", storage, "repo", "tgz", "0", sha, "40",
+			strconv.Itoa(total), "t2", "60")
+		cmd.Stdin = bytes.NewReader(stream)
+		return cmd.CombinedOutput()
+	}
+	for _, sha := range []string{"", hex.EncodeToString(sum[:])} {
+		storage := t.TempDir()
+		if out, err := run(storage, sha, framed(0)); err != nil || !strings.HasPrefix(string(out), "pushed 40 rename") {
+			t.Fatalf("sha %q: %v %s", sha, err, out)
+		}
+		b, _ := os.ReadFile(filepath.Join(storage, "repo", "pkg", "f39.py"))
+		if !bytes.HasPrefix(b, []byte("line 273 of file 39\n")) {
+			t.Fatalf("f39.py = %.40q", b)
+		}
+		// Cut in the second frame: the live version stays, nothing is left behind.
+		out, err := run(storage, sha, framed(frameSize+frameSize/2))
+		if err == nil {
+			t.Fatalf("a cut stream was accepted: %s", out)
+		}
+		if b2, _ := os.ReadFile(filepath.Join(storage, "repo", "pkg", "f39.py")); !bytes.Equal(b, b2) {
+			t.Fatal("the live version changed")
+		}
+		if m, _ := filepath.Glob(filepath.Join(storage, ".repo.*")); len(m) != 0 {
+			t.Fatalf("left behind: %v", m)
+		}
+	}
+}
+
+func TestFrameWriter(t *testing.T) {
+	var out bytes.Buffer
+	fw := newFrameWriter(&out)
+	data := bytes.Repeat([]byte("x"), frameSize+10)
+	_, _ = fw.Write(data[:5])
+	_, _ = fw.Write(data[5:])
+	_ = fw.Close()
+	want := fmt.Sprintf("%d\n%s10\n%s0\n", frameSize, data[:frameSize], data[:10])
+	if out.String() != want {
+		t.Fatalf("frames: %d bytes, want %d (head %.20q)", out.Len(), len(want), out.String())
+	}
+}
+
+// A storage path that a symbolic link leads elsewhere is refused, with nothing written
+// where it leads.
+func TestPushScriptRefusesLinkedStorage(t *testing.T) {
+	root := t.TempDir()
+	target := filepath.Join(root, "elsewhere")
+	_ = os.MkdirAll(target, 0o755)
+	link := filepath.Join(root, "link")
+	_ = os.Symlink(target, link)
+	out, err := runPushScript(link, "v1")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 11 || !strings.Contains(string(out), "leads to "+target+" (through a symbolic link)") {
+		t.Fatalf("%v %s", err, out)
+	}
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Fatalf("written through the link: %v", entries)
 	}
 }

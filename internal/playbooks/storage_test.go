@@ -156,16 +156,15 @@ func TestScriptsRefuseBadNamesAndMissingFolders(t *testing.T) {
 	link := filepath.Join(root, "link")
 	_ = os.Symlink(storage, link)
 	for _, tc := range []struct {
-		path, mode, want string
-		code             int
+		path, want string
+		code       int
 	}{
-		{storage, "", storage, 0},
-		{link, "", storage, 0},
-		{filepath.Join(root, "missing"), "", "does not exist", 3},
-		{filepath.Join(root, "missing"), "missing-ok", "missing", 0},
-		{file, "missing-ok", "does not exist in the runner (or is not a folder)", 3},
+		{storage, storage, 0},
+		{link, storage, 0},
+		{filepath.Join(root, "missing"), "does not exist", 3},
+		{file, "does not exist in the runner (or is not a folder)", 3},
 	} {
-		cmd := exec.Command("sh", "-c", checkScript, "sh", tc.path, tc.mode)
+		cmd := exec.Command("sh", "-c", checkScript, "sh", tc.path)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		var ee *exec.ExitError
@@ -173,7 +172,7 @@ func TestScriptsRefuseBadNamesAndMissingFolders(t *testing.T) {
 			code = ee.ExitCode()
 		}
 		if code != tc.code || !strings.Contains(string(out), tc.want) {
-			t.Errorf("check %s %s: exit %d %q, want %d %q", tc.path, tc.mode, code, out, tc.code, tc.want)
+			t.Errorf("check %s: exit %d %q, want %d %q", tc.path, code, out, tc.code, tc.want)
 		}
 	}
 }

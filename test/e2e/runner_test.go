@@ -246,7 +246,8 @@ func TestTriggerDryRunContactsNoRunner(t *testing.T) {
 	}
 	mustContain(t, r, "stdout", `{"action_name":"my_action","action_params":{"msg":"it's"}}`)
 	mustContain(t, r, "stdout", "kubectl port-forward -n robusta pod/"+e.runner.Pod+" 5000:5000")
-	mustContain(t, r, "stdout", `-d '{"action_name":"my_action","action_params":{"msg":"it'\''s"}}'`)
+	// shellescape's quoting of the quote: '"'"'
+	mustContain(t, r, "stdout", `-d '{"action_name":"my_action","action_params":{"msg":"it'"'"'s"}}'`)
 	if n := len(e.standIn.Requests()); n != 0 {
 		t.Fatalf("--dry-run sent %d requests", n)
 	}

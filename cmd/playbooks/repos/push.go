@@ -52,6 +52,7 @@ type PushOptions struct {
 	Name     string
 	Reload   bool
 	Checksum bool
+	Compress string
 	Storage  StorageFlags
 }
 
@@ -64,10 +65,12 @@ func NewCmdPush(f *cmdutil.Factory, runF func(context.Context, *PushOptions) err
 		Long: `Validate DIR as a playbook repository, package it and stream it into the runner's
 playbook storage (` + playbooks.DefaultStoragePath + `/NAME).
 
-The new version is unpacked beside the live one and checked (size, sha256, file count)
-before two renames swap it in, so the runner never loads a half-copied tree. Pushing
-again replaces; the previous version is kept as .NAME.prev. An interrupted push leaves
-the live version untouched.
+The stream is gzip-compressed (fastest level) when a sample of the files compresses,
+as source text does; incompressible data goes as plain tar (--compress). The new
+version is unpacked beside the live one and checked (file count and bytes; with
+--checksum also a sha256) before one atomic exchange (or two renames) swaps it in, so
+the runner never loads a half-copied tree. Pushing again replaces; the previous version
+is kept as .NAME.prev. An interrupted push leaves the live version untouched.
 
 Afterwards the runner's Helm release is checked: the push only lasts with
 playbooksPersistentVolume: true, and is only loaded when playbookRepos points at it.`,
@@ -85,11 +88,17 @@ playbooksPersistentVolume: true, and is only loaded when playbookRepos points at
 	cmd.Flags().StringVar(&opts.Name, "name", "", "folder name in the storage (default: the repository folder's name)")
 	cmd.Flags().BoolVar(&opts.Reload, "reload", false, "ask the runner to reload its playbooks afterwards")
 	cmd.Flags().BoolVar(&opts.Checksum, "checksum", false, "also verify a sha256 of the whole stream in the pod (reads the repo twice)")
+	cmd.Flags().StringVar(&opts.Compress, "compress", "auto", "gzip the stream: auto (when a sample of the files compresses), always or never")
 	addStorageFlags(cmd, &opts.Storage)
 	return cmd
 }
 
 func runPush(ctx context.Context, o *PushOptions) error {
+	compress := map[string]string{"auto": playbooks.CompressAuto, "always": playbooks.CompressAlways, "never": playbooks.CompressNever}
+	mode, ok := compress[o.Compress]
+	if !ok {
+		return cli.UsageErrorf("--compress %q: use auto, always or never", o.Compress)
+	}
 	r, err := repo.Load(o.Dir)
 	if err != nil {
 		return err
@@ -110,26 +119,36 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	if err != nil {
 		return err
 	}
+	// Will the runner use it, and will it survive a restart? Asked while the push runs.
+	type releaseCheck struct {
+		rel *playbooks.Release
+		err error
+	}
+	relc := make(chan releaseCheck, 1)
+	go func() {
+		cs, err := st.KF.Clientset()
+		if err != nil {
+			relc <- releaseCheck{err: err}
+			return
+		}
+		rel, err := playbooks.FindRunnerRelease(ctx, cs, st.Pod.Namespace, st.Pod.Name)
+		relc <- releaseCheck{rel, err}
+	}()
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
-	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum,
+	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum, Compress: mode,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
 	bar.Finish()
 	if err != nil {
 		return err
 	}
-
-	// Will the runner use it, and will it survive a restart?
 	var warnings []string
-	if cs, cerr := st.KF.Clientset(); cerr == nil {
-		rel, rerr := playbooks.FindRunnerRelease(ctx, cs, st.Pod.Namespace, st.Pod.Name)
-		switch {
-		case rerr != nil:
-			fmt.Fprintf(o.IO.ErrOut, "%s could not check the runner's Helm release: %v\n", errSt.WarningIcon(), rerr)
-		case rel == nil:
-			fmt.Fprintf(o.IO.ErrOut, "%s no Helm release found for runner %s: check playbooksPersistentVolume and playbookRepos yourself\n", errSt.WarningIcon(), st.Pod.Ref())
-		default:
-			warnings = playbooks.PushWarnings(rel, name, st.Path)
-		}
+	switch rc := <-relc; {
+	case rc.err != nil:
+		fmt.Fprintf(o.IO.ErrOut, "%s could not check the runner's Helm release: %v\n", errSt.WarningIcon(), rc.err)
+	case rc.rel == nil:
+		fmt.Fprintf(o.IO.ErrOut, "%s no Helm release found for runner %s: check playbooksPersistentVolume and playbookRepos yourself\n", errSt.WarningIcon(), st.Pod.Ref())
+	default:
+		warnings = playbooks.PushWarnings(rc.rel, name, st.Path)
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", errSt.WarningIcon(), w)
@@ -148,7 +167,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	}
 	if of := o.Output(); of.Structured() {
 		return cli.PrintStructured(o.IO.Out, of, map[string]any{"name": res.Name, "path": res.Path, "runner": res.Runner,
-			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload, "swap": res.Swap})
+			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload, "swap": res.Swap, "compressed": res.Compressed})
 	}
 	s := o.IO.Styles()
 	verified := "file count and sizes verified"

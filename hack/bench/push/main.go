@@ -14,9 +14,11 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
@@ -42,11 +44,12 @@ var shapes = []repoShape{
 func main() {
 	n := flag.Int("n", 5, "runs of each tool per repo")
 	only := flag.String("shapes", "small,random,source,many", "which repos, comma-separated")
+	hold := flag.Bool("hold", false, "set up the cluster, runner and repos, print how to reach them and wait for a signal (to profile by hand)")
 	flag.Parse()
-	benchutil.Main(func() error { return run(*n, *only) })
+	benchutil.Main(func() error { return run(*n, *only, *hold) })
 }
 
-func run(n int, only string) error {
+func run(n int, only string, hold bool) error {
 	ctx := context.Background()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -67,10 +70,11 @@ func run(n int, only string) error {
 	env := append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
 	storage := filepath.Join(execDir, "storage")
 
-	fmt.Printf("Measured %s on %s/%s, %d CPUs; median of %d runs each, interleaved.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n)
-	fmt.Println("| repo | robusta push | robusta push --checksum | tar + kubectl exec tar (kubectl cp by hand) | speed-up (default / --checksum) | robusta peak RSS |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Printf("Measured %s on %s/%s, %d CPUs; median of %d runs each, interleaved (push, push --checksum,\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n)
+	fmt.Printf("push --compress never, the tar pipe, in turn); each run's times are listed after the table.\n\n")
+	fmt.Println("| repo | robusta push | robusta push --checksum | robusta push --compress never | tar + kubectl exec tar (kubectl cp by hand) | speed-up (default / --checksum / never) | robusta peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	var runs []string
 	for _, sh := range shapes {
 		if !strings.Contains(","+only+",", ","+sh.key+",") {
 			continue
@@ -80,38 +84,54 @@ func run(n int, only string) error {
 		if err := makeRepo(src, name, sh); err != nil {
 			return err
 		}
-		var ours, summed, theirs []time.Duration
+		if hold {
+			fmt.Printf("repo %s: %s\n", sh.key, src)
+			continue
+		}
+		variants := [][]string{nil, {"--checksum"}, {"--compress", "never"}}
+		times := make([][]time.Duration, len(variants)+1)
 		var rss int64
 		for i := 0; i < n; i++ {
-			d, maxrss, err := timed(env, bin, "playbooks", "push", src, "--storage-path", storage)
-			if err != nil {
-				return err
-			}
-			ours = append(ours, d)
-			if maxrss > rss {
-				rss = maxrss
-			}
-			d, maxrss, err = timed(env, bin, "playbooks", "push", src, "--storage-path", storage, "--checksum")
-			if err != nil {
-				return err
-			}
-			summed = append(summed, d)
-			if maxrss > rss {
-				rss = maxrss
+			line := fmt.Sprintf("%s, run %d:", sh.key, i+1)
+			for v, extra := range variants {
+				args := append([]string{"playbooks", "push", src, "--storage-path", storage}, extra...)
+				d, maxrss, err := timed(env, bin, args...)
+				if err != nil {
+					return err
+				}
+				times[v] = append(times[v], d)
+				rss = max(rss, maxrss)
+				line += " " + benchutil.Secs(d)
 			}
 			dest := filepath.Join(storage, "kcp-"+name)
 			_ = os.RemoveAll(dest)
 			_ = os.MkdirAll(dest, 0o755)
 			script := fmt.Sprintf("tar -cf - -C %q . | %q exec -i -n %s %s -c runner -- tar -xf - -C %q", src, kubectl, r.Namespace, r.Pod, dest)
-			d, _, err = timed(env, "bash", "-o", "pipefail", "-c", script)
+			d, _, err := timed(env, "bash", "-o", "pipefail", "-c", script)
 			if err != nil {
 				return err
 			}
-			theirs = append(theirs, d)
+			times[len(variants)] = append(times[len(variants)], d)
+			runs = append(runs, line+" | tar pipe "+benchutil.Secs(d))
 		}
-		mo, ms, mt := benchutil.Median(ours), benchutil.Median(summed), benchutil.Median(theirs)
-		fmt.Printf("| %s | %s | %s | %s | %.1fx / %.1fx | %.1f MiB |\n", sh.name, benchutil.Secs(mo), benchutil.Secs(ms), benchutil.Secs(mt),
-			float64(mt)/float64(mo), float64(mt)/float64(ms), float64(rss)/1024)
+		m := make([]time.Duration, len(times))
+		for i := range times {
+			m[i] = benchutil.Median(times[i])
+		}
+		peer := float64(m[3])
+		fmt.Printf("| %s | %s | %s | %s | %s | %.1fx / %.1fx / %.1fx | %.1f MiB |\n", sh.name, benchutil.Secs(m[0]), benchutil.Secs(m[1]), benchutil.Secs(m[2]), benchutil.Secs(m[3]),
+			peer/float64(m[0]), peer/float64(m[1]), peer/float64(m[2]), float64(rss)/1024)
+	}
+	if hold {
+		fmt.Printf("export KUBECONFIG=%s ROBUSTA=%s POD=%s/%s STORAGE=%s\nwaiting for a signal\n", c.KubeconfigPath, bin, r.Namespace, r.Pod, storage)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		return nil
+	}
+	fmt.Println()
+	for _, l := range runs {
+		fmt.Println("    " + l)
 	}
 	return nil
 }
@@ -135,7 +155,7 @@ func makeRepo(root, name string, sh repoShape) error {
 			return err
 		}
 		if sh.source {
-			buf = pythonSource(rnd, int(per))
+			buf = pythonSource(rnd, int(per))[:per] // cut mid-line: still text, and the size is exact
 		} else {
 			rnd.Read(buf)
 		}
