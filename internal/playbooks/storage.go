@@ -419,7 +419,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	defer pr.Close()
 	var src io.Reader = pr
 	if o.CutAfter > 0 {
-		src = &cutReader{r: src, left: o.CutAfter}
+		src = &repo.CappedReader{R: src, N: o.CutAfter, Err: ErrTransferCut}
 	}
 	src = &cancelOnError{r: src, cancel: cancel}
 
@@ -579,23 +579,6 @@ func (s *Storage) stopReceiver(dir, name, tag string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = s.exec(ctx, stopScript, []string{dir, name, tag}, nil, io.Discard)
-}
-
-type cutReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, ErrTransferCut
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 // cancelOnError ends the exec when reading the local side fails: without it a remote

@@ -265,7 +265,7 @@ func Extract(r io.Reader, dir string, o ExtractOptions) (int, error) {
 	// long name), so the stream is bounded too: a run of long-name headers never makes
 	// an entry, and would otherwise be read without end.
 	streamMax := o.MaxBytes + int64(o.MaxFiles+1)*(4<<10+4*int64(o.MaxPathLen))
-	tr := tar.NewReader(&cappedReader{r: gz, left: streamMax})
+	tr := tar.NewReader(&CappedReader{R: gz, N: streamMax, Err: ErrArchiveLimit})
 	x := extractor{root: root, o: o, tree: tree{}}
 	for {
 		hdr, err := tr.Next()
@@ -403,21 +403,23 @@ func (x *extractor) writeFile(target string, r io.Reader, mode fs.FileMode) erro
 	return f.Close()
 }
 
-// cappedReader fails with ErrArchiveLimit once more than left bytes were asked for.
-type cappedReader struct {
-	r    io.Reader
-	left int64
+// CappedReader reads from R and fails with Err once N bytes have been read: it bounds
+// an untrusted stream here, and cuts a push mid-way in the push tests.
+type CappedReader struct {
+	R   io.Reader
+	N   int64
+	Err error
 }
 
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, ErrArchiveLimit
+func (c *CappedReader) Read(p []byte) (int, error) {
+	if c.N <= 0 {
+		return 0, c.Err
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
+	if int64(len(p)) > c.N {
+		p = p[:c.N]
 	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
+	n, err := c.R.Read(p)
+	c.N -= int64(n)
 	return n, err
 }
 
