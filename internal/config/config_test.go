@@ -32,25 +32,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := isolate(t)
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			if tc.file != "" {
-				p := filepath.Join(dir, "robusta", "config.yaml")
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-			AddGlobalFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			s, err := Load(fs)
+			s, err := loadWith(t, tc.env, tc.file, tc.args)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,25 +137,7 @@ func TestMaxFileSize(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := isolate(t)
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			if tc.file != "" {
-				p := filepath.Join(dir, "robusta", "config.yaml")
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-			AddGlobalFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			s, err := Load(fs)
+			s, err := loadWith(t, tc.env, tc.file, tc.args)
 			if tc.err != "" {
 				if err == nil || !contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)
@@ -191,3 +155,28 @@ func TestMaxFileSize(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// loadWith loads settings in an isolated home with env set, file as the config file
+// ("" for none) and args as the command line.
+func loadWith(t *testing.T, env map[string]string, file string, args []string) (*Settings, error) {
+	t.Helper()
+	dir := isolate(t)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	if file != "" {
+		p := filepath.Join(dir, "robusta", "config.yaml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddGlobalFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs)
+}
