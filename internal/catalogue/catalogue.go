@@ -19,7 +19,7 @@ import (
 type Kind string
 
 const (
-	String   Kind = "str"      // str, SecretStr, constrained strings
+	String   Kind = "str" // str, SecretStr, constrained strings
 	Int      Kind = "int"
 	Float    Kind = "float"
 	Bool     Kind = "bool"
@@ -132,10 +132,10 @@ type Trigger struct {
 
 // Sink is one sink type of sinksConfig, e.g. slack_sink.
 type Sink struct {
-	Key    string // the sinksConfig item key, e.g. "slack_sink"
-	Type   string // short name, e.g. "slack"
-	Params string // the params Model, including the common sink params
-	Source string
+	Key     string // the sinksConfig item key, e.g. "slack_sink"
+	Type    string // short name, e.g. "slack"
+	Params  string // the params Model, including the common sink params
+	Source  string
 	Summary string
 }
 
