@@ -39,7 +39,7 @@ func TestLocalFlags(t *testing.T) {
 			t.Errorf("%v: %v", tc.args, err)
 		}
 	}
-	o, err := parse(t, "x", "--local", "--local-url", "http://localhost:5001/")
+	o, err := parse(t, "x", "--no-check", "--local", "--local-url", "http://localhost:5001/")
 	if err != nil || !o.Local || o.ShowLogs {
 		t.Fatalf("%+v %v", o, err)
 	}
