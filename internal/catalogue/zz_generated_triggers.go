@@ -14,6 +14,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "clusterrole",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRole is created, updated or deleted",
 	},
 	{
 		Key:              "on_clusterrole_create",
@@ -26,6 +27,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "clusterrole",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRole is created",
 	},
 	{
 		Key:              "on_clusterrole_delete",
@@ -38,6 +40,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "clusterrole",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRole is deleted",
 	},
 	{
 		Key:              "on_clusterrole_update",
@@ -50,6 +53,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "clusterrole",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRole is updated",
 	},
 	{
 		Key:              "on_clusterrolebinding_all_changes",
@@ -62,6 +66,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "clusterrolebinding",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRoleBinding is created, updated or deleted",
 	},
 	{
 		Key:              "on_clusterrolebinding_create",
@@ -74,6 +79,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "clusterrolebinding",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRoleBinding is created",
 	},
 	{
 		Key:              "on_clusterrolebinding_delete",
@@ -86,6 +92,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "clusterrolebinding",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRoleBinding is deleted",
 	},
 	{
 		Key:              "on_clusterrolebinding_update",
@@ -98,6 +105,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "clusterrolebinding",
 		WatchedByDefault: true,
+		Summary:          "A ClusterRoleBinding is updated",
 	},
 	{
 		Key:              "on_configmap_all_changes",
@@ -110,6 +118,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "configmap",
 		WatchedByDefault: true,
+		Summary:          "A ConfigMap is created, updated or deleted",
 	},
 	{
 		Key:              "on_configmap_create",
@@ -122,6 +131,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "configmap",
 		WatchedByDefault: true,
+		Summary:          "A ConfigMap is created",
 	},
 	{
 		Key:              "on_configmap_delete",
@@ -134,6 +144,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "configmap",
 		WatchedByDefault: true,
+		Summary:          "A ConfigMap is deleted",
 	},
 	{
 		Key:              "on_configmap_update",
@@ -146,6 +157,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "configmap",
 		WatchedByDefault: true,
+		Summary:          "A ConfigMap is updated",
 	},
 	{
 		Key:              "on_container_oom_killed",
@@ -157,6 +169,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A container's current state is OOMKilled; exclude by container name prefix/namespace",
 	},
 	{
 		Key:              "on_daemonset_all_changes",
@@ -169,6 +182,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "daemonset",
 		WatchedByDefault: true,
+		Summary:          "A DaemonSet is created, updated or deleted",
 	},
 	{
 		Key:              "on_daemonset_create",
@@ -181,6 +195,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "daemonset",
 		WatchedByDefault: true,
+		Summary:          "A DaemonSet is created",
 	},
 	{
 		Key:              "on_daemonset_delete",
@@ -193,6 +208,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "daemonset",
 		WatchedByDefault: true,
+		Summary:          "A DaemonSet is deleted",
 	},
 	{
 		Key:              "on_daemonset_update",
@@ -205,6 +221,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "daemonset",
 		WatchedByDefault: true,
+		Summary:          "A DaemonSet is updated",
 	},
 	{
 		Key:              "on_deployment_all_changes",
@@ -217,6 +234,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "deployment",
 		WatchedByDefault: true,
+		Summary:          "A Deployment is created, updated or deleted",
 	},
 	{
 		Key:              "on_deployment_create",
@@ -229,6 +247,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "deployment",
 		WatchedByDefault: true,
+		Summary:          "A Deployment is created",
 	},
 	{
 		Key:              "on_deployment_delete",
@@ -241,6 +260,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "deployment",
 		WatchedByDefault: true,
+		Summary:          "A Deployment is deleted",
 	},
 	{
 		Key:              "on_deployment_update",
@@ -253,6 +273,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "deployment",
 		WatchedByDefault: true,
+		Summary:          "A Deployment is updated",
 	},
 	{
 		Key:              "on_event_all_changes",
@@ -265,6 +286,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Kubernetes Event (events.k8s.io) is created, updated or deleted",
 	},
 	{
 		Key:              "on_event_create",
@@ -277,6 +299,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Kubernetes Event (events.k8s.io) is created",
 	},
 	{
 		Key:              "on_event_delete",
@@ -289,6 +312,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Kubernetes Event (events.k8s.io) is deleted",
 	},
 	{
 		Key:              "on_event_update",
@@ -301,27 +325,31 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Kubernetes Event (events.k8s.io) is updated",
 	},
 	{
-		Key:    "on_helm_release_deploy",
-		Source: "src/robusta/core/triggers/helm_releases_triggers.py:162",
-		Event:  "HelmReleasesEvent",
-		Params: "HelmReleaseDeployTrigger",
-		Strict: true,
+		Key:     "on_helm_release_deploy",
+		Source:  "src/robusta/core/triggers/helm_releases_triggers.py:162",
+		Event:   "HelmReleasesEvent",
+		Params:  "HelmReleaseDeployTrigger",
+		Strict:  true,
+		Summary: "A Helm release reaches deployed after runner start (via robusta_sink discovery); names, namespace",
 	},
 	{
-		Key:    "on_helm_release_fail",
-		Source: "src/robusta/core/triggers/helm_releases_triggers.py:151",
-		Event:  "HelmReleasesEvent",
-		Params: "HelmReleaseFailTrigger",
-		Strict: true,
+		Key:     "on_helm_release_fail",
+		Source:  "src/robusta/core/triggers/helm_releases_triggers.py:151",
+		Event:   "HelmReleasesEvent",
+		Params:  "HelmReleaseFailTrigger",
+		Strict:  true,
+		Summary: "A Helm release turns failed or unknown (via robusta_sink discovery); names, namespace",
 	},
 	{
-		Key:    "on_helm_release_unhealthy",
-		Source: "src/robusta/core/triggers/helm_releases_triggers.py:134",
-		Event:  "HelmReleasesEvent",
-		Params: "HelmReleaseUnhealthyTrigger",
-		Strict: true,
+		Key:     "on_helm_release_unhealthy",
+		Source:  "src/robusta/core/triggers/helm_releases_triggers.py:134",
+		Event:   "HelmReleasesEvent",
+		Params:  "HelmReleaseUnhealthyTrigger",
+		Strict:  true,
+		Summary: "A Helm release stays pending or uninstalling for duration s (900); rate_limit required",
 	},
 	{
 		Key:              "on_horizontalpodautoscaler_all_changes",
@@ -334,6 +362,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "hpa",
 		WatchedByDefault: true,
+		Summary:          "A HorizontalPodAutoscaler is created, updated or deleted",
 	},
 	{
 		Key:              "on_horizontalpodautoscaler_create",
@@ -346,6 +375,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "hpa",
 		WatchedByDefault: true,
+		Summary:          "A HorizontalPodAutoscaler is created",
 	},
 	{
 		Key:              "on_horizontalpodautoscaler_delete",
@@ -358,6 +388,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "hpa",
 		WatchedByDefault: true,
+		Summary:          "A HorizontalPodAutoscaler is deleted",
 	},
 	{
 		Key:              "on_horizontalpodautoscaler_update",
@@ -370,6 +401,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "hpa",
 		WatchedByDefault: true,
+		Summary:          "A HorizontalPodAutoscaler is updated",
 	},
 	{
 		Key:              "on_image_pull_backoff",
@@ -381,6 +413,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A pod's container sits in ImagePullBackOff fire_delay s (120) after pod start; rate-limited",
 	},
 	{
 		Key:              "on_ingress_all_changes",
@@ -393,6 +426,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "ingress",
 		WatchedByDefault: true,
+		Summary:          "An Ingress is created, updated or deleted",
 	},
 	{
 		Key:              "on_ingress_create",
@@ -405,6 +439,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "ingress",
 		WatchedByDefault: true,
+		Summary:          "An Ingress is created",
 	},
 	{
 		Key:              "on_ingress_delete",
@@ -417,6 +452,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "ingress",
 		WatchedByDefault: true,
+		Summary:          "An Ingress is deleted",
 	},
 	{
 		Key:              "on_ingress_update",
@@ -429,6 +465,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "ingress",
 		WatchedByDefault: true,
+		Summary:          "An Ingress is updated",
 	},
 	{
 		Key:              "on_job_all_changes",
@@ -441,6 +478,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "job",
 		WatchedByDefault: true,
+		Summary:          "A Job is created, updated or deleted",
 	},
 	{
 		Key:              "on_job_create",
@@ -453,6 +491,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "job",
 		WatchedByDefault: true,
+		Summary:          "A Job is created",
 	},
 	{
 		Key:              "on_job_delete",
@@ -465,6 +504,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "job",
 		WatchedByDefault: true,
+		Summary:          "A Job is deleted",
 	},
 	{
 		Key:              "on_job_failure",
@@ -476,6 +516,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "job",
 		WatchedByDefault: true,
+		Summary:          "A Job gets a Failed condition it did not have before",
 	},
 	{
 		Key:              "on_job_update",
@@ -488,6 +529,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "job",
 		WatchedByDefault: true,
+		Summary:          "A Job is updated",
 	},
 	{
 		Key:              "on_kubernetes_any_resource_all_changes",
@@ -499,6 +541,7 @@ var triggers = []Trigger{
 		Kind:             "Any",
 		Operation:        "all",
 		WatchedByDefault: true,
+		Summary:          "Any watched Kubernetes resource is created, updated or deleted",
 	},
 	{
 		Key:              "on_kubernetes_any_resource_create",
@@ -510,6 +553,7 @@ var triggers = []Trigger{
 		Kind:             "Any",
 		Operation:        "create",
 		WatchedByDefault: true,
+		Summary:          "Any watched Kubernetes resource is created",
 	},
 	{
 		Key:              "on_kubernetes_any_resource_delete",
@@ -521,6 +565,7 @@ var triggers = []Trigger{
 		Kind:             "Any",
 		Operation:        "delete",
 		WatchedByDefault: true,
+		Summary:          "Any watched Kubernetes resource is deleted",
 	},
 	{
 		Key:              "on_kubernetes_any_resource_update",
@@ -532,6 +577,7 @@ var triggers = []Trigger{
 		Kind:             "Any",
 		Operation:        "update",
 		WatchedByDefault: true,
+		Summary:          "Any watched Kubernetes resource is updated",
 	},
 	{
 		Key:              "on_kubernetes_resource_operation",
@@ -543,6 +589,7 @@ var triggers = []Trigger{
 		Kind:             "Any",
 		Operation:        "all",
 		WatchedByDefault: true,
+		Summary:          "A kind in resources sees one of operations; updates count only if spec changed (change_filters)",
 	},
 	{
 		Key:              "on_kubernetes_warning_event",
@@ -554,6 +601,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Warning Event about an object; include/exclude match reason+message, rate_limit 3600 s",
 	},
 	{
 		Key:              "on_kubernetes_warning_event_create",
@@ -565,6 +613,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Warning Event is created; include/exclude match reason+message, rate-limited",
 	},
 	{
 		Key:              "on_kubernetes_warning_event_delete",
@@ -576,6 +625,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Warning Event is deleted; include/exclude match reason+message, rate-limited",
 	},
 	{
 		Key:              "on_kubernetes_warning_event_update",
@@ -587,6 +637,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "event",
 		WatchedByDefault: true,
+		Summary:          "A Warning Event is updated (e.g. repeats); include/exclude on reason+message",
 	},
 	{
 		Key:              "on_namespace_all_changes",
@@ -599,6 +650,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "namespace",
 		WatchedByDefault: true,
+		Summary:          "A Namespace is created, updated or deleted",
 	},
 	{
 		Key:              "on_namespace_create",
@@ -611,6 +663,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "namespace",
 		WatchedByDefault: true,
+		Summary:          "A Namespace is created",
 	},
 	{
 		Key:              "on_namespace_delete",
@@ -623,6 +676,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "namespace",
 		WatchedByDefault: true,
+		Summary:          "A Namespace is deleted",
 	},
 	{
 		Key:              "on_namespace_update",
@@ -635,6 +689,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "namespace",
 		WatchedByDefault: true,
+		Summary:          "A Namespace is updated",
 	},
 	{
 		Key:           "on_networkpolicy_all_changes",
@@ -645,6 +700,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "NetworkPolicy",
 		Operation:     "all",
+		Summary:       "A NetworkPolicy is created, updated or deleted (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_networkpolicy_create",
@@ -655,6 +711,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "NetworkPolicy",
 		Operation:     "create",
+		Summary:       "A NetworkPolicy is created (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_networkpolicy_delete",
@@ -665,6 +722,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "NetworkPolicy",
 		Operation:     "delete",
+		Summary:       "A NetworkPolicy is deleted (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_networkpolicy_update",
@@ -675,6 +733,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "NetworkPolicy",
 		Operation:     "update",
+		Summary:       "A NetworkPolicy is updated (not watched by the stock chart)",
 	},
 	{
 		Key:              "on_node_all_changes",
@@ -687,6 +746,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "node",
 		WatchedByDefault: true,
+		Summary:          "A Node is created, updated or deleted",
 	},
 	{
 		Key:              "on_node_create",
@@ -699,6 +759,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "node",
 		WatchedByDefault: true,
+		Summary:          "A Node is created",
 	},
 	{
 		Key:              "on_node_delete",
@@ -711,6 +772,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "node",
 		WatchedByDefault: true,
+		Summary:          "A Node is deleted",
 	},
 	{
 		Key:              "on_node_update",
@@ -723,6 +785,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "node",
 		WatchedByDefault: true,
+		Summary:          "A Node is updated",
 	},
 	{
 		Key:              "on_persistentvolume_all_changes",
@@ -735,6 +798,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "persistentvolume",
 		WatchedByDefault: true,
+		Summary:          "A PersistentVolume is created, updated or deleted",
 	},
 	{
 		Key:              "on_persistentvolume_create",
@@ -747,6 +811,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "persistentvolume",
 		WatchedByDefault: true,
+		Summary:          "A PersistentVolume is created",
 	},
 	{
 		Key:              "on_persistentvolume_delete",
@@ -759,6 +824,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "persistentvolume",
 		WatchedByDefault: true,
+		Summary:          "A PersistentVolume is deleted",
 	},
 	{
 		Key:              "on_persistentvolume_update",
@@ -771,6 +837,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "persistentvolume",
 		WatchedByDefault: true,
+		Summary:          "A PersistentVolume is updated",
 	},
 	{
 		Key:           "on_persistentvolumeclaim_all_changes",
@@ -781,6 +848,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "PersistentVolumeClaim",
 		Operation:     "all",
+		Summary:       "A PersistentVolumeClaim is created, updated or deleted (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_persistentvolumeclaim_create",
@@ -791,6 +859,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "PersistentVolumeClaim",
 		Operation:     "create",
+		Summary:       "A PersistentVolumeClaim is created (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_persistentvolumeclaim_delete",
@@ -801,6 +870,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "PersistentVolumeClaim",
 		Operation:     "delete",
+		Summary:       "A PersistentVolumeClaim is deleted (not watched by the stock chart)",
 	},
 	{
 		Key:           "on_persistentvolumeclaim_update",
@@ -811,6 +881,7 @@ var triggers = []Trigger{
 		ChangeFilters: true,
 		Kind:          "PersistentVolumeClaim",
 		Operation:     "update",
+		Summary:       "A PersistentVolumeClaim is updated (not watched by the stock chart)",
 	},
 	{
 		Key:              "on_pod_all_changes",
@@ -823,6 +894,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A Pod is created, updated or deleted",
 	},
 	{
 		Key:              "on_pod_crash_loop",
@@ -834,6 +906,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A pod's container waits to restart after restart_count (2) restarts; restart_reason filter",
 	},
 	{
 		Key:              "on_pod_create",
@@ -846,6 +919,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A Pod is created",
 	},
 	{
 		Key:              "on_pod_delete",
@@ -858,6 +932,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A Pod is deleted",
 	},
 	{
 		Key:              "on_pod_evicted",
@@ -869,6 +944,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A pod's status reason becomes Evicted; rate_limit 14400 s per pod",
 	},
 	{
 		Key:              "on_pod_oom_killed",
@@ -880,6 +956,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A pod has a container whose current state is OOMKilled; exclude by pod name prefix/namespace",
 	},
 	{
 		Key:              "on_pod_update",
@@ -892,12 +969,14 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "pod",
 		WatchedByDefault: true,
+		Summary:          "A Pod is updated",
 	},
 	{
-		Key:    "on_prometheus_alert",
-		Source: "src/robusta/integrations/prometheus/trigger.py:63",
-		Event:  "PrometheusKubernetesAlert",
-		Params: "PrometheusAlertTrigger",
+		Key:     "on_prometheus_alert",
+		Source:  "src/robusta/integrations/prometheus/trigger.py:63",
+		Event:   "PrometheusKubernetesAlert",
+		Params:  "PrometheusAlertTrigger",
+		Summary: "An Alertmanager alert arrives; filter by alert_name, status (firing), pod/namespace prefix",
 	},
 	{
 		Key:              "on_replicaset_all_changes",
@@ -910,6 +989,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "replicaset",
 		WatchedByDefault: true,
+		Summary:          "A ReplicaSet is created, updated or deleted",
 	},
 	{
 		Key:              "on_replicaset_create",
@@ -922,6 +1002,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "replicaset",
 		WatchedByDefault: true,
+		Summary:          "A ReplicaSet is created",
 	},
 	{
 		Key:              "on_replicaset_delete",
@@ -934,6 +1015,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "replicaset",
 		WatchedByDefault: true,
+		Summary:          "A ReplicaSet is deleted",
 	},
 	{
 		Key:              "on_replicaset_update",
@@ -946,12 +1028,14 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "replicaset",
 		WatchedByDefault: true,
+		Summary:          "A ReplicaSet is updated",
 	},
 	{
-		Key:    "on_schedule",
-		Source: "src/robusta/integrations/scheduled/trigger.py:55",
-		Event:  "ScheduledExecutionEvent",
-		Params: "ScheduleTriggerParams",
+		Key:     "on_schedule",
+		Source:  "src/robusta/integrations/scheduled/trigger.py:55",
+		Event:   "ScheduledExecutionEvent",
+		Params:  "ScheduleTriggerParams",
+		Summary: "On a timer: fixed_delay_repeat, cron_schedule_repeat or dynamic_delay_repeat (>=120 s apart)",
 	},
 	{
 		Key:           "on_secret_all_changes",
@@ -963,6 +1047,7 @@ var triggers = []Trigger{
 		Kind:          "Secret",
 		Operation:     "all",
 		ChartResource: "secret",
+		Summary:       "A Secret is created, updated or deleted (off in the stock chart: kubewatch secret)",
 	},
 	{
 		Key:           "on_secret_create",
@@ -974,6 +1059,7 @@ var triggers = []Trigger{
 		Kind:          "Secret",
 		Operation:     "create",
 		ChartResource: "secret",
+		Summary:       "A Secret is created (off in the stock chart: kubewatch secret)",
 	},
 	{
 		Key:           "on_secret_delete",
@@ -985,6 +1071,7 @@ var triggers = []Trigger{
 		Kind:          "Secret",
 		Operation:     "delete",
 		ChartResource: "secret",
+		Summary:       "A Secret is deleted (off in the stock chart: kubewatch secret)",
 	},
 	{
 		Key:           "on_secret_update",
@@ -996,6 +1083,7 @@ var triggers = []Trigger{
 		Kind:          "Secret",
 		Operation:     "update",
 		ChartResource: "secret",
+		Summary:       "A Secret is updated (off in the stock chart: kubewatch secret)",
 	},
 	{
 		Key:              "on_service_all_changes",
@@ -1008,6 +1096,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "services",
 		WatchedByDefault: true,
+		Summary:          "A Service is created, updated or deleted",
 	},
 	{
 		Key:              "on_service_create",
@@ -1020,6 +1109,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "services",
 		WatchedByDefault: true,
+		Summary:          "A Service is created",
 	},
 	{
 		Key:              "on_service_delete",
@@ -1032,6 +1122,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "services",
 		WatchedByDefault: true,
+		Summary:          "A Service is deleted",
 	},
 	{
 		Key:              "on_service_update",
@@ -1044,6 +1135,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "services",
 		WatchedByDefault: true,
+		Summary:          "A Service is updated",
 	},
 	{
 		Key:              "on_serviceaccount_all_changes",
@@ -1056,6 +1148,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "serviceaccount",
 		WatchedByDefault: true,
+		Summary:          "A ServiceAccount is created, updated or deleted",
 	},
 	{
 		Key:              "on_serviceaccount_create",
@@ -1068,6 +1161,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "serviceaccount",
 		WatchedByDefault: true,
+		Summary:          "A ServiceAccount is created",
 	},
 	{
 		Key:              "on_serviceaccount_delete",
@@ -1080,6 +1174,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "serviceaccount",
 		WatchedByDefault: true,
+		Summary:          "A ServiceAccount is deleted",
 	},
 	{
 		Key:              "on_serviceaccount_update",
@@ -1092,6 +1187,7 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "serviceaccount",
 		WatchedByDefault: true,
+		Summary:          "A ServiceAccount is updated",
 	},
 	{
 		Key:              "on_statefulset_all_changes",
@@ -1104,6 +1200,7 @@ var triggers = []Trigger{
 		Operation:        "all",
 		ChartResource:    "statefulset",
 		WatchedByDefault: true,
+		Summary:          "A StatefulSet is created, updated or deleted",
 	},
 	{
 		Key:              "on_statefulset_create",
@@ -1116,6 +1213,7 @@ var triggers = []Trigger{
 		Operation:        "create",
 		ChartResource:    "statefulset",
 		WatchedByDefault: true,
+		Summary:          "A StatefulSet is created",
 	},
 	{
 		Key:              "on_statefulset_delete",
@@ -1128,6 +1226,7 @@ var triggers = []Trigger{
 		Operation:        "delete",
 		ChartResource:    "statefulset",
 		WatchedByDefault: true,
+		Summary:          "A StatefulSet is deleted",
 	},
 	{
 		Key:              "on_statefulset_update",
@@ -1140,5 +1239,6 @@ var triggers = []Trigger{
 		Operation:        "update",
 		ChartResource:    "statefulset",
 		WatchedByDefault: true,
+		Summary:          "A StatefulSet is updated",
 	},
 }
