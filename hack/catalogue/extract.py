@@ -408,7 +408,8 @@ class Extractor:
                 if isinstance(v, ast.Lambda):
                     continue
                 out.append((n, None, v, True, True, node.lineno))
-        return out
+        # pydantic v1 adds the annotated fields first, then the un-annotated ones
+        return [f for f in out if not f[4]] + [f for f in out if f[4]]
 
     def config_extra_allow(self, module, cls):
         for node in cls.body:
@@ -421,7 +422,12 @@ class Extractor:
                         return False
         return None
 
-    def infer_type(self, value):
+    def infer_type(self, value, module=None):
+        """pydantic v1 types an un-annotated field by its default's class."""
+        if isinstance(value, ast.Name) and module is not None:
+            r = self.src.resolve(value.id, module)
+            if r and r[0] == "alias":
+                return self.infer_type(r[2], r[1])
         if isinstance(value, ast.Constant):
             v = value.value
             if isinstance(v, bool):
@@ -460,7 +466,7 @@ class Extractor:
 
     def make_param(self, owner, module, name, ann, value, has_default, untyped):
         if untyped:
-            t, optional, enum = self.infer_type(value), False, None
+            t, optional, enum = self.infer_type(value, module), False, None
             python = ""
         else:
             t, optional, enum = self.norm(ann, module)
@@ -478,32 +484,39 @@ class Extractor:
             p["Deprecated"] = dep
         return p
 
-    def build_model(self, module, cls):
+    def collect(self, module, cls, depth=0):
+        """Fields and extra-allowed of a class the way pydantic v1's metaclass builds them:
+        the bases' fields in reversed base order (a key seen again keeps its position and
+        takes the later value), then the class's own; Config is inherited the same way."""
+        if depth > 50:
+            raise RuntimeError("class hierarchy too deep at %s" % cls.name)
         fields = {}
-        order = []
-        extra = False
-        chain = self.mro(module, cls)
-        for n, m, c in reversed(chain):
-            if c is None:
+        extra = None
+        for n, bm, bc in reversed(self.bases(module, cls)):
+            if bc is None:
                 continue
-            e = self.config_extra_allow(m, c)
-            if e is not None:
-                extra = e
-            for fname, ann, value, has_default, untyped, _ in self.own_fields(m, c):
-                # pydantic v1: a redefinition replaces the field but keeps its position;
-                # an un-annotated redefinition keeps the inherited annotation.
-                if untyped and fname in fields and not fields[fname][4]:
-                    prev = fields[fname]
-                    fields[fname] = (m, prev[1], value, True, False, c.name)
-                    continue
-                if fname not in fields:
-                    order.append(fname)
-                fields[fname] = (m, ann, value, has_default, untyped, c.name)
+            bf, be = self.collect(bm, bc, depth + 1)
+            fields.update(bf)
+            if be is not None:
+                extra = be
+        e = self.config_extra_allow(module, cls)
+        if e is not None:
+            extra = e
+        for fname, ann, value, has_default, untyped, _ in self.own_fields(module, cls):
+            if untyped and fname in fields and not fields[fname][4]:
+                # an un-annotated redefinition keeps the inherited annotation
+                prev = fields[fname]
+                fields[fname] = (module, prev[1], value, True, False)
+                continue
+            fields[fname] = (module, ann, value, has_default, untyped)
+        return fields, extra
+
+    def build_model(self, module, cls):
+        fields, extra = self.collect(module, cls)
         params = []
-        for fname in order:
-            m, ann, value, has_default, untyped, _ = fields[fname]
+        for fname, (m, ann, value, has_default, untyped) in fields.items():
             params.append(self.make_param(cls.name, m, fname, ann, value, has_default, untyped))
-        return {"Name": cls.name, "Source": src_line(module, cls), "Params": params, "ExtraAllowed": extra}
+        return {"Name": cls.name, "Source": src_line(module, cls), "Params": params, "ExtraAllowed": bool(extra)}
 
     def drain(self):
         while self.pending:
