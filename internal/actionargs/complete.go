@@ -42,7 +42,9 @@ func CompleteArgs(args []string, toComplete string, extra ...string) ([]string, 
 		add(k, "the "+strings.ToLower(strings.TrimSuffix(a.Event, "Event"))+" it runs on (required)")
 	}
 	for _, k := range a.ManualOptional {
-		add(k, "event parameter")
+		if k != "named_sinks" { // the runner fills it from --sinks
+			add(k, "event parameter")
+		}
 	}
 	if model != nil {
 		for _, p := range model.Params {
