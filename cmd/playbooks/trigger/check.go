@@ -4,6 +4,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/actionargs"
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // --local asks the engine which actions it runs
 )
 
 // noCheckHint is said with every catalogue finding: the catalogue knows Robusta's
