@@ -347,6 +347,7 @@ class Extractor:
                 return self.norm(r[2], r[1], depth + 1)
         cm, cls = self.src.resolve_class(name, module)
         if cls is None:
+            self.warnings.append("%s: type %s not found in the source; typed as any" % (module.path, ast.unparse(expr)))
             return {"Kind": "any"}, False, None
         if self.is_subclass_of(cm, cls, ("Enum", "IntEnum", "StrEnum")):
             kind, vals = self.enum_values(cm, cls)
@@ -380,7 +381,7 @@ class Extractor:
         prev = self.model_keys.get(name)
         if prev is not None:
             if prev != where:
-                self.warnings.append("two params classes named %s: %s:%d and %s:%d" % (name, prev[0], prev[1], where[0], where[1]))
+                raise SystemExit("two params classes named %s: %s:%d and %s:%d" % (name, prev[0], prev[1], where[0], where[1]))
             return name
         self.model_keys[name] = where
         self.pending.append((module, cls))
