@@ -60,7 +60,9 @@ DEPRECATED_OVERLAY = {
 }
 
 # Kubernetes kind -> the chart's kubewatch.config.resource key (helm/robusta/values.yaml).
-# Kinds missing here have no key in the chart's kubewatch config.
+# PersistentVolumeClaim and NetworkPolicy are missing on purpose: the chart has no key for
+# them and kubewatch's resource config (robusta-dev/kubewatch config/config.go, type
+# Resource) has no field for them either, so their triggers are not fed by the stock setup.
 KIND_TO_CHART_RESOURCE = {
     "Deployment": "deployment",
     "ReplicaSet": "replicaset",
@@ -375,6 +377,9 @@ class Extractor:
                 optional = True
                 continue
             optional = optional or (o and t["Kind"] == "any" and base_name(it) == "None")
+            # str and bytes both normalise to str: one option is enough
+            if any(t == o for o, _ in opts):
+                continue
             opts.append((t, enum))
         if len(opts) == 1:
             return opts[0][0], optional, opts[0][1]

@@ -792,7 +792,7 @@ var models = []Model{
 		Source: "playbooks/robusta_playbooks/http_actions.py:86",
 		Params: []Param{
 			{Name: "url", Python: "str", Type: Type{Kind: String}, Required: true},
-			{Name: "data", Python: "Union[dict, str, bytes, List[tuple]]", Type: Type{Kind: Union, Options: []Type{{Kind: Map, Elem: &Type{Kind: Any}}, {Kind: String}, {Kind: String}, {Kind: List, Elem: &Type{Kind: List, Elem: &Type{Kind: Any}}}}}, Default: "None"},
+			{Name: "data", Python: "Union[dict, str, bytes, List[tuple]]", Type: Type{Kind: Union, Options: []Type{{Kind: Map, Elem: &Type{Kind: Any}}, {Kind: String}, {Kind: List, Elem: &Type{Kind: List, Elem: &Type{Kind: Any}}}}}, Default: "None"},
 			{Name: "headers", Python: "dict", Type: Type{Kind: Map, Elem: &Type{Kind: Any}}, Default: "None"},
 			{Name: "get_response", Python: "Optional[bool]", Type: Type{Kind: Bool}, Default: "False"},
 		},
@@ -802,7 +802,7 @@ var models = []Model{
 		Source: "playbooks/robusta_playbooks/http_actions.py:156",
 		Params: []Param{
 			{Name: "url", Python: "str", Type: Type{Kind: String}, Required: true},
-			{Name: "data", Python: "Union[dict, str, bytes, List[tuple]]", Type: Type{Kind: Union, Options: []Type{{Kind: Map, Elem: &Type{Kind: Any}}, {Kind: String}, {Kind: String}, {Kind: List, Elem: &Type{Kind: List, Elem: &Type{Kind: Any}}}}}, Default: "None"},
+			{Name: "data", Python: "Union[dict, str, bytes, List[tuple]]", Type: Type{Kind: Union, Options: []Type{{Kind: Map, Elem: &Type{Kind: Any}}, {Kind: String}, {Kind: List, Elem: &Type{Kind: List, Elem: &Type{Kind: Any}}}}}, Default: "None"},
 			{Name: "headers", Python: "dict", Type: Type{Kind: Map, Elem: &Type{Kind: Any}}, Default: "None"},
 			{Name: "get_response", Python: "Optional[bool]", Type: Type{Kind: Bool}, Default: "False"},
 		},
