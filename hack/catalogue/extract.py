@@ -127,7 +127,7 @@ class Source:
         self.root = root
         self.modules = {}
         self.by_class = {}
-        for top, prefix in (("src", ""), ("playbooks", "")):
+        for top in ("src", "playbooks"):
             base = os.path.join(root, top)
             for dirpath, dirnames, filenames in os.walk(base):
                 dirnames[:] = sorted(d for d in dirnames if d not in ("tests", "test", "__pycache__"))
@@ -304,9 +304,8 @@ class Extractor:
             if head == "Union":
                 return self.union(items, module, depth)
             if head in ("List", "list", "Set", "set", "FrozenSet", "frozenset", "Tuple", "tuple", "Sequence", "Iterable"):
-                elem, _, enum = self.norm(items[0], module, depth + 1)
-                if enum:
-                    elem = dict(elem)
+                # an enum of the elements has no place in Type; only the element kind is kept
+                elem, _, _ = self.norm(items[0], module, depth + 1)
                 return {"Kind": "list", "Elem": elem}, False, None
             if head in ("Dict", "dict", "Mapping", "DefaultDict"):
                 val = items[1] if len(items) > 1 else None
@@ -372,13 +371,12 @@ class Extractor:
         opts = []
         optional = False
         for it in items:
-            t, o, enum = self.norm(it, module, depth + 1)
+            t, opt, enum = self.norm(it, module, depth + 1)
+            optional = optional or opt
             if isinstance(it, ast.Constant) and it.value is None or (isinstance(it, ast.Name) and it.id == "None"):
-                optional = True
                 continue
-            optional = optional or (o and t["Kind"] == "any" and base_name(it) == "None")
             # str and bytes both normalise to str: one option is enough
-            if any(t == o for o, _ in opts):
+            if any(t == seen for seen, _ in opts):
                 continue
             opts.append((t, enum))
         if len(opts) == 1:
@@ -657,8 +655,8 @@ event_classes_index = {}
 
 
 def find_events(ex, src):
-    root_mod = src.modules["robusta.core.model.events"]
-    root = root_mod.classes["ExecutionBaseEvent"]
+    if "ExecutionBaseEvent" not in src.modules["robusta.core.model.events"].classes:
+        raise SystemExit("ExecutionBaseEvent not found in src/robusta/core/model/events.py")
     out = {}
     for modname in sorted(src.modules):
         m = src.modules[modname]
