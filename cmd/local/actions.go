@@ -320,12 +320,32 @@ func paramsTable(o *ActionsOptions, w io.Writer, title string, params []paramVie
 		return nil
 	}
 	fmt.Fprintf(w, "%s:\n", title)
-	t := cli.NewTable(w, "param", "type", "default", "required", "enum", "deprecated", "summary")
+	// The enum and deprecated columns only when some param has one.
+	var hasEnum, hasDeprecated bool
+	for _, p := range params {
+		hasEnum = hasEnum || len(p.Enum) > 0
+		hasDeprecated = hasDeprecated || p.Deprecated != ""
+	}
+	headers := []string{"param", "type", "default", "required"}
+	if hasEnum {
+		headers = append(headers, "enum")
+	}
+	if hasDeprecated {
+		headers = append(headers, "deprecated")
+	}
+	t := cli.NewTable(w, append(headers, "summary")...)
 	if o.IO.IsStdoutTTY() {
 		t.Width = o.IO.TerminalWidth()
 	}
 	for _, p := range params {
-		t.Row(p.Name, p.Type, p.Default, yesNo(p.Required), strings.Join(p.Enum, "|"), p.Deprecated, firstLine(p.Summary))
+		cells := []string{p.Name, p.Type, p.Default, yesNo(p.Required)}
+		if hasEnum {
+			cells = append(cells, strings.Join(p.Enum, "|"))
+		}
+		if hasDeprecated {
+			cells = append(cells, p.Deprecated)
+		}
+		t.Row(append(cells, firstLine(p.Summary))...)
 	}
 	return t.Flush()
 }
@@ -356,7 +376,14 @@ func manualLine(v *actionView) string {
 		words = append(words, k+"="+strings.ToUpper(k))
 	}
 	for _, k := range v.EventOptional {
-		words = append(words, "["+k+"="+strings.ToUpper(k)+"]")
+		if k != "named_sinks" { // --sinks fills it
+			words = append(words, "["+k+"="+strings.ToUpper(k)+"]")
+		}
+	}
+	for _, p := range v.Params {
+		if p.Required && p.Default == "" && !actionargs.FromGlobalConfig(p.Name) && !contains(v.EventParams, p.Name) {
+			words = append(words, p.Name+"="+strings.ToUpper(p.Name))
+		}
 	}
 	return strings.Join(words, " ")
 }
@@ -369,6 +396,15 @@ func triggersLine(ts []string) string {
 		return fmt.Sprintf("every trigger (%d)", len(ts))
 	}
 	return fmt.Sprintf("%s (%d)", strings.Join(ts, ", "), len(ts))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func yesNo(b bool) string {

@@ -203,12 +203,3 @@ func TestCompletion(t *testing.T) {
 		t.Fatalf("%q", acts)
 	}
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -89,6 +89,10 @@ var globalConfigKeys = map[string]bool{
 	"custom_annotations": true, "custom_severity_map": true, "prometheus_rule_group_name": true,
 }
 
+// FromGlobalConfig reports whether the chart always gives the param through
+// globalConfig (so a command line may leave it out).
+func FromGlobalConfig(name string) bool { return globalConfigKeys[name] }
+
 // Lookup finds an action of the catalogue. An unknown name is an UnknownAction problem
 // with the nearest name among the catalogue's and extra (the local engine's, say).
 func Lookup(name string, extra ...string) (*catalogue.Action, error) {
