@@ -198,6 +198,11 @@ func TestCompletion(t *testing.T) {
 	if !contains(vals, "severity=HIGH") || !contains(vals, "severity=DEBUG") {
 		t.Fatalf("values %q", vals)
 	}
+	// For an action the engine implements, the keys are what local run accepts.
+	keys, _ = complete("run", "logs_enricher", "")
+	if !contains(keys, "tail=") || contains(keys, "warn_on_missing_label=") || !contains(keys, "namespace=") {
+		t.Fatalf("local run logs_enricher keys %q", keys)
+	}
 	acts, _ := complete("actions", "pod_")
 	if !contains(acts, "pod_issue_investigator") || !contains(acts, "pod_dmesg_enricher") {
 		t.Fatalf("%q", acts)

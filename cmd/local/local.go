@@ -88,7 +88,7 @@ resolved to the object its labels name.
 			if cmd.Flags().Changed("playbook") {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			return actionargs.CompleteArgs(args, toComplete, engine.Names()...)
+			return completeRunArgs(args, toComplete)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -436,4 +436,29 @@ func readAlerts(path string) ([]*engine.Alert, error) {
 		}
 	}
 	return alerts, nil
+}
+
+// completeRunArgs completes `local run ACTION key=value ...`: for an action the engine
+// implements, its keys are the engine's params (what local run accepts), else Robusta's.
+func completeRunArgs(args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) == 0 {
+		return actionargs.CompleteArgs(args, toComplete, engine.Names()...)
+	}
+	e, local := engine.Lookup(args[0])
+	a, known := catalogue.LookupAction(args[0])
+	if !local || !known {
+		return actionargs.CompleteArgs(args, toComplete)
+	}
+	var params []catalogue.Param
+	if e.NewParams != nil {
+		for _, p := range engine.Params(e.NewParams()) {
+			cp := catalogue.Param{Name: p.Name, Python: p.Type, Type: catalogue.Type{Kind: catalogue.String},
+				Required: p.Required, Enum: p.Enum, Summary: p.Doc}
+			if p.Type == "bool" {
+				cp.Type.Kind = catalogue.Bool
+			}
+			params = append(params, cp)
+		}
+	}
+	return actionargs.CompleteParams(a, params, args, toComplete)
 }

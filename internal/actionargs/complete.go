@@ -21,9 +21,15 @@ func CompleteArgs(args []string, toComplete string, extra ...string) ([]string, 
 	if !ok {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	model, _ := catalogue.LookupModel(a.Params)
+	return CompleteParams(a, a.ParamsOf(), args, toComplete)
+}
+
+// CompleteParams completes the key=value arguments after an action's name (args[0])
+// from params: `key=` for the event params and params not given yet, and the values of
+// an enum or bool param after `key=`. `local run` passes the local engine's params.
+func CompleteParams(a *catalogue.Action, params []catalogue.Param, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if key, _, found := strings.Cut(toComplete, "="); found {
-		return completeValues(a, model, strings.TrimSuffix(key, ":"), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return completeValues(params, strings.TrimSuffix(key, ":"), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	given := map[string]bool{}
 	for _, arg := range args[1:] {
@@ -36,6 +42,7 @@ func CompleteArgs(args []string, toComplete string, extra ...string) ([]string, 
 		if given[name] || !strings.HasPrefix(name, toComplete) {
 			return
 		}
+		given[name] = true
 		out = append(out, name+"=\t"+desc)
 	}
 	for _, k := range a.ManualParams {
@@ -46,17 +53,15 @@ func CompleteArgs(args []string, toComplete string, extra ...string) ([]string, 
 			add(k, "event parameter")
 		}
 	}
-	if model != nil {
-		for _, p := range model.Params {
-			desc := typeName(&p)
-			if p.Required {
-				desc += ", required"
-			}
-			if p.Summary != "" {
-				desc += ": " + p.Summary
-			}
-			add(p.Name, desc)
+	for _, p := range params {
+		desc := typeName(&p)
+		if p.Required {
+			desc += ", required"
 		}
+		if p.Summary != "" {
+			desc += ": " + oneLine(p.Summary)
+		}
+		add(p.Name, desc)
 	}
 	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }
@@ -81,12 +86,9 @@ func completeActions(toComplete string, extra []string) []string {
 }
 
 // completeValues offers key=VALUE for enum and bool params.
-func completeValues(a *catalogue.Action, model *catalogue.Model, key, toComplete string) []string {
-	if model == nil {
-		return nil
-	}
+func completeValues(params []catalogue.Param, key, toComplete string) []string {
 	prefix := toComplete[:strings.IndexByte(toComplete, '=')+1]
-	for _, p := range model.Params {
+	for _, p := range params {
 		if p.Name != key {
 			continue
 		}
