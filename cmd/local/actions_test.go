@@ -208,3 +208,16 @@ func TestCompletion(t *testing.T) {
 		t.Fatalf("%q", acts)
 	}
 }
+
+func TestPlaybookActionProblem(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"- logs_enricher: {}\n- node_bash_enricher: {bash_command: ls}\n", "action 2: node_bash_enricher runs only in the in-cluster runner"},
+		{"actions:\n- pod_evnts_enricher: {}\n", `action 1: unknown action "pod_evnts_enricher" (did you mean "pod_events_enricher"?)`},
+		{"- logs_enricher: {}\n", ""},
+		{"not a list", ""},
+	} {
+		if got := playbookActionProblem([]byte(tc.doc)); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.doc, got, tc.want)
+		}
+	}
+}

@@ -188,6 +188,9 @@ func (o *RunOptions) completeSteps() error {
 		}
 		steps, err := engine.ParseSteps(b)
 		if err != nil {
+			if why := playbookActionProblem(b); why != "" {
+				return cli.UsageErrorf("--playbook %s: %s", o.Playbook, why)
+			}
 			return cli.UsageErrorf("--playbook %s: %v", o.Playbook, err)
 		}
 		o.steps = steps
@@ -461,4 +464,40 @@ func completeRunArgs(args []string, toComplete string) ([]string, cobra.ShellCom
 		}
 	}
 	return actionargs.CompleteParams(a, params, args, toComplete)
+}
+
+// playbookActionProblem explains the first action of a --playbook file the engine does
+// not implement: one only the runner runs (and why), or an unknown name with the
+// nearest known one. "" when every action is the engine's or the file is not a list of
+// actions (engine.ParseSteps says what is wrong then).
+func playbookActionProblem(data []byte) string {
+	var doc any
+	if yaml.Unmarshal(data, &doc) != nil {
+		return ""
+	}
+	if m, ok := doc.(map[string]any); ok {
+		doc = m["actions"]
+	}
+	list, _ := doc.([]any)
+	for i, item := range list {
+		m, _ := item.(map[string]any)
+		if len(m) != 1 {
+			return ""
+		}
+		for name := range m {
+			if _, ok := engine.Lookup(name); ok {
+				continue
+			}
+			a, err := actionargs.Lookup(name, engine.Names()...)
+			if err != nil {
+				return fmt.Sprintf("action %d: %v; see robusta local actions", i+1, err)
+			}
+			msg := fmt.Sprintf("action %d: %s runs only in the in-cluster runner, not in robusta local run", i+1, a.Name)
+			if a.Reason != "" {
+				msg += ": " + a.Reason
+			}
+			return msg + "; a playbook holding it runs there (robusta local actions --local-only lists what runs here)"
+		}
+	}
+	return ""
 }
