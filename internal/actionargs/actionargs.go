@@ -79,19 +79,22 @@ func (ps Problems) Err() error {
 	return ps
 }
 
-// globalConfigKeys are the keys the chart always writes into the runner's global_config
+// inGlobalConfig reports the keys the chart always writes into the runner's global_config
 // (helm/robusta/templates/_helpers.tpl: cluster_name, and the defaults of values.yaml's
 // globalConfig), which the runner merges under every action's params: a required param
 // among them is given even when the command line leaves it out.
-var globalConfigKeys = map[string]bool{
-	"cluster_name": true, "check_prometheus_flags": true, "grafana_url": true, "grafana_api_key": true,
-	"grafana_dashboard_uid": true, "prometheus_url": true, "account_id": true, "signing_key": true,
-	"custom_annotations": true, "custom_severity_map": true, "prometheus_rule_group_name": true,
+func inGlobalConfig(key string) bool {
+	switch key {
+	case "cluster_name", "check_prometheus_flags", "grafana_url", "grafana_api_key", "grafana_dashboard_uid",
+		"prometheus_url", "account_id", "signing_key", "custom_annotations", "custom_severity_map", "prometheus_rule_group_name":
+		return true
+	}
+	return false
 }
 
 // FromGlobalConfig reports whether the chart always gives the param through
 // globalConfig (so a command line may leave it out).
-func FromGlobalConfig(name string) bool { return globalConfigKeys[name] }
+func FromGlobalConfig(name string) bool { return inGlobalConfig(name) }
 
 // Lookup finds an action of the catalogue. An unknown name is an UnknownAction problem
 // with the nearest name among the catalogue's and extra (the local engine's, say).
@@ -194,7 +197,7 @@ func Check(a *catalogue.Action, params map[string]any, manual bool) Problems {
 	if model != nil {
 		for i := range model.Params {
 			p := &model.Params[i]
-			if _, given := params[p.Name]; given || !p.Required || globalConfigKeys[p.Name] {
+			if _, given := params[p.Name]; given || !p.Required || inGlobalConfig(p.Name) {
 				continue
 			}
 			out = append(out, &Problem{Kind: MissingParam, Action: a.Name, Param: p.Name,
