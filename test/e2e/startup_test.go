@@ -33,6 +33,14 @@ func TestVersionStartupKeepsGCOutOfInit(t *testing.T) {
 		}
 	}
 
+	// The catalogue is static data: linked or not, it must run no init work (a map
+	// literal or a lookup built at package level would show here).
+	for p := range pos {
+		if strings.HasPrefix(p, "github.com/robusta-dev/robusta-go/internal/catalogue") {
+			t.Errorf("%s runs init work at start-up; build its lookups lazily", p)
+		}
+	}
+
 	r = run(t, []string{"GODEBUG=gctrace=1"}, "version")
 	if r.code != 0 {
 		t.Fatal(r)
