@@ -133,6 +133,10 @@ func run(n, traces, top int, old string) error {
 	}
 	fmt.Printf("\nTarget: `robusta version` at most 4x hello world; here %.1fx.\n", float64(benchutil.Median(ours.wall))/float64(base))
 
+	if old != "" {
+		paired(subjects[len(subjects)-2], ours)
+	}
+
 	gcs, err := gcCycles(env, bin)
 	if err != nil {
 		return err
@@ -145,6 +149,23 @@ func run(n, traces, top int, old string) error {
 		fmt.Printf("The -old build: %d.\n", gcs)
 	}
 	return initTable(env, bin, traces, top)
+}
+
+// paired compares two binaries round by round: runs of one round are neighbours in
+// time, so the machine's load, which drifts over a run, cancels out of their
+// difference better than out of two medians.
+func paired(before, after *subject) {
+	var dWall, dCPU []time.Duration
+	fewer := 0
+	for i := range after.cpu {
+		dWall = append(dWall, before.wall[i]-after.wall[i])
+		dCPU = append(dCPU, before.cpu[i]-after.cpu[i])
+		if after.cpu[i] < before.cpu[i] {
+			fewer++
+		}
+	}
+	fmt.Printf("\nRound by round against the -old build: this build used less CPU in %d of %d rounds; median saving per round %s of CPU, %s of wall.\n",
+		fewer, len(after.cpu), benchutil.MS(benchutil.Median(dCPU)), benchutil.MS(benchutil.Median(dWall)))
 }
 
 // build compiles pkg as a release does (trimmed, stripped).
@@ -351,6 +372,9 @@ func importChains() (func(string) string, error) {
 	return func(pkg string) string {
 		if _, ok := prev[pkg]; !ok {
 			return "?"
+		}
+		if !strings.Contains(strings.SplitN(pkg, "/", 2)[0], ".") {
+			return "(standard library)"
 		}
 		var path []string
 		for p := pkg; p != ""; p = prev[p] {
