@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"github.com/robusta-dev/robusta-go/cmd/root"
+	"github.com/robusta-dev/robusta-go/internal/startup"
 )
 
 func main() {
+	startup.Done()
 	os.Exit(root.Main())
 }
