@@ -40,6 +40,13 @@ var builtIns = map[string]struct {
 	"resource_babysitter":                 {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
 	"delete_pod":                          {event: "PodEvent", mutating: true, producingTrigger: "on_pod_update"},
 	"rollout_restart":                     {event: "DeploymentEvent", mutating: true, producingTrigger: "on_deployment_update"},
+	"template_enricher":                   {event: "KubernetesResourceEvent", producingTrigger: "on_pod_update"},
+	"button_enricher":                     {event: "KubernetesResourceEvent", required: []string{"button_text", "button_url"}, producingTrigger: "on_deployment_update"},
+	"alert_explanation_enricher":          {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
+	"alert_definition_enricher":           {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
+	"echo":                                {event: "ExecutionBaseEvent", required: []string{"message"}, producingTrigger: "on_manual_trigger"},
+	"external_video_enricher":             {event: "ExecutionBaseEvent", required: []string{"url"}, producingTrigger: "on_manual_trigger"},
+	"report_image_changes":                {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
