@@ -193,7 +193,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Marks a node unschedulable",
 	},
 	{
@@ -370,7 +370,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Deletes a Job",
 	},
 	{
@@ -450,7 +450,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Cordons a node and evicts its pods (DaemonSet pods are left alone)",
 	},
 	{
@@ -1488,7 +1488,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Restarts an Argo Rollout named by name and namespace params",
 	},
 	{
@@ -1513,7 +1513,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "a Slack button callback, only meaningful inside the runner",
+		Local:          true,
 		Summary:        "Callback: sets an HPA's maxReplicas (from alert_on_hpa_reached_limit's button)",
 	},
 	{
@@ -1633,7 +1633,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Marks a node schedulable again",
 	},
 	{

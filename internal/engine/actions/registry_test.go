@@ -47,6 +47,12 @@ var builtIns = map[string]struct {
 	"echo":                                {event: "ExecutionBaseEvent", required: []string{"message"}, producingTrigger: "on_manual_trigger"},
 	"external_video_enricher":             {event: "ExecutionBaseEvent", required: []string{"url"}, producingTrigger: "on_manual_trigger"},
 	"report_image_changes":                {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
+	"cordon":                              {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"uncordon":                            {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"drain":                               {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"delete_job":                          {event: "JobEvent", mutating: true, producingTrigger: "on_job_failure"},
+	"scale_hpa_callback":                  {event: "HorizontalPodAutoscalerEvent", mutating: true, required: []string{"max_replicas"}, producingTrigger: "on_hpa_update"},
+	"restart_named_rollout":               {event: "ExecutionBaseEvent", mutating: true, required: []string{"name", "namespace"}, producingTrigger: "on_manual_trigger"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
@@ -107,7 +113,7 @@ func TestValidatorKnowsBuiltInActions(t *testing.T) {
 	for name, exp := range builtIns {
 		params := map[string]string{}
 		for _, p := range exp.required {
-			params[p] = "x"
+			params[p] = "3" // a valid string and a valid number
 		}
 		if got := errorsOf(exp.producingTrigger, name, params); len(got) != 0 {
 			t.Errorf("%s under %s: %v", name, exp.producingTrigger, got)
