@@ -392,6 +392,12 @@ func TestLocalDrain(t *testing.T) {
 			}
 		}
 	}
+	// Draining a cordoned node leaves the node as it is and still says it is a dry run.
+	f, r := runFinding(t, env, "local", "run", "drain", "--node", "h7-drain")
+	if f.Enrichments[0].Blocks[0].Text != "Node h7-drain already cordoned" || !strings.HasPrefix(f.Enrichments[1].Blocks[0].Text, "Dry run (nothing was evicted): ") ||
+		!strings.Contains(r.stderr, "drain ran as a server-side dry run: nothing changed (pass --apply to drain)") || deleting("guarded") {
+		t.Fatalf("second drain: %+v\n%s", f, r)
+	}
 }
 
 func TestLocalDeleteJobAndScaleHPA(t *testing.T) {

@@ -103,7 +103,7 @@ func restartNamedRollout(ctx context.Context, r *engine.Run, p any) error {
 			found = found || x.Name == rolloutsGVR.Resource
 		}
 	} else if !apierrors.IsNotFound(err) {
-		return r.KF.Explain(err, "", "", "")
+		return r.KF.Explain(err, "discover", "the argoproj.io/v1alpha1 API", "")
 	}
 	if !found {
 		return fmt.Errorf("restart_named_rollout restarts Argo Rollouts, but the cluster serves no %s %s (CRD rollouts.argoproj.io): install Argo Rollouts, or use rollout_restart for a Deployment",

@@ -64,7 +64,8 @@ func toMap(obj any) map[string]any {
 
 // setUnschedulable is cordon and uncordon: the runner's checks of the node's current
 // state, then a patch of spec.unschedulable.
-// who is the action the user ran (drain cordons first), for the dry-run note.
+// who is the action the user ran, for the dry-run note; "" when the caller notes it
+// (drain, which cordons first).
 func setUnschedulable(ctx context.Context, r *engine.Run, who, action string, cordon bool) error {
 	node := r.Event.Obj
 	name := node.GetName()
@@ -79,7 +80,13 @@ func setUnschedulable(ctx context.Context, r *engine.Run, who, action string, co
 	if err != nil {
 		return err
 	}
-	dryRun, _ := mutation(r, who, "", who)
+	var dryRun []string
+	switch {
+	case who != "":
+		dryRun, _ = mutation(r, who, "", who)
+	case !r.Apply:
+		dryRun = []string{metav1.DryRunAll}
+	}
 	patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%v}}`, cordon))
 	after, err := cs.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dryRun})
 	if err != nil {
@@ -94,7 +101,10 @@ func setUnschedulable(ctx context.Context, r *engine.Run, who, action string, co
 }
 
 func drain(ctx context.Context, r *engine.Run, _ any) error {
-	if err := setUnschedulable(ctx, r, "drain", "cordon", true); err != nil {
+	// The note comes first: a node already cordoned is not patched, but its pods
+	// are still evicted (or, in a dry run, not).
+	dryRun, _ := mutation(r, "drain", "", "drain")
+	if err := setUnschedulable(ctx, r, "", "cordon", true); err != nil {
 		return err
 	}
 	name := r.Event.Obj.GetName()
@@ -102,14 +112,10 @@ func drain(ctx context.Context, r *engine.Run, _ any) error {
 	if err != nil {
 		return err
 	}
-	dryRun := []string(nil)
-	if !r.Apply {
-		dryRun = []string{metav1.DryRunAll}
-	}
 	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", name).String()})
 	if err != nil {
 		// As the runner: a drain that cannot see the node's pods gives the node back.
-		if uerr := setUnschedulable(ctx, r, "drain", "uncordon", false); uerr != nil {
+		if uerr := setUnschedulable(ctx, r, "", "uncordon", false); uerr != nil {
 			err = fmt.Errorf("%w (and uncordoning failed: %v)", err, uerr)
 		}
 		return fmt.Errorf("failed to list the pods of node %s, so it was uncordoned: %w", name, r.KF.Explain(err, "list", "pods", ""))
