@@ -50,7 +50,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/alerts_integration.py:289",
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the alert itself; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Shows the PromQL expression behind an alert, taken from its generator URL",
 	},
 	{
@@ -59,7 +59,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "AlertExplanationParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the alert itself; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Adds a fixed explanation and suggested fix, given as params, to an alert",
 	},
 	{
@@ -151,7 +151,7 @@ var actions = []Action{
 		ManualParams:   []string{"kind", "name"},
 		ManualOptional: []string{"named_sinks", "namespace"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs no cluster access; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Adds a link button whose text and URL are templated from the resource",
 	},
 	{
@@ -193,7 +193,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Marks a node unschedulable",
 	},
 	{
@@ -370,7 +370,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Deletes a Job",
 	},
 	{
@@ -450,7 +450,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Cordons a node and evicts its pods (DaemonSet pods are left alone)",
 	},
 	{
@@ -461,7 +461,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "an example that only writes to the runner's log; not implemented in the local engine",
+		Local:          true,
 		Summary:        "Example: writes its message to the runner's log; makes no finding",
 	},
 	{
@@ -510,7 +510,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs no cluster access; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Adds a link to a video (e.g. a how-to) to the finding",
 	},
 	{
@@ -1423,7 +1423,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/grafana_enrichment.py:80",
 		Event:   "KubernetesAnyChangeEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the change event; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Reports which container images of a workload changed, old and new",
 	},
 	{
@@ -1488,7 +1488,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Restarts an Argo Rollout named by name and namespace params",
 	},
 	{
@@ -1513,7 +1513,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "a Slack button callback, only meaningful inside the runner",
+		Local:          true,
 		Summary:        "Callback: sets an HPA's maxReplicas (from alert_on_hpa_reached_limit's button)",
 	},
 	{
@@ -1600,7 +1600,7 @@ var actions = []Action{
 		ManualParams:   []string{"kind", "name"},
 		ManualOptional: []string{"named_sinks", "namespace"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs no cluster access; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Adds a markdown paragraph templated from the object's and alert's labels",
 	},
 	{
@@ -1633,7 +1633,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Marks a node schedulable again",
 	},
 	{

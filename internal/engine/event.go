@@ -67,6 +67,8 @@ type Alert struct {
 	Annotations map[string]string `json:"annotations"`
 	StartsAt    string            `json:"startsAt,omitempty"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
+	// GeneratorURL links to the rule's expression in Prometheus (g0.expr).
+	GeneratorURL string `json:"generatorURL,omitempty"`
 }
 
 // Name is the alert's alertname label.

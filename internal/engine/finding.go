@@ -113,6 +113,7 @@ type Finding struct {
 	Subject        Subject      `json:"subject"`
 	Fingerprint    string       `json:"fingerprint"`
 	Enrichments    []Enrichment `json:"enrichments"`
+	Links          []Link       `json:"links,omitempty"`
 }
 
 // SetFingerprint derives the fingerprint from aggregation key and subject, as alerts

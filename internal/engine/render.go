@@ -45,6 +45,9 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 	if f.Description != "" {
 		bw.printf("  %s\n", indent(pr(f.Description)))
 	}
+	for _, l := range f.Links {
+		bw.printf("  %s %s: %s\n", st.Accent("link"), pr(l.Name), pr(l.URL))
+	}
 	for _, e := range f.Enrichments {
 		if e.Title != "" {
 			bw.printf("  %s\n", st.Bold("── "+pr(e.Title)))

@@ -24,6 +24,12 @@ func RenderMarkdown(w io.Writer, f *Finding, o RenderOptions) error {
 	if f.Description != "" {
 		bw.printf("%s\n\n", f.Description)
 	}
+	for _, l := range f.Links {
+		bw.printf("🔗 [%s](%s)  \n", mdEscape(l.Name), l.URL)
+	}
+	if len(f.Links) > 0 {
+		bw.write("\n")
+	}
 	for _, e := range f.Enrichments {
 		if e.Title != "" {
 			bw.printf("#### %s\n\n", mdEscape(e.Title))

@@ -40,6 +40,19 @@ var builtIns = map[string]struct {
 	"resource_babysitter":                 {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
 	"delete_pod":                          {event: "PodEvent", mutating: true, producingTrigger: "on_pod_update"},
 	"rollout_restart":                     {event: "DeploymentEvent", mutating: true, producingTrigger: "on_deployment_update"},
+	"template_enricher":                   {event: "KubernetesResourceEvent", producingTrigger: "on_pod_update"},
+	"button_enricher":                     {event: "KubernetesResourceEvent", required: []string{"button_text", "button_url"}, producingTrigger: "on_deployment_update"},
+	"alert_explanation_enricher":          {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
+	"alert_definition_enricher":           {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
+	"echo":                                {event: "ExecutionBaseEvent", required: []string{"message"}, producingTrigger: "on_manual_trigger"},
+	"external_video_enricher":             {event: "ExecutionBaseEvent", required: []string{"url"}, producingTrigger: "on_manual_trigger"},
+	"report_image_changes":                {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
+	"cordon":                              {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"uncordon":                            {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"drain":                               {event: "NodeEvent", mutating: true, producingTrigger: "on_node_update"},
+	"delete_job":                          {event: "JobEvent", mutating: true, producingTrigger: "on_job_failure"},
+	"scale_hpa_callback":                  {event: "HorizontalPodAutoscalerEvent", mutating: true, required: []string{"max_replicas"}, producingTrigger: "on_hpa_update"},
+	"restart_named_rollout":               {event: "ExecutionBaseEvent", mutating: true, required: []string{"name", "namespace"}, producingTrigger: "on_manual_trigger"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
@@ -100,7 +113,7 @@ func TestValidatorKnowsBuiltInActions(t *testing.T) {
 	for name, exp := range builtIns {
 		params := map[string]string{}
 		for _, p := range exp.required {
-			params[p] = "x"
+			params[p] = "3" // a valid string and a valid number
 		}
 		if got := errorsOf(exp.producingTrigger, name, params); len(got) != 0 {
 			t.Errorf("%s under %s: %v", name, exp.producingTrigger, got)
