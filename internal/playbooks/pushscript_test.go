@@ -259,7 +259,7 @@ func TestPushScriptReusesLiveFiles(t *testing.T) {
 	}
 	sum := func(c string) string { s := sha256.Sum256([]byte(c)); return hex.EncodeToString(s[:]) }
 	args := func(files, bytes int, check string) []string {
-		return []string{"tar", check, strconv.Itoa(files), strconv.Itoa(bytes), "t3", "60", "1"}
+		return []string{"tar", check, strconv.Itoa(files), strconv.Itoa(bytes), "t3", "60", "sum"}
 	}
 	out, err := scriptRun(storage, args(2, 4, ""), sections("", tarOf(map[string]string{"a.py": "A1", "b.py": "B1"})))
 	if err != nil || string(out) != "ready\npushed 2 rename 0\n" {

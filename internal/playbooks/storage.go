@@ -185,9 +185,9 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 // pushScript receives a repository and installs it as <storage>/<name>, in one exec
 // that talks both ways, so a push costs one round trip:
 //
-//  1. It takes the lock and, when the client asks for reuse (REUSE set) and a live
-//     version exists, prints the sha256 of every regular file of the live version
-//     (sha256sum's lines), then "ready". The client sends nothing before "ready": a
+//  1. It takes the lock and, when the client asks for reuse and a live version exists,
+//     lists the regular files of the live version: size, modification time and path
+//     (REUSE=stat), or their sha256 (REUSE=sum, sha256sum's lines); then "ready". The client sends nothing before "ready": a
 //     script that gives up earlier (lock held, linked storage) needs no drain.
 //  2. It reads three framed sections from stdin (each frame a line with its length,
 //     then that many bytes; a frame of length 0 ends the section, so nothing depends
@@ -235,8 +235,8 @@ exchange() {
 TMP="$S/.$NAME.tmp-$TAG"
 LOCK="$S/.$NAME.lock"
 case $MODE in
-  tar) TARX=-xmf ;;
-  tgz) TARX=-xzmf ;;
+  tar) TARX=-xf ;;
+  tgz) TARX=-xzf ;;
   *) echo "unknown transfer mode $MODE" >&2; exit 2 ;;
 esac
 # FRAMES copies one framed section of stdin to stdout (head -c never reads ahead).
@@ -274,8 +274,21 @@ done
 mkdir "$TMP"
 trap 'rm -rf "$TMP" "$TMP.live" "$TMP.keep" "$TMP.sums" "$TMP.bad" "$TMP.pid" "$TMP.main" "$TMP.swapping" "$LOCK"' EXIT
 : > "$TMP.live"
+# Listed: every regular file whose path has no newline (one file a line).
+NL='
+'
+LISTED=
+case $REUSE in
+  stat) LISTED='^[0-9]+ [0-9.]+ \./' ;;
+  sum) LISTED='^[0-9a-f]+  \./' ;;
+  *) REUSE= ;;
+esac
 if [ -n "$REUSE" ] && [ -d "$S/$NAME" ]; then
-  (cd "$S/$NAME" && find . -type f -print0 | xargs -0 -r sha256sum) > "$TMP.live"
+  if [ "$REUSE" = stat ]; then
+    (cd "$S/$NAME" && find . -type f ! -path "*$NL*" -printf '%s %T@ %p\n') > "$TMP.live"
+  else
+    (cd "$S/$NAME" && find . -type f ! -path "*$NL*" -print0 | xargs -0 -r sha256sum) > "$TMP.live"
+  fi
   cat "$TMP.live"
 fi
 echo ready
@@ -283,7 +296,7 @@ section > "$TMP.keep"
 KEPT=0
 if [ -s "$TMP.keep" ]; then
   # Only files the listing offered: a path of the live version, as listed.
-  if ! awk 'NR == FNR { if (sub(/^[0-9a-f]+  \.\//, "")) live[$0] = 1; next } { n++ } !($0 in live) { bad = 1; exit } END { if (bad) exit 1; print n }' "$TMP.live" "$TMP.keep" > "$TMP.bad"; then
+  if ! awk -v listed="$LISTED" 'NR == FNR { if (sub(listed, "")) live[$0] = 1; next } { n++ } !($0 in live) { bad = 1; exit } END { if (bad) exit 1; print n }' "$TMP.live" "$TMP.keep" > "$TMP.bad"; then
     echo "the client asked to keep a file the live version does not hold" >&2; exit 12
   fi
   KEPT=$(cat "$TMP.bad")
@@ -423,9 +436,11 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
 	limit := 120 + total/(256<<10)
-	check, reuse := "", "1"
+	// Unchanged files are told by size and modification time, as rsync does; with
+	// Checksum by their sha256 (the pod hashes the live version, the client its files).
+	check, reuse := "", "stat"
 	if o.Checksum {
-		check = "1"
+		check, reuse = "1", "sum"
 	}
 	if o.Full {
 		reuse = ""
@@ -457,7 +472,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	}
 
 	out := bufio.NewReader(outR)
-	live, ready := readLiveListing(out)
+	live, ready := readLiveListing(out, reuse)
 	if !ready {
 		// The script gave up before reading anything (its error is the exec's): end
 		// stdin so the exec can finish.
@@ -469,7 +484,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		}
 		return fail(err)
 	}
-	plan, err := planPush(r, live, o.Full)
+	plan, err := planPush(r, live, reuse, start)
 	if err != nil {
 		inW.CloseWithError(err)
 		<-done
@@ -480,7 +495,7 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	}
 	sums := make(chan string, 1)
 	go func() {
-		digest, err := plan.send(inW, r, mode, o)
+		digest, err := plan.send(inW, r, mode, o, start)
 		inW.CloseWithError(err)
 		sums <- digest
 	}()
@@ -499,10 +514,10 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		Swap:    fields[2], Compressed: mode == "tgz", Reused: reused, Sent: sent.n, Elapsed: time.Since(start)}, nil
 }
 
-// readLiveListing reads pushScript's listing of the live version (sha256sum lines) up
-// to "ready". Paths that sha256sum had to escape (a backslash or a newline in the
-// name) are left out: those files are simply sent.
-func readLiveListing(r *bufio.Reader) (map[string]string, bool) {
+// readLiveListing reads pushScript's listing of the live version up to "ready": path
+// -> "SIZE SECONDS" (mode stat) or path -> sha256 in hex (mode sum). Lines it cannot
+// read (sha256sum escapes a name with a backslash) are left out: those files are sent.
+func readLiveListing(r *bufio.Reader, mode string) (map[string]string, bool) {
 	live := map[string]string{}
 	for {
 		line, err := r.ReadString('\n')
@@ -513,9 +528,19 @@ func readLiveListing(r *bufio.Reader) (map[string]string, bool) {
 		if line == "ready" {
 			return live, true
 		}
-		sum, p, ok := strings.Cut(line, "  ./")
-		if ok && len(sum) == 64 {
-			live[p] = sum
+		switch mode {
+		case "sum":
+			sum, p, ok := strings.Cut(line, "  ./")
+			if ok && len(sum) == 64 {
+				live[p] = sum
+			}
+		case "stat":
+			size, rest, ok1 := strings.Cut(line, " ")
+			mtime, p, ok2 := strings.Cut(rest, " ./")
+			secs, _, _ := strings.Cut(mtime, ".")
+			if ok1 && ok2 {
+				live[p] = size + " " + secs
+			}
 		}
 	}
 }
@@ -526,23 +551,32 @@ type pushPlan struct {
 	sendBytes int64
 }
 
-// planPush keeps the regular files whose local content has the sha256 the live
-// version's file of that path has. Names with a newline cannot be listed in the keep
-// section: they are always sent.
-func planPush(r *repo.Repo, live map[string]string, full bool) (*pushPlan, error) {
+// planPush keeps the regular files that are unchanged in the live version: same size
+// and modification time (the time push writes, see repo.PushModTime) in mode stat,
+// same sha256 in mode sum. Names with a newline cannot be listed in the keep section:
+// they are always sent.
+func planPush(r *repo.Repo, live map[string]string, mode string, now time.Time) (*pushPlan, error) {
 	p := &pushPlan{keep: map[string]string{}}
 	for _, f := range r.Files {
 		if !f.Mode.IsRegular() {
 			continue
 		}
-		if sum, ok := live[f.Path]; ok && !full && !strings.ContainsAny(f.Path, "\n\\") {
-			local, err := repo.HashFile(f)
-			if err != nil {
-				return nil, err
-			}
-			if hex.EncodeToString(local[:]) == sum {
-				p.keep[f.Path] = sum
-				continue
+		if have, ok := live[f.Path]; ok && !strings.ContainsAny(f.Path, "\n\\") {
+			switch mode {
+			case "stat":
+				if have == fmt.Sprintf("%d %d", f.Size, repo.PushModTime(f, now).Unix()) {
+					p.keep[f.Path] = ""
+					continue
+				}
+			case "sum":
+				local, err := repo.HashFile(f)
+				if err != nil {
+					return nil, err
+				}
+				if hex.EncodeToString(local[:]) == have {
+					p.keep[f.Path] = have
+					continue
+				}
 			}
 		}
 		p.sendBytes += f.Size
@@ -553,7 +587,7 @@ func planPush(r *repo.Repo, live map[string]string, full bool) (*pushPlan, error
 // send writes the three sections pushScript reads: the paths to keep, the tar (or
 // gzip'd tar) of the other files, and with o.Checksum every file's sha256. It returns
 // the sha256 of that last section (empty without o.Checksum).
-func (p *pushPlan) send(w io.Writer, r *repo.Repo, mode string, o PushOptions) (string, error) {
+func (p *pushPlan) send(w io.Writer, r *repo.Repo, mode string, o PushOptions, now time.Time) (string, error) {
 	fw := newFrameWriter(w)
 	for _, f := range r.Files {
 		if _, ok := p.keep[f.Path]; ok {
@@ -576,7 +610,7 @@ func (p *pushPlan) send(w io.Writer, r *repo.Repo, mode string, o PushOptions) (
 		tw = io.MultiWriter(tw, o.Progress)
 	}
 	sums := map[string]string{}
-	topts := repo.TarOptions{Skip: func(f repo.File) bool { _, ok := p.keep[f.Path]; return ok }}
+	topts := repo.TarOptions{Skip: func(f repo.File) bool { _, ok := p.keep[f.Path]; return ok }, ModTimes: true, Now: now}
 	if o.Checksum {
 		topts.FileSum = func(f repo.File, sum [sha256.Size]byte) { sums[f.Path] = hex.EncodeToString(sum[:]) }
 	}

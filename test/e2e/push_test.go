@@ -169,6 +169,29 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	r = p.run(t, "playbooks", "list-dirs")
 	mustContain(t, r, "stdout", "NAME")
 	mustContain(t, r, "stdout", "my_playbooks")
+
+	// Without --checksum files are told unchanged by size and modification time. A file
+	// modified in the last two seconds goes again (it may still change within its
+	// second); older ones are reused.
+	reused := func(want float64) {
+		t.Helper()
+		r := p.run(t, "playbooks", "push", src, "-o", "json")
+		var out map[string]any
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out["reused"] != want {
+			t.Fatalf("reused %v, want %v\n%s", out["reused"], want, r)
+		}
+		if got, want := tree(t, live), tree(t, src); got != want {
+			t.Fatalf("pushed tree differs\n got:\n%s\nwant:\n%s", got, want)
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	_ = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error { return os.Chtimes(p, hourAgo, hourAgo) })
+	reused(0) // the times differ from the pushed ones: all sent
+	reused(5)
+	// Same size, new content, just now: sent, though its size is the same.
+	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v3\n"), 0o644)
+	reused(4)
+	reused(4) // sent again: its time was written a second early (it was that recent)
 }
 
 func TestPushCutMidwayLeavesOldVersion(t *testing.T) {

@@ -116,6 +116,13 @@ type TarOptions struct {
 	// FileSum, when set, receives the sha256 of each regular file written, computed as
 	// it is copied (the file is read once).
 	FileSum func(File, [sha256.Size]byte)
+	// ModTimes gives regular files their own modification time (whole seconds) instead
+	// of the fixed one, so the receiver can tell unchanged files by size and time. A
+	// time not at least two seconds before Now is written one second early: the file
+	// may still change within that second, and must not look unchanged to the next
+	// push (as git treats "racy" files).
+	ModTimes bool
+	Now      time.Time
 }
 
 // WriteTarSelect writes the entries of WriteTar (same headers, same order) without
@@ -134,6 +141,9 @@ func (r *Repo) WriteTarSelect(w io.Writer, o TarOptions) (ArchiveInfo, error) {
 		hdr := tarHeader(f, "")
 		if hdr.Typeflag != tar.TypeDir {
 			info.Files++
+		}
+		if o.ModTimes && hdr.Typeflag == tar.TypeReg {
+			hdr.ModTime = PushModTime(f, o.Now)
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return info, fmt.Errorf("archive %s: %w", f.Path, err)
@@ -160,6 +170,15 @@ func (r *Repo) WriteTarSelect(w io.Writer, o TarOptions) (ArchiveInfo, error) {
 	}
 	info.Size = cw.n
 	return info, nil
+}
+
+// PushModTime is the modification time WriteTarSelect writes for f with ModTimes.
+func PushModTime(f File, now time.Time) time.Time {
+	t := f.ModTime.Truncate(time.Second)
+	if !t.Before(now.Add(-2 * time.Second)) {
+		t = t.Add(-time.Second)
+	}
+	return t
 }
 
 // HashFile returns the sha256 of a regular file of the repository, checking that it
