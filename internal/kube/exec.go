@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
 	utilexec "k8s.io/client-go/util/exec"
 )
 
@@ -25,6 +26,10 @@ type ExecOptions struct {
 	// Stderr receives the command's stderr; when nil it is captured and put into the
 	// error of a failed command.
 	Stderr io.Writer
+	// StdinFrame, when positive, sends stdin in frames of up to that many bytes
+	// instead of client-go's 32 KiB: for uploads (see framedStream), not for
+	// interactive input.
+	StdinFrame int
 }
 
 // ExitError is a command that ran and exited non-zero.
@@ -62,7 +67,16 @@ func (f *Factory) Exec(ctx context.Context, o ExecOptions) error {
 			Stdout:    o.Stdout != nil,
 			Stderr:    true,
 		}, scheme.ParameterCodec)
-	executor, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	var executor remotecommand.Executor
+	if o.StdinFrame > 0 && o.Stdin != nil {
+		transport, upgrader, terr := spdy.RoundTripperFor(cfg)
+		if terr != nil {
+			return fmt.Errorf("exec in %s/%s: %w", o.Namespace, o.Pod, terr)
+		}
+		executor, err = remotecommand.NewSPDYExecutorForTransports(transport, framedUpgrader{Upgrader: upgrader, frame: o.StdinFrame}, "POST", req.URL())
+	} else {
+		executor, err = remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	}
 	if err != nil {
 		return fmt.Errorf("exec in %s/%s: %w", o.Namespace, o.Pod, err)
 	}

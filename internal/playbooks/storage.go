@@ -1,7 +1,10 @@
 package playbooks
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -179,29 +182,41 @@ func (s *Storage) exec(ctx context.Context, script string, args []string, stdin 
 		Command: cmd, Stdin: stdin, Stdout: stdout})
 }
 
-// pushScript receives the repository as a tar stream and unpacks it while it arrives,
-// into a hidden temp folder beside the target. The stream must not depend on stdin EOF,
-// which not every exec path passes on: in MODE tar it is exactly N bytes of tar; in MODE
-// tgz it is gzip cut into frames, each a line with its length then that many bytes,
-// ended by a frame of length 0 (the sender cannot know the compressed length up front).
-// It then checks what arrived: the file count and the total of file sizes always (a cut
-// stream fails here or in tar), and, with SUM set, the sha256 of the tar stream,
-// computed on the side through a FIFO. Only then does it swap the new tree in: with one
-// atomic exchange (renameat2 RENAME_EXCHANGE, reached through perl or python3, as Debian
-// 12's mv cannot) where the kernel allows it, else with two renames, between which the
-// folder is missing for an instant (if the second fails, the first is undone). Either way
-// the runner sees the old tree or the new one, never a mix. The old one is kept as
-// .NAME.prev; the one before it is renamed aside and removed in the background after the
-// reply. The receiver records its pid so an interrupted push can stop it (stopScript).
+// pushScript receives a repository and installs it as <storage>/<name>, in one exec
+// that talks both ways, so a push costs one round trip:
+//
+//  1. It takes the lock and, when the client asks for reuse and a live version exists,
+//     lists the regular files of the live version: size, modification time and path
+//     (REUSE=stat), or their sha256 (REUSE=sum, sha256sum's lines); then "ready". The client sends nothing before "ready": a
+//     script that gives up earlier (lock held, linked storage) needs no drain.
+//  2. It reads three framed sections from stdin (each frame a line with its length,
+//     then that many bytes; a frame of length 0 ends the section, so nothing depends
+//     on stdin EOF, which not every exec path passes on): the files to keep (paths,
+//     one a line, each one the listing offered), a tar (MODE tar) or gzip'd tar (MODE
+//     tgz) of everything else, and with CHECK set the sha256 of every regular file of
+//     the new version.
+//  3. It builds the new version in a hidden temp folder beside the live one: kept
+//     files are hard links to the live ones (same content, no copy; nothing ever
+//     writes into a pushed file, each push makes new files), the rest unpacked as it
+//     arrives.
+//  4. It checks what it built: the file count and the total of file sizes always (a
+//     cut stream fails here or in tar), and with CHECK the sha256 of every file,
+//     kept or sent.
+//  5. Only then does it swap the new tree in: with one atomic exchange (renameat2
+//     RENAME_EXCHANGE, reached through perl or python3, as Debian 12's mv cannot)
+//     where the kernel allows it, else with two renames, between which the folder is
+//     missing for an instant (if the second fails, the first is undone). Either way
+//     the runner sees the old tree or the new one, never a mix. The old one is kept as
+//     .NAME.prev; the one before it is renamed aside and removed in the background
+//     after the reply. The receiver records its pid so an interrupted push can stop it
+//     (stopScript).
 //
 // Two pushes of one name never interleave: a push holds .NAME.lock (mkdir is atomic)
 // with its shell's pid inside. A second push finds the holder alive and gives up (exit
-// 7) without touching anything (it still reads its stream to the end: an exec whose
-// command exits with stdin unread may lose the exit status on the way back). A lock
-// whose holder died (the exec was killed) is stale and taken over, and so are the
-// dead push's temporary files.
+// 7) without touching anything. A lock whose holder died (the exec was killed) is stale
+// and taken over, and so are the dead push's temporary files.
 const pushScript = `set -eu
-S=$1 NAME=$2 MODE=$3 N=$4 SUM=$5 FILES=$6 BYTES=$7 TAG=$8 LIMIT=$9
+S=$1 NAME=$2 MODE=$3 CHECK=$4 FILES=$5 BYTES=$6 TAG=$7 LIMIT=$8 REUSE=$9
 EXCHANGE='import ctypes, os, sys
 f = ctypes.CDLL(None, use_errno=True).renameat2
 f.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
@@ -220,22 +235,21 @@ exchange() {
 TMP="$S/.$NAME.tmp-$TAG"
 LOCK="$S/.$NAME.lock"
 case $MODE in
-  tar) READ='exec head -c "$1"' ;;
-  tgz) READ='while IFS= read -r n && [ "$n" -gt 0 ]; do head -c "$n"; done' ;;
+  tar) TARX=-xf ;;
+  tgz) TARX=-xzf ;;
   *) echo "unknown transfer mode $MODE" >&2; exit 2 ;;
 esac
-# RECV PIDFILE: the receiver, with its own pid (stopScript kills it) and a time limit.
-RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" sh -c "$3" sh "$4"; fi; exec sh -c "$3" sh "$4"'
-# drain reads the stream to its end, unused: an exec whose command exits with stdin
-# unread may lose the exit status on the way back.
-drain() { sh -c "$RECV" sh /dev/null "$LIMIT" "$READ" "$N" > /dev/null || true; }
+# FRAMES copies one framed section of stdin to stdout (head -c never reads ahead).
+FRAMES='while IFS= read -r n && [ "$n" -gt 0 ]; do head -c "$n"; done'
+# RECV PIDFILE LIMIT: FRAMES with its own pid (stopScript kills it) and a time limit.
+RECV='echo $$ > "$1"; if command -v timeout >/dev/null 2>&1; then exec timeout "$2" sh -c "$3"; fi; exec sh -c "$3"'
+section() { sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$FRAMES"; }
 mkdir -p "$S"
 # The client checked the path as written (not / nor a system folder); a symbolic link
 # could still lead there. Push only into a real path.
 REAL=$(cd -P -- "$S" && pwd -P)
 if [ "$REAL" != "$S" ]; then
   echo "storage folder $S leads to $REAL (through a symbolic link): pass --storage-path $REAL if that is the folder you mean" >&2
-  drain
   exit 11
 fi
 if ! mkdir "$LOCK" 2>/dev/null; then
@@ -243,7 +257,6 @@ if ! mkdir "$LOCK" 2>/dev/null; then
   if [ -z "$OWNER" ]; then sleep 1; OWNER=$(cat "$LOCK/pid" 2>/dev/null || true); fi
   if [ -n "$OWNER" ] && kill -0 "$OWNER" 2>/dev/null; then
     echo "another push of $NAME is in progress (shell $OWNER in the runner): wait for it to finish" >&2
-    drain
     exit 7
   fi
   rm -rf "$LOCK"
@@ -259,21 +272,42 @@ for d in "$S/.$NAME.tmp-"*; do
   if [ -e "$d" ]; then rm -rf "$d"; fi
 done
 mkdir "$TMP"
-trap 'rm -rf "$TMP" "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping" "$LOCK"' EXIT
-UNZIP=cat
-if [ "$MODE" = tgz ]; then UNZIP='gzip -dc'; fi
-if [ -n "$SUM" ]; then
-  mkfifo "$TMP.fifo"
-  sha256sum < "$TMP.fifo" > "$TMP.sum" &
-  HASHER=$!
-  sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$READ" "$N" | $UNZIP | tee "$TMP.fifo" | tar -xmf - -C "$TMP" --no-same-owner
-  wait $HASHER
-  HASH=$(cut -d' ' -f1 < "$TMP.sum")
-  if [ "$HASH" != "$SUM" ]; then echo "transfer incomplete or damaged: sha256 $HASH, sent $SUM" >&2; exit 4; fi
-elif [ "$MODE" = tgz ]; then
-  sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$READ" "$N" | tar -xzmf - -C "$TMP" --no-same-owner
-else
-  sh -c "$RECV" sh "$TMP.pid" "$LIMIT" "$READ" "$N" | tar -xmf - -C "$TMP" --no-same-owner
+trap 'rm -rf "$TMP" "$TMP.live" "$TMP.keep" "$TMP.sums" "$TMP.bad" "$TMP.pid" "$TMP.main" "$TMP.swapping" "$LOCK"' EXIT
+: > "$TMP.live"
+# Listed: every regular file whose path has no newline (one file a line).
+NL='
+'
+LISTED=
+case $REUSE in
+  stat) LISTED='^[0-9]+ [0-9.]+ \./' ;;
+  sum) LISTED='^[0-9a-f]+  \./' ;;
+  *) REUSE= ;;
+esac
+if [ -n "$REUSE" ] && [ -d "$S/$NAME" ]; then
+  if [ "$REUSE" = stat ]; then
+    (cd "$S/$NAME" && find . -type f ! -path "*$NL*" -printf '%s %T@ %p\n') > "$TMP.live"
+  else
+    (cd "$S/$NAME" && find . -type f ! -path "*$NL*" -print0 | xargs -0 -r sha256sum) > "$TMP.live"
+  fi
+  cat "$TMP.live"
+fi
+echo ready
+section > "$TMP.keep"
+KEPT=0
+if [ -s "$TMP.keep" ]; then
+  # Only files the listing offered: a path of the live version, as listed.
+  if ! awk -v listed="$LISTED" 'NR == FNR { if (sub(listed, "")) live[$0] = 1; next } { n++ } !($0 in live) { bad = 1; exit } END { if (bad) exit 1; print n }' "$TMP.live" "$TMP.keep" > "$TMP.bad"; then
+    echo "the client asked to keep a file the live version does not hold" >&2; exit 12
+  fi
+  KEPT=$(cat "$TMP.bad")
+  (cd "$S/$NAME" && tr '\n' '\0' < "$TMP.keep" | xargs -0 cp -l --parents -t "$TMP" --)
+fi
+section | tar "$TARX" - -C "$TMP" --no-same-owner
+if [ -n "$CHECK" ]; then
+  section > "$TMP.sums"
+  if ! (cd "$TMP" && sha256sum --quiet --strict -c "$TMP.sums") > "$TMP.bad" 2>&1; then
+    echo "transfer incomplete or damaged: $(head -c 300 "$TMP.bad" | tr '\n' ' ')" >&2; exit 4
+  fi
 fi
 # One walk for both checks: entries (files and links) and the bytes of the files.
 set -- $(find "$TMP" \( -type f -o -type l \) -printf '%y %s\n' | awk '{n++} $1 == "f" {s += $2} END {printf "%d %d", n, s}')
@@ -306,10 +340,10 @@ if [ -e "$S/$NAME" ]; then
 else
   mv "$TMP" "$S/$NAME"
 fi
-rm -f "$TMP.fifo" "$TMP.sum" "$TMP.pid" "$TMP.main" "$TMP.swapping"
+rm -f "$TMP.live" "$TMP.keep" "$TMP.sums" "$TMP.bad" "$TMP.pid" "$TMP.main" "$TMP.swapping"
 rm -rf "$LOCK"
 trap - EXIT
-echo "pushed $COUNT $SWAP"
+echo "pushed $COUNT $SWAP $KEPT"
 # Detached, so the exec ends now; a push that finds it unfinished removes it (tmp-*).
 if [ -n "$OLD" ]; then (rm -rf "$OLD" < /dev/null > /dev/null 2>&1 &); fi
 `
@@ -324,8 +358,12 @@ type PushResult struct {
 	// renameat2) or renames (two renames: the folder was missing for an instant).
 	Swap string `json:"swap"`
 	// Compressed: the stream went gzip-compressed.
-	Compressed bool          `json:"compressed"`
-	Elapsed    time.Duration `json:"-"`
+	Compressed bool `json:"compressed"`
+	// Reused is how many files were unchanged in the live version and linked from it
+	// instead of sent; Sent the bytes of the stream that carried the rest.
+	Reused  int           `json:"reused"`
+	Sent    int64         `json:"sent"`
+	Elapsed time.Duration `json:"-"`
 }
 
 // Compression choices for a push.
@@ -341,11 +379,15 @@ type PushOptions struct {
 	// Progress receives the tar stream's bytes as they are sent (before compression;
 	// a progress bar), may be nil.
 	Progress io.Writer
-	// Packaged is told the archive's size before sending starts, may be nil.
+	// Packaged is told, before sending starts, how many bytes of file data will be
+	// sent (Size) and how many files the repository has (Files); may be nil.
 	Packaged func(repo.ArchiveInfo)
-	// Checksum adds a sha256 of the whole stream, computed in the pod, to the
-	// file-count and byte-total checks. It reads the repository twice locally.
+	// Checksum has the pod check the sha256 of every file of the new version, sent or
+	// reused, against the local files. ArchiveInfo.SHA256 is then the sha256 of that
+	// list of sums (a digest of the whole tree).
 	Checksum bool
+	// Full sends every file, reusing nothing from the live version.
+	Full bool
 	// CutAfter, when positive, breaks the stream after that many bytes: a test hook
 	// standing for a dropped connection.
 	CutAfter int64
@@ -356,11 +398,13 @@ type PushOptions struct {
 // ErrTransferCut is returned when the stream to the runner broke mid-way.
 var ErrTransferCut = errors.New("the connection to the runner broke during the transfer")
 
-// Push streams r as a tar and installs it as <storage>/<name>. Source text goes
-// gzip-compressed (fast level, framed: see pushScript); data that a sample shows to be
-// incompressible goes as plain tar, whose length, which the receiver needs up front,
-// comes from the file sizes, or, with Checksum, from a first pass that also hashes.
-// Nothing is held in memory beyond one frame, or written to disk.
+// execFrame is the SPDY frame size for push's stdin (see kube.ExecOptions.StdinFrame).
+const execFrame = 1 << 20
+
+// Push installs r as <storage>/<name> through pushScript: the pod lists the sha256 of
+// the live version's files, files whose local content is the same are linked from it,
+// the rest go as a tar stream, gzip-compressed (fast level) when a sample shows the
+// data compresses. Nothing is held in memory beyond one frame, or written to disk.
 func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushResult, error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
@@ -371,68 +415,46 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 	if _, err := ValidateStoragePath(s.Path); err != nil {
 		return nil, err
 	}
-	var info repo.ArchiveInfo
-	var err error
-	if o.Checksum {
-		info, err = r.WriteTar(io.Discard, "")
-	} else {
-		info, err = r.TarInfo()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("package %s: %w", r.Root, err)
-	}
-	if o.Packaged != nil {
-		o.Packaged(info)
-	}
-
 	mode := "tar"
 	if o.Compress == CompressAlways || (o.Compress == CompressAuto && compressible(r)) {
 		mode = "tgz"
 	}
+	files := r.FileCount()
+	total := r.TotalSize()
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	pr, pw := io.Pipe()
-	go func() {
-		var tw io.Writer = pw
-		var fw *frameWriter
-		var gz *gzip.Writer
-		if mode == "tgz" {
-			fw = newFrameWriter(pw)
-			gz, _ = gzip.NewWriterLevel(fw, gzip.BestSpeed)
-			tw = gz
-		}
-		if o.Progress != nil {
-			tw = io.MultiWriter(tw, o.Progress)
-		}
-		second, err := r.WriteTar(tw, "")
-		if err == nil && (second.Size != info.Size || (o.Checksum && second.SHA256 != info.SHA256)) {
-			err = fmt.Errorf("the repository changed while it was being pushed: push again")
-		}
-		if err == nil && gz != nil {
-			if err = gz.Close(); err == nil {
-				err = fw.Close()
-			}
-		}
-		pw.CloseWithError(err)
-	}()
-	defer pr.Close()
-	var src io.Reader = pr
+	inR, inW := io.Pipe()
+	defer inR.Close() // a sender still writing when the exec failed stops
+	outR, outW := io.Pipe()
+	var src io.Reader = inR
 	if o.CutAfter > 0 {
 		src = &repo.CappedReader{R: src, N: o.CutAfter, Err: ErrTransferCut}
 	}
-	src = &cancelOnError{r: src, cancel: cancel}
+	sent := &countingReader{r: src}
+	src = &cancelOnError{r: sent, cancel: cancel}
 
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
-	limit := 120 + info.Size/(256<<10)
-	var out strings.Builder
-	sum := ""
+	limit := 120 + total/(256<<10)
+	// Unchanged files are told by size and modification time, as rsync does; with
+	// Checksum by their sha256 (the pod hashes the live version, the client its files).
+	check, reuse := "", "stat"
 	if o.Checksum {
-		sum = info.SHA256
+		check, reuse = "1", "sum"
 	}
-	err = s.exec(ctx, pushScript, []string{s.Path, o.Name, mode, strconv.FormatInt(info.Size, 10), sum,
-		strconv.Itoa(info.Files), strconv.FormatInt(r.TotalSize(), 10), tag, strconv.FormatInt(limit, 10)}, src, &out)
-	if err != nil {
+	if o.Full {
+		reuse = ""
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := s.KF.Exec(ctx, kube.ExecOptions{Namespace: s.Pod.Namespace, Pod: s.Pod.Name, Container: kube.RunnerContainer,
+			Command: append([]string{"sh", "-c", pushScript, "sh"}, s.Path, o.Name, mode, check, strconv.Itoa(files),
+				strconv.FormatInt(total, 10), tag, strconv.FormatInt(limit, 10), reuse),
+			Stdin: src, Stdout: outW, StdinFrame: execFrame})
+		outW.CloseWithError(err)
+		done <- err
+	}()
+	fail := func(err error) (*PushResult, error) {
 		if ctx.Err() != nil {
 			// Interrupted or cut: a receiver that never sees the end of its input (some
 			// exec paths do not pass stdin EOF on) would wait; stop it now.
@@ -448,12 +470,200 @@ func (s *Storage) Push(ctx context.Context, r *repo.Repo, o PushOptions) (*PushR
 		}
 		return nil, fmt.Errorf("push %s to %s: %w; the previous version (if any) is still live", o.Name, s.Pod.Ref(), err)
 	}
-	reply := strings.Fields(out.String())
-	if len(reply) != 3 || reply[0] != "pushed" {
-		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), out.String())
+
+	out := bufio.NewReader(outR)
+	live, ready := readLiveListing(out, reuse)
+	if !ready {
+		// The script gave up before reading anything (its error is the exec's): end
+		// stdin so the exec can finish.
+		inW.Close()
+		_, _ = io.Copy(io.Discard, out)
+		err := <-done
+		if err == nil {
+			err = fmt.Errorf("the runner ended the push without a reply")
+		}
+		return fail(err)
 	}
-	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(), Archive: info,
-		Swap: reply[2], Compressed: mode == "tgz", Elapsed: time.Since(start)}, nil
+	plan, err := planPush(r, live, reuse, start)
+	if err != nil {
+		inW.CloseWithError(err)
+		<-done
+		return nil, fmt.Errorf("package %s: %w", r.Root, err)
+	}
+	if o.Packaged != nil {
+		o.Packaged(repo.ArchiveInfo{Size: plan.sendBytes, Files: files})
+	}
+	sums := make(chan string, 1)
+	go func() {
+		digest, err := plan.send(inW, r, mode, o, start)
+		inW.CloseWithError(err)
+		sums <- digest
+	}()
+	reply, _ := io.ReadAll(out)
+	if err := <-done; err != nil {
+		return fail(err)
+	}
+	digest := <-sums
+	fields := strings.Fields(string(reply))
+	if len(fields) != 4 || fields[0] != "pushed" {
+		return nil, fmt.Errorf("push %s to %s: unexpected reply %q", o.Name, s.Pod.Ref(), reply)
+	}
+	reused, _ := strconv.Atoi(fields[3])
+	return &PushResult{Name: o.Name, Path: path.Join(s.Path, o.Name), Runner: s.Pod.Ref(),
+		Archive: repo.ArchiveInfo{Size: total, Files: files, SHA256: digest},
+		Swap:    fields[2], Compressed: mode == "tgz", Reused: reused, Sent: sent.n, Elapsed: time.Since(start)}, nil
+}
+
+// readLiveListing reads pushScript's listing of the live version up to "ready": path
+// -> "SIZE SECONDS" (mode stat) or path -> sha256 in hex (mode sum). Lines it cannot
+// read (sha256sum escapes a name with a backslash) are left out: those files are sent.
+func readLiveListing(r *bufio.Reader, mode string) (map[string]string, bool) {
+	live := map[string]string{}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return nil, false
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "ready" {
+			return live, true
+		}
+		switch mode {
+		case "sum":
+			sum, p, ok := strings.Cut(line, "  ./")
+			if ok && len(sum) == 64 {
+				live[p] = sum
+			}
+		case "stat":
+			size, rest, ok1 := strings.Cut(line, " ")
+			mtime, p, ok2 := strings.Cut(rest, " ./")
+			secs, _, _ := strings.Cut(mtime, ".")
+			if ok1 && ok2 {
+				live[p] = size + " " + secs
+			}
+		}
+	}
+}
+
+// pushPlan is what to keep from the live version and what to send.
+type pushPlan struct {
+	keep      map[string]string // path -> sha256 (hex) of the files linked from the live version
+	sendBytes int64
+}
+
+// planPush keeps the regular files that are unchanged in the live version: same size
+// and modification time (the time push writes, see repo.PushModTime) in mode stat,
+// same sha256 in mode sum. Names with a newline cannot be listed in the keep section:
+// they are always sent.
+func planPush(r *repo.Repo, live map[string]string, mode string, now time.Time) (*pushPlan, error) {
+	p := &pushPlan{keep: map[string]string{}}
+	for _, f := range r.Files {
+		if !f.Mode.IsRegular() {
+			continue
+		}
+		if have, ok := live[f.Path]; ok && !strings.ContainsAny(f.Path, "\n\\") {
+			switch mode {
+			case "stat":
+				if have == fmt.Sprintf("%d %d", f.Size, repo.PushModTime(f, now).Unix()) {
+					p.keep[f.Path] = ""
+					continue
+				}
+			case "sum":
+				local, err := repo.HashFile(f)
+				if err != nil {
+					return nil, err
+				}
+				if hex.EncodeToString(local[:]) == have {
+					p.keep[f.Path] = have
+					continue
+				}
+			}
+		}
+		p.sendBytes += f.Size
+	}
+	return p, nil
+}
+
+// send writes the three sections pushScript reads: the paths to keep, the tar (or
+// gzip'd tar) of the other files, and with o.Checksum every file's sha256. It returns
+// the sha256 of that last section (empty without o.Checksum).
+func (p *pushPlan) send(w io.Writer, r *repo.Repo, mode string, o PushOptions, now time.Time) (string, error) {
+	fw := newFrameWriter(w)
+	for _, f := range r.Files {
+		if _, ok := p.keep[f.Path]; ok {
+			if _, err := io.WriteString(fw, f.Path+"\n"); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return "", err
+	}
+
+	var tw io.Writer = fw
+	var gz *gzip.Writer
+	if mode == "tgz" {
+		gz, _ = gzip.NewWriterLevel(fw, gzip.BestSpeed)
+		tw = gz
+	}
+	if o.Progress != nil {
+		tw = io.MultiWriter(tw, o.Progress)
+	}
+	sums := map[string]string{}
+	topts := repo.TarOptions{Skip: func(f repo.File) bool { _, ok := p.keep[f.Path]; return ok }, ModTimes: true, Now: now}
+	if o.Checksum {
+		topts.FileSum = func(f repo.File, sum [sha256.Size]byte) { sums[f.Path] = hex.EncodeToString(sum[:]) }
+	}
+	if _, err := r.WriteTarSelect(tw, topts); err != nil {
+		return "", err
+	}
+	if gz != nil {
+		if err := gz.Close(); err != nil {
+			return "", err
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return "", err
+	}
+	if !o.Checksum {
+		return "", nil
+	}
+
+	// sha256sum -c lines; a name with a backslash or a newline is escaped as
+	// sha256sum escapes it (the line then starts with a backslash).
+	h := sha256.New()
+	mw := io.MultiWriter(fw, h)
+	for _, f := range r.Files {
+		if !f.Mode.IsRegular() {
+			continue
+		}
+		sum, ok := p.keep[f.Path]
+		if !ok {
+			sum = sums[f.Path]
+		}
+		line := sum + "  " + f.Path + "\n"
+		if strings.ContainsAny(f.Path, "\n\\") {
+			line = `\` + sum + "  " + strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(f.Path) + "\n"
+		}
+		if _, err := io.WriteString(mw, line); err != nil {
+			return "", err
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // compressible reads a sample of the repository (up to 64 files spread over it, 16 KiB
@@ -498,11 +708,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // frameSize is the most a frame holds: big enough that the pod starts few head
-// processes, small enough that the first bytes leave early.
-const frameSize = 1 << 20
+// processes (one per frame), small enough that the first bytes leave early.
+const frameSize = 4 << 20
 
-// frameWriter cuts a stream of unknown length into frames for pushScript's tgz mode:
-// "LEN\n" then LEN bytes, each frame one write, and "0\n" at Close.
+// frameWriter cuts a stream of unknown length into frames for pushScript's sections:
+// "LEN\n" then LEN bytes, each frame one write, and "0\n" at Close. After Close it
+// can carry the next section.
 type frameWriter struct {
 	w   io.Writer
 	buf []byte // frameHead bytes kept free for the header, then the data
@@ -569,7 +780,7 @@ for f in "$P.main" "$P.pid"; do
 done
 sleep 0.2
 [ -e "$P.swapping" ] && exit 0
-rm -rf "$P" "$P.fifo" "$P.sum" "$P.pid" "$P.main"
+rm -rf "$P" "$P.live" "$P.keep" "$P.sums" "$P.bad" "$P.pid" "$P.main"
 OWNER=$(cat "$LOCK/pid" 2>/dev/null || true)
 if [ -n "$OWNER" ] && { [ "$OWNER" = "$MAIN" ] || ! kill -0 "$OWNER" 2>/dev/null; }; then rm -rf "$LOCK"; fi
 if [ -n "$MAIN" ]; then rm -f "$P.cancel"; fi

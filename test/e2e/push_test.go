@@ -119,6 +119,15 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out["files"] != float64(5) {
 		t.Fatalf("push -o json: %v\n%s", err, r)
 	}
+	// The four files that did not change are hard links to the first version's, not sent.
+	if out["reused"] != float64(4) {
+		t.Fatalf("reused %v files, want 4\n%s", out["reused"], r)
+	}
+	liveHelper, _ := os.Stat(filepath.Join(live, "my_playbooks", "sub", "helpers.py"))
+	prevHelper, _ := os.Stat(filepath.Join(p.storage, ".my_playbooks.prev", "my_playbooks", "sub", "helpers.py"))
+	if liveHelper == nil || prevHelper == nil || !os.SameFile(liveHelper, prevHelper) {
+		t.Fatal("an unchanged file was not linked from the previous version")
+	}
 	// kwok runs the pod's commands here: with perl or python3 at hand the swap is one
 	// atomic renameat2 exchange, else two renames.
 	wantSwap := "renames"
@@ -160,6 +169,29 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	r = p.run(t, "playbooks", "list-dirs")
 	mustContain(t, r, "stdout", "NAME")
 	mustContain(t, r, "stdout", "my_playbooks")
+
+	// Without --checksum files are told unchanged by size and modification time. A file
+	// modified in the last two seconds goes again (it may still change within its
+	// second); older ones are reused.
+	reused := func(want float64) {
+		t.Helper()
+		r := p.run(t, "playbooks", "push", src, "-o", "json")
+		var out map[string]any
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil || out["reused"] != want {
+			t.Fatalf("reused %v, want %v\n%s", out["reused"], want, r)
+		}
+		if got, want := tree(t, live), tree(t, src); got != want {
+			t.Fatalf("pushed tree differs\n got:\n%s\nwant:\n%s", got, want)
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	_ = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error { return os.Chtimes(p, hourAgo, hourAgo) })
+	reused(0) // the times differ from the pushed ones: all sent
+	reused(5)
+	// Same size, new content, just now: sent, though its size is the same.
+	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v3\n"), 0o644)
+	reused(4)
+	reused(4) // sent again: its time was written a second early (it was that recent)
 }
 
 func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
@@ -175,6 +207,10 @@ func TestPushCutMidwayLeavesOldVersion(t *testing.T) {
 	before := tree(t, filepath.Join(p.storage, "cut_repo"))
 
 	_ = os.WriteFile(filepath.Join(src, "cut_repo", "actions.py"), []byte("# v2 must not go live\n"), 0o644)
+	// New content for the big file too: unchanged files are not sent, and the stream
+	// must be long enough to cut.
+	rand.New(rand.NewSource(2)).Read(big)
+	_ = os.WriteFile(filepath.Join(src, "cut_repo", "data.bin"), big, 0o644)
 	r := run(t, append(p.env, "ROBUSTA_TEST_PUSH_CUT_AFTER=100000"), "playbooks", "push", src, "--storage-path", p.storage)
 	if r.code != 1 {
 		t.Fatal(r)
@@ -669,7 +705,7 @@ func TestPushCompressesSourceText(t *testing.T) {
 
 	before := tree(t, filepath.Join(p.storage, "text_repo"))
 	_ = os.WriteFile(filepath.Join(src, "text_repo", "actions.py"), []byte("# v2 must not go live\n"), 0o644)
-	r := run(t, append(p.env, "ROBUSTA_TEST_PUSH_CUT_AFTER=100000"), "playbooks", "push", src, "--compress", "always", "--storage-path", p.storage)
+	r := run(t, append(p.env, "ROBUSTA_TEST_PUSH_CUT_AFTER=100000"), "playbooks", "push", src, "--compress", "always", "--full", "--storage-path", p.storage)
 	if r.code != 1 || !strings.Contains(r.stderr, "the connection to the runner broke during the transfer") {
 		t.Fatal(r)
 	}

@@ -52,6 +52,7 @@ type PushOptions struct {
 	Name     string
 	Reload   bool
 	Checksum bool
+	Full     bool
 	Compress string
 	Storage  StorageFlags
 }
@@ -65,12 +66,15 @@ func NewCmdPush(f *cmdutil.Factory, runF func(context.Context, *PushOptions) err
 		Long: `Validate DIR as a playbook repository, package it and stream it into the runner's
 playbook storage (` + playbooks.DefaultStoragePath + `/NAME).
 
-The stream is gzip-compressed (fastest level) when a sample of the files compresses,
-as source text does; incompressible data goes as plain tar (--compress). The new
-version is unpacked beside the live one and checked (file count and bytes; with
---checksum also a sha256) before one atomic exchange (or two renames) swaps it in, so
-the runner never loads a half-copied tree. Pushing again replaces; the previous version
-is kept as .NAME.prev. An interrupted push leaves the live version untouched.
+When NAME is already there, the runner lists the sha256 of its files and only the
+files whose content changed are sent; the unchanged ones are hard links to the live
+version's (--full sends everything). The stream is gzip-compressed (fastest level)
+when a sample of the files compresses, as source text does; incompressible data goes
+as plain tar (--compress). The new version is built beside the live one and checked
+(file count and bytes; with --checksum also the sha256 of every file) before one
+atomic exchange (or two renames) swaps it in, so the runner never loads a half-copied
+tree. Pushing again replaces; the previous version is kept as .NAME.prev. An
+interrupted push leaves the live version untouched.
 
 Afterwards the runner's Helm release is checked: the push only lasts with
 playbooksPersistentVolume: true, and is only loaded when playbookRepos points at it.`,
@@ -87,7 +91,8 @@ playbooksPersistentVolume: true, and is only loaded when playbookRepos points at
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "folder name in the storage (default: the repository folder's name)")
 	cmd.Flags().BoolVar(&opts.Reload, "reload", false, "ask the runner to reload its playbooks afterwards")
-	cmd.Flags().BoolVar(&opts.Checksum, "checksum", false, "also verify a sha256 of the whole stream in the pod (reads the repo twice)")
+	cmd.Flags().BoolVar(&opts.Checksum, "checksum", false, "also verify the sha256 of every file of the new version in the pod")
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "send every file, reusing none of the live version's")
 	cmd.Flags().StringVar(&opts.Compress, "compress", "auto", "gzip the stream: auto (when a sample of the files compresses), always or never")
 	addStorageFlags(cmd, &opts.Storage)
 	return cmd
@@ -135,7 +140,7 @@ func runPush(ctx context.Context, o *PushOptions) error {
 		relc <- releaseCheck{rel, err}
 	}()
 	bar := o.IO.NewProgressBar("Pushing "+name, 0)
-	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum, Compress: mode,
+	res, err := st.Push(ctx, r, playbooks.PushOptions{Name: name, Progress: bar, CutAfter: testCutAfter(), Checksum: o.Checksum, Full: o.Full, Compress: mode,
 		Packaged: func(info repo.ArchiveInfo) { bar.SetTotal(info.Size) }})
 	bar.Finish()
 	if err != nil {
@@ -167,15 +172,20 @@ func runPush(ctx context.Context, o *PushOptions) error {
 	}
 	if of := o.Output(); of.Structured() {
 		return cli.PrintStructured(o.IO.Out, of, map[string]any{"name": res.Name, "path": res.Path, "runner": res.Runner,
-			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload, "swap": res.Swap, "compressed": res.Compressed})
+			"files": res.Archive.Files, "bytes": res.Archive.Size, "sha256": res.Archive.SHA256, "warnings": warnings, "reloaded": o.Reload, "swap": res.Swap, "compressed": res.Compressed,
+			"reused": res.Reused, "sent": res.Sent})
 	}
 	s := o.IO.Styles()
 	verified := "file count and sizes verified"
 	if o.Checksum {
-		verified = "sha256 " + res.Archive.SHA256[:12] + " verified"
+		verified = "sha256 of every file verified"
 	}
-	fmt.Fprintf(o.IO.Out, "%s Pushed %s to %s:%s (%d files, %s, %s)\n", s.SuccessIcon(), s.Bold(name), res.Runner, res.Path,
-		res.Archive.Files, cli.HumanBytes(res.Archive.Size), verified)
+	reused := ""
+	if res.Reused > 0 {
+		reused = fmt.Sprintf("; %d unchanged files reused, %s sent", res.Reused, cli.HumanBytes(res.Sent))
+	}
+	fmt.Fprintf(o.IO.Out, "%s Pushed %s to %s:%s (%d files, %s, %s%s)\n", s.SuccessIcon(), s.Bold(name), res.Runner, res.Path,
+		res.Archive.Files, cli.HumanBytes(res.Archive.Size), verified, reused)
 	if o.Reload {
 		fmt.Fprintf(o.IO.Out, "%s Playbooks reloaded\n", s.SuccessIcon())
 	}

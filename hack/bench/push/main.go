@@ -1,8 +1,11 @@
 // Command push measures `robusta playbooks push` against what the Python CLI ran
 // (`kubectl cp`), reproduced by hand as SANDBOX.md describes because `kubectl cp` itself
 // hangs on kwok: `tar -cf - -C DIR . | kubectl exec -i POD -c runner -- tar -xf - -C DEST`
-// (GNU tar pads its stream, so the remote tar ends without stdin EOF). It also reports
-// the peak RSS of robusta (getrusage of the child). Prints a Markdown report.
+// (GNU tar pads its stream, so the remote tar ends without stdin EOF). Two cases, each
+// its own table: a first push (a name the runner does not have, the tar pipe into a new
+// folder) and pushing again after editing a few files (the same name, the tar pipe over
+// its previous copy). It also reports the peak RSS of robusta (getrusage of the child)
+// and the load average. Prints a Markdown report.
 //
 //	go run ./hack/bench/push -n 5
 package main
@@ -70,11 +73,10 @@ func run(n int, only string, hold bool) error {
 	env := append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
 	storage := filepath.Join(execDir, "storage")
 
-	fmt.Printf("Measured %s on %s/%s, %d CPUs; median of %d runs each, interleaved (push, push --checksum,\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), n)
-	fmt.Printf("push --compress never, the tar pipe, in turn); each run's times are listed after the table.\n\n")
-	fmt.Println("| repo | robusta push | robusta push --checksum | robusta push --compress never | tar + kubectl exec tar (kubectl cp by hand) | speed-up (default / --checksum / never) | robusta peak RSS |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Printf("Measured %s on %s/%s, %d CPUs, load average %s at the start; median of %d runs each.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadAvg(), n)
 	var runs []string
+	var firstRows, repeatRows []string
 	for _, sh := range shapes {
 		if !strings.Contains(","+only+",", ","+sh.key+",") {
 			continue
@@ -88,14 +90,26 @@ func run(n int, only string, hold bool) error {
 			fmt.Printf("repo %s: %s\n", sh.key, src)
 			continue
 		}
-		variants := [][]string{nil, {"--checksum"}, {"--compress", "never"}}
-		times := make([][]time.Duration, len(variants)+1)
+		pipe := func(dest string) (time.Duration, error) {
+			script := fmt.Sprintf("tar -cf - -C %q . | %q exec -i -n %s %s -c runner -- tar -xf - -C %q", src, kubectl, r.Namespace, r.Pod, dest)
+			d, _, err := timed(env, "bash", "-o", "pipefail", "-c", script)
+			return d, err
+		}
+		push := func(extra ...string) (time.Duration, int64, error) {
+			return timed(env, bin, append([]string{"playbooks", "push", src, "--storage-path", storage}, extra...)...)
+		}
 		var rss int64
+
+		// First push: every run to a name the runner does not have yet, and the tar
+		// pipe into a new folder; nothing is removed during this phase (removing
+		// thousands of files slows the creation of the next ones on ext4, which
+		// skips inodes freed in the last minute).
+		first := [][]string{nil, {"--checksum"}, {"--compress", "never"}}
+		times := make([][]time.Duration, len(first)+1)
 		for i := 0; i < n; i++ {
-			line := fmt.Sprintf("%s, run %d:", sh.key, i+1)
-			for v, extra := range variants {
-				args := append([]string{"playbooks", "push", src, "--storage-path", storage}, extra...)
-				d, maxrss, err := timed(env, bin, args...)
+			line := fmt.Sprintf("%s, first push, run %d:", sh.key, i+1)
+			for v, extra := range first {
+				d, maxrss, err := push(append([]string{"--name", fmt.Sprintf("first_%s_%d_%d", sh.key, i, v)}, extra...)...)
 				if err != nil {
 					return err
 				}
@@ -103,24 +117,56 @@ func run(n int, only string, hold bool) error {
 				rss = max(rss, maxrss)
 				line += " " + benchutil.Secs(d)
 			}
-			dest := filepath.Join(storage, "kcp-"+name)
-			_ = os.RemoveAll(dest)
+			dest := filepath.Join(storage, fmt.Sprintf("kcp-first-%s-%d", sh.key, i))
 			_ = os.MkdirAll(dest, 0o755)
-			script := fmt.Sprintf("tar -cf - -C %q . | %q exec -i -n %s %s -c runner -- tar -xf - -C %q", src, kubectl, r.Namespace, r.Pod, dest)
-			d, _, err := timed(env, "bash", "-o", "pipefail", "-c", script)
+			d, err := pipe(dest)
 			if err != nil {
 				return err
 			}
-			times[len(variants)] = append(times[len(variants)], d)
+			times[len(first)] = append(times[len(first)], d)
 			runs = append(runs, line+" | tar pipe "+benchutil.Secs(d))
 		}
-		m := make([]time.Duration, len(times))
-		for i := range times {
-			m[i] = benchutil.Median(times[i])
+		firstRows = append(firstRows, row(sh.name, times, rss))
+
+		// Pushing again after editing a few files: the same name each run (what a user
+		// does), against the tar pipe into the folder it filled before (kubectl cp
+		// over the previous copy).
+		again := [][]string{nil, {"--checksum"}, {"--full"}}
+		dest := filepath.Join(storage, "kcp-again-"+sh.key)
+		_ = os.MkdirAll(dest, 0o755)
+		if _, _, err := push("--name", "again_"+sh.key); err != nil {
+			return err
 		}
-		peer := float64(m[3])
-		fmt.Printf("| %s | %s | %s | %s | %s | %.1fx / %.1fx / %.1fx | %.1f MiB |\n", sh.name, benchutil.Secs(m[0]), benchutil.Secs(m[1]), benchutil.Secs(m[2]), benchutil.Secs(m[3]),
-			peer/float64(m[0]), peer/float64(m[1]), peer/float64(m[2]), float64(rss)/1024)
+		if _, err := pipe(dest); err != nil {
+			return err
+		}
+		rnd := rand.New(rand.NewSource(7))
+		times = make([][]time.Duration, len(again)+1)
+		for i := 0; i < n; i++ {
+			line := fmt.Sprintf("%s, again, run %d:", sh.key, i+1)
+			for v, extra := range again {
+				if err := editFiles(rnd, src, name, sh, 5); err != nil {
+					return err
+				}
+				d, maxrss, err := push(append([]string{"--name", "again_" + sh.key}, extra...)...)
+				if err != nil {
+					return err
+				}
+				times[v] = append(times[v], d)
+				rss = max(rss, maxrss)
+				line += " " + benchutil.Secs(d)
+			}
+			if err := editFiles(rnd, src, name, sh, 5); err != nil {
+				return err
+			}
+			d, err := pipe(dest)
+			if err != nil {
+				return err
+			}
+			times[len(again)] = append(times[len(again)], d)
+			runs = append(runs, line+" | tar pipe "+benchutil.Secs(d))
+		}
+		repeatRows = append(repeatRows, row(sh.name, times, rss))
 	}
 	if hold {
 		fmt.Printf("export KUBECONFIG=%s ROBUSTA=%s POD=%s/%s STORAGE=%s\nwaiting for a signal\n", c.KubeconfigPath, bin, r.Namespace, r.Pod, storage)
@@ -129,9 +175,71 @@ func run(n int, only string, hold bool) error {
 		<-sig
 		return nil
 	}
+	fmt.Println("First push (the runner does not have the repository; push, push --checksum, push --compress never")
+	fmt.Println("and the tar pipe into a new folder, in turn):")
 	fmt.Println()
+	fmt.Println("| repo | robusta push | robusta push --checksum | robusta push --compress never | tar + kubectl exec tar (kubectl cp by hand) | speed-up (default / --checksum / never) | robusta peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, l := range firstRows {
+		fmt.Println(l)
+	}
+	fmt.Println()
+	fmt.Println("Pushing again after editing 5 files (push, push --checksum, push --full, each after its own edit,")
+	fmt.Println("and the tar pipe over the folder it filled before, in turn):")
+	fmt.Println()
+	fmt.Println("| repo | robusta push | robusta push --checksum | robusta push --full | tar + kubectl exec tar over the previous copy | speed-up (default / --checksum / full) | robusta peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, l := range repeatRows {
+		fmt.Println(l)
+	}
+	fmt.Printf("\nLoad average at the end: %s. Every run:\n\n", loadAvg())
 	for _, l := range runs {
 		fmt.Println("    " + l)
+	}
+	return nil
+}
+
+// row is a table row: the medians of three robusta columns and the peer's, and the
+// peer's median over each.
+func row(name string, times [][]time.Duration, rss int64) string {
+	m := make([]time.Duration, len(times))
+	for i := range times {
+		m[i] = benchutil.Median(times[i])
+	}
+	peer := float64(m[3])
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1fx / %.1fx / %.1fx | %.1f MiB |", name, benchutil.Secs(m[0]), benchutil.Secs(m[1]), benchutil.Secs(m[2]), benchutil.Secs(m[3]),
+		peer/float64(m[0]), peer/float64(m[1]), peer/float64(m[2]), float64(rss)/1024)
+}
+
+// loadAvg is the 1-, 5- and 15-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// editFiles rewrites k files of the repo, picked at random, with new content of the
+// same size and kind.
+func editFiles(rnd *rand.Rand, root, name string, sh repoShape, k int) error {
+	per := sh.bytes / int64(sh.files)
+	for j := 0; j < k; j++ {
+		i := rnd.Intn(sh.files)
+		p := filepath.Join(root, name, fmt.Sprintf("d%03d", i/100), fmt.Sprintf("m%05d.py", i))
+		buf := make([]byte, per)
+		if sh.source {
+			buf = pythonSource(rnd, int(per))[:per]
+		} else {
+			rnd.Read(buf)
+		}
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }

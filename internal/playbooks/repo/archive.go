@@ -108,6 +108,100 @@ func (r *Repo) WriteTar(w io.Writer, prefix string) (ArchiveInfo, error) {
 	return info, nil
 }
 
+// TarOptions shape WriteTarSelect.
+type TarOptions struct {
+	// Skip leaves a regular file out of the stream (directories and symbolic links
+	// always go), may be nil.
+	Skip func(File) bool
+	// FileSum, when set, receives the sha256 of each regular file written, computed as
+	// it is copied (the file is read once).
+	FileSum func(File, [sha256.Size]byte)
+	// ModTimes gives regular files their own modification time (whole seconds) instead
+	// of the fixed one, so the receiver can tell unchanged files by size and time. A
+	// time not at least two seconds before Now is written one second early: the file
+	// may still change within that second, and must not look unchanged to the next
+	// push (as git treats "racy" files).
+	ModTimes bool
+	Now      time.Time
+}
+
+// WriteTarSelect writes the entries of WriteTar (same headers, same order) without
+// hashing the stream: the files o.Skip leaves out are not in it. Size is the bytes
+// written, Files the entries other than folders; SHA256 is left empty.
+func (r *Repo) WriteTarSelect(w io.Writer, o TarOptions) (ArchiveInfo, error) {
+	cw := &countWriter{w: w}
+	tw := tar.NewWriter(cw)
+	info := ArchiveInfo{}
+	buf := make([]byte, 256<<10)
+	h := sha256.New()
+	for _, f := range r.Files {
+		if f.Mode.IsRegular() && o.Skip != nil && o.Skip(f) {
+			continue
+		}
+		hdr := tarHeader(f, "")
+		if hdr.Typeflag != tar.TypeDir {
+			info.Files++
+		}
+		if o.ModTimes && hdr.Typeflag == tar.TypeReg {
+			hdr.ModTime = PushModTime(f, o.Now)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return info, fmt.Errorf("archive %s: %w", f.Path, err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		var dst io.Writer = tw
+		if o.FileSum != nil {
+			h.Reset()
+			dst = io.MultiWriter(tw, h)
+		}
+		if err := copyFile(dst, f, buf); err != nil {
+			return info, err
+		}
+		if o.FileSum != nil {
+			var sum [sha256.Size]byte
+			h.Sum(sum[:0])
+			o.FileSum(f, sum)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return info, err
+	}
+	info.Size = cw.n
+	return info, nil
+}
+
+// PushModTime is the modification time WriteTarSelect writes for f with ModTimes.
+func PushModTime(f File, now time.Time) time.Time {
+	t := f.ModTime.Truncate(time.Second)
+	if !t.Before(now.Add(-2 * time.Second)) {
+		t = t.Add(-time.Second)
+	}
+	return t
+}
+
+// HashFile returns the sha256 of a regular file of the repository, checking that it
+// still has the size the walk saw.
+func HashFile(f File) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	src, err := os.Open(f.AbsPath)
+	if err != nil {
+		return sum, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	defer src.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(src, f.Size+1))
+	if err != nil {
+		return sum, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	if n != f.Size {
+		return sum, fmt.Errorf("read %s: file changed while packaging (%d of %d bytes)", f.Path, n, f.Size)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
 // TarInfo returns the size and file count WriteTar would produce, without reading
 // any file content (entries are sized from the walk). SHA256 is left empty.
 func (r *Repo) TarInfo() (ArchiveInfo, error) {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -30,6 +31,7 @@ type File struct {
 	Size    int64
 	Link    string // symlink target, as written in the link
 	AbsPath string
+	ModTime time.Time // as the walk saw it
 }
 
 // Repo is a validated playbook repository.
@@ -196,7 +198,7 @@ func (r *Repo) walk(given string, ign *ignoreList) error {
 		if err != nil {
 			return err
 		}
-		f := File{Path: rel, Mode: info.Mode(), AbsPath: p}
+		f := File{Path: rel, Mode: info.Mode(), AbsPath: p, ModTime: info.ModTime()}
 		switch {
 		case info.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)

@@ -637,3 +637,22 @@ func FuzzExtract(f *testing.F) {
 		assertConfined(t, parent, dest)
 	})
 }
+
+// A file time at least two seconds old is written as it is (whole seconds); a more
+// recent one a second early, so the next push cannot take a later change within that
+// second for unchanged.
+func TestPushModTime(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 10, 500, time.UTC)
+	for _, tc := range []struct {
+		mtime, want time.Time
+	}{
+		{now.Add(-time.Hour), now.Add(-time.Hour).Truncate(time.Second)},
+		{now.Add(-3 * time.Second), now.Add(-3 * time.Second).Truncate(time.Second)},
+		{now.Add(-time.Second), now.Add(-time.Second).Truncate(time.Second).Add(-time.Second)},
+		{now, now.Truncate(time.Second).Add(-time.Second)},
+	} {
+		if got := PushModTime(File{ModTime: tc.mtime}, now); !got.Equal(tc.want) {
+			t.Errorf("PushModTime(%v) = %v, want %v", tc.mtime, got, tc.want)
+		}
+	}
+}
