@@ -40,6 +40,20 @@ var builtIns = map[string]struct {
 	"resource_babysitter":                 {event: "KubernetesAnyChangeEvent", producingTrigger: "on_deployment_update"},
 	"delete_pod":                          {event: "PodEvent", mutating: true, producingTrigger: "on_pod_update"},
 	"rollout_restart":                     {event: "DeploymentEvent", mutating: true, producingTrigger: "on_deployment_update"},
+	"status_enricher":                     {event: "KubernetesResourceEvent", producingTrigger: "on_deployment_update"},
+	"daemonset_status_enricher":           {event: "DaemonSetEvent", producingTrigger: "on_daemonset_update"},
+	"deployment_status_enricher":          {event: "DeploymentEvent", producingTrigger: "on_deployment_update"},
+	"node_pods_capacity_enricher":         {event: "NodeEvent", producingTrigger: "on_node_update"},
+	"pod_evicted_enricher":                {event: "PodEvent", producingTrigger: "on_pod_evicted"},
+	"hpa_events_enricher":                 {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
+	"enrich_pod_with_node_events":         {event: "PodEvent", producingTrigger: "on_pod_update"},
+	"event_resource_events":               {event: "EventChangeEvent", producingTrigger: "on_event_create"},
+	"fetch_resource_events":               {event: "ExecutionBaseEvent", required: []string{"kind", "name"}, producingTrigger: "on_manual_trigger"},
+	"fetch_resource_yaml":                 {event: "ExecutionBaseEvent", required: []string{"kind", "name"}, producingTrigger: "on_manual_trigger"},
+	"list_pods":                           {event: "ExecutionBaseEvent", required: []string{"name"}, producingTrigger: "on_manual_trigger"},
+	"list_resource_names":                 {event: "ExecutionBaseEvent", required: []string{"kind"}, producingTrigger: "on_manual_trigger"},
+	"fetch_crds":                          {event: "ExecutionBaseEvent", producingTrigger: "on_manual_trigger"},
+	"fetch_cr_instances":                  {event: "ExecutionBaseEvent", required: []string{"kind"}, producingTrigger: "on_manual_trigger"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
