@@ -384,7 +384,7 @@ func TestLocalEventActions(t *testing.T) {
 		}
 	}
 	warn(t, c, ns, "Pod", "api-1", "Failed", "Error: ImagePullBackOff") // core/v1, newest
-	warn(t, c, ns, "Pod", "api-2", "Failed", "another pod")              // not about api-1
+	warn(t, c, ns, "Pod", "api-2", "Failed", "another pod")             // not about api-1
 
 	f, _ := runFinding(t, env, "local", "run", "fetch_resource_events", "kind=pod", "name=api-1", "namespace="+ns)
 	e := f.enrichment(t, "Resource Events")
