@@ -483,7 +483,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sweeps the cluster for Warning events and reports each object's event history",
 	},
 	{

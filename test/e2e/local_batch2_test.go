@@ -573,3 +573,83 @@ func TestLocalCRDActions(t *testing.T) {
 	r = run(t, env, "local", "run", "fetch_cr_instances", "kind=widget", "namespace=b2-cr2")
 	mustContain(t, r, "stdout", `"name": "other"`)
 }
+
+// TestLocalEventHistory sweeps the cluster's events: more Warning events than one page
+// holds, so the whole history is there only when the sweep follows continue tokens.
+func TestLocalEventHistory(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b2-hist"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	event := func(kind, name, typ, reason, msg string, at time.Time) error {
+		_, err := c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{GenerateName: "hist-", Namespace: ns},
+			InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name, Namespace: ns},
+			Type:           typ, Reason: reason, Message: msg, LastTimestamp: metav1.NewTime(at),
+		}, metav1.CreateOptions{})
+		return err
+	}
+	for i, ev := range []struct{ kind, name, typ, reason, msg string }{
+		{"Pod", "hist-a", "Normal", "Scheduled", "assigned"},
+		{"Pod", "hist-a", "Warning", "BackOff", "restarting"},
+		{"Pod", "hist-a", "Normal", "Pulled", "pulled"},
+		{"Deployment", "hist-calm", "Normal", "ScalingReplicaSet", "scaled up"},
+	} {
+		if err := event(ev.kind, ev.name, ev.typ, ev.reason, ev.msg, now.Add(time.Duration(i-10)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const noisy = 700
+	errs := make(chan error, noisy)
+	work := make(chan int)
+	for w := 0; w < 8; w++ {
+		go func() {
+			for i := range work {
+				errs <- event("Pod", "hist-noisy", "Warning", "Unhealthy", fmt.Sprintf("probe failed %d", i), now.Add(-time.Duration(i)*time.Second))
+			}
+		}()
+	}
+	for i := 0; i < noisy; i++ {
+		work <- i
+	}
+	close(work)
+	for i := 0; i < noisy; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	f, _ := runFinding(t, env, "local", "run", "event_history")
+	if !strings.HasPrefix(f.Title, "Event history: ") {
+		t.Fatalf("title %q", f.Title)
+	}
+	a := f.enrichment(t, "BackOff Warning for Pod b2-hist/hist-a")
+	if b := f.block(t, a, 0); b.Type != "markdown" || b.Text != "restarting" {
+		t.Errorf("description %+v", b)
+	}
+	b := f.block(t, a, 1)
+	var got []string
+	for _, row := range b.Rows {
+		got = append(got, row[0])
+	}
+	if b.Name != "Resource events" || strings.Join(got, ",") != "Pulled,BackOff,Scheduled" {
+		t.Errorf("hist-a: %+v", b)
+	}
+	n := f.enrichment(t, "Unhealthy Warning for Pod b2-hist/hist-noisy")
+	if rows := f.block(t, n, 1).Rows; len(rows) != noisy || rows[0][3] != "probe failed 0" || rows[noisy-1][3] != fmt.Sprintf("probe failed %d", noisy-1) {
+		t.Errorf("hist-noisy: %d rows, first %q", len(rows), rows[0])
+	}
+	for _, e := range f.Enrichments {
+		if strings.Contains(e.Title, "hist-calm") {
+			t.Errorf("an object without Warning events is in the history: %q", e.Title)
+		}
+	}
+	r := run(t, env, "local", "run", "event_history", "x=1")
+	if r.code != 2 || !strings.Contains(r.stderr, "takes no parameters, got x") {
+		t.Fatal(r)
+	}
+}

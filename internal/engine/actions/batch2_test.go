@@ -12,7 +12,7 @@ import (
 var batch2 = []string{
 	"status_enricher", "daemonset_status_enricher", "deployment_status_enricher", "node_pods_capacity_enricher",
 	"pod_evicted_enricher", "hpa_events_enricher", "enrich_pod_with_node_events", "event_resource_events",
-	"fetch_resource_events", "fetch_resource_yaml", "list_pods", "list_resource_names", "fetch_crds", "fetch_cr_instances",
+	"fetch_resource_events", "fetch_resource_yaml", "list_pods", "list_resource_names", "fetch_crds", "fetch_cr_instances", "event_history",
 }
 
 // pyDefault turns the catalogue's Python literal into the form of a params tag:
@@ -49,6 +49,9 @@ func TestBatch2MatchesCatalogue(t *testing.T) {
 		if !ok {
 			t.Errorf("%s is not in the catalogue", name)
 			continue
+		}
+		if !c.Local || c.Reason != "" {
+			t.Errorf("%s: the catalogue says it does not run locally (%q): update hack/catalogue/notes.yaml", name, c.Reason)
 		}
 		if a.Event != c.Event || a.Mutating != c.Mutating {
 			t.Errorf("%s: event %s mutating %v, catalogue %s %v", name, a.Event, a.Mutating, c.Event, c.Mutating)

@@ -53,6 +53,7 @@ var builtIns = map[string]struct {
 	"list_pods":                           {event: "ExecutionBaseEvent", required: []string{"name"}, producingTrigger: "on_manual_trigger"},
 	"list_resource_names":                 {event: "ExecutionBaseEvent", required: []string{"kind"}, producingTrigger: "on_manual_trigger"},
 	"fetch_crds":                          {event: "ExecutionBaseEvent", producingTrigger: "on_manual_trigger"},
+	"event_history":                       {event: "ExecutionBaseEvent", producingTrigger: "on_manual_trigger"},
 	"fetch_cr_instances":                  {event: "ExecutionBaseEvent", required: []string{"kind"}, producingTrigger: "on_manual_trigger"},
 }
 
