@@ -645,7 +645,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/helm_release_events.py:11",
 		Event:   "HelmReleasesEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs Helm release events, which only the runner's platform discovery produces",
+		Local:   true,
 		Summary: "Describes a Helm release: chart, version, status and deploy time",
 	},
 	{

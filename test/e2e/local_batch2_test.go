@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,6 +21,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/actions"
+	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -650,6 +654,79 @@ func TestLocalEventHistory(t *testing.T) {
 	}
 	r := run(t, env, "local", "run", "event_history", "x=1")
 	if r.code != 2 || !strings.Contains(r.stderr, "takes no parameters, got x") {
+		t.Fatal(r)
+	}
+}
+
+// TestLocalHelmStatusEnricher installs a chart into the sandbox with the Helm SDK and
+// runs helm_status_enricher on the release's event. local run cannot build a
+// HelmReleasesEvent from its flags yet, so the test builds it with the exported
+// builder the command will use, against the same cluster.
+func TestLocalHelmStatusEnricher(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	ns := "b2-helm"
+	dir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: tiny\nversion: 0.3.1\n",
+		"templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tiny-{{ .Release.Name }}\ndata:\n  size: {{ .Values.size | quote }}\n",
+		"templates/NOTES.txt": "Tiny is up.\nEnjoy.\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.HelmInstall(ctx, "tiny", ns, dir, map[string]any{"size": 1}); err != nil {
+		t.Fatal(err)
+	}
+	kf := kube.NewFactory(kube.Options{Kubeconfig: c.KubeconfigPath})
+	runHelm := func() *engine.Finding {
+		t.Helper()
+		ev, err := actions.HelmReleaseEvent(ctx, kf, ns, "tiny")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, ok := engine.Lookup("helm_status_enricher")
+		if !ok {
+			t.Fatal("helm_status_enricher is not registered")
+		}
+		r := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, "helm_status_enricher"), KF: kf}
+		if err := a.Execute(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		return r.Finding
+	}
+	f := runHelm()
+	text := f.Enrichments[0].Blocks[0].Text
+	for _, want := range []string{"Helm release `b2-helm/tiny` is currently in the `deployed` status", "● *Revision*: `1`",
+		"● *Description*: `Install complete`", "● *Notes*: `Tiny is up.Enjoy.`", "● *Name*: `tiny`", "● *Version*: `0.3.1`"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in\n%s", want, text)
+		}
+	}
+	if f.Title != "Helm release b2-helm/tiny - version: 0.3.1 - status: deployed" || f.Severity != engine.Info ||
+		f.AggregationKey != "Helm Release Info" || f.Source != "helm_release" || f.Subject.Name != "" {
+		t.Fatalf("%+v", f)
+	}
+
+	// After an upgrade the event is about the newest revision.
+	if _, err := c.HelmUpgrade(ctx, "tiny", ns, dir, map[string]any{"size": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if text := runHelm().Enrichments[0].Blocks[0].Text; !strings.Contains(text, "● *Revision*: `2`") || !strings.Contains(text, "`Upgrade complete`") {
+		t.Fatalf("%s", text)
+	}
+	if _, err := actions.HelmReleaseEvent(ctx, kf, ns, "nope"); err == nil || !strings.Contains(err.Error(), "no Helm release nope in namespace b2-helm") {
+		t.Fatalf("%v", err)
+	}
+	// Through the binary, the release's Secret is a SecretEvent, which the action
+	// refuses naming the class it needs.
+	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--kind", "secret", "--name", "sh.helm.release.v1.tiny.v2", "-n", ns)
+	if r.code != 2 || !strings.Contains(r.stderr, "helm_status_enricher needs a HelmReleasesEvent, but got a SecretEvent") {
 		t.Fatal(r)
 	}
 }

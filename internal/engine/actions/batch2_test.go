@@ -12,7 +12,7 @@ import (
 var batch2 = []string{
 	"status_enricher", "daemonset_status_enricher", "deployment_status_enricher", "node_pods_capacity_enricher",
 	"pod_evicted_enricher", "hpa_events_enricher", "enrich_pod_with_node_events", "event_resource_events",
-	"fetch_resource_events", "fetch_resource_yaml", "list_pods", "list_resource_names", "fetch_crds", "fetch_cr_instances", "event_history",
+	"fetch_resource_events", "fetch_resource_yaml", "list_pods", "list_resource_names", "fetch_crds", "fetch_cr_instances", "event_history", "helm_status_enricher",
 }
 
 // pyDefault turns the catalogue's Python literal into the form of a params tag:
