@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -607,7 +610,7 @@ func TestLocalEventHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const noisy = 700
+	const noisy = 2100 // more than one page (eventPageSize) of Warnings
 	errs := make(chan error, noisy)
 	work := make(chan int)
 	for w := 0; w < 8; w++ {
@@ -728,5 +731,79 @@ func TestLocalHelmStatusEnricher(t *testing.T) {
 	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--kind", "secret", "--name", "sh.helm.release.v1.tiny.v2", "-n", ns)
 	if r.code != 2 || !strings.Contains(r.stderr, "helm_status_enricher needs a HelmReleasesEvent, but got a SecretEvent") {
 		t.Fatal(r)
+	}
+}
+
+// TestLocalEventHistoryScale is issue 14's measure for event_history: 20,000 Events
+// (a tenth of them Warnings, over 400 objects) swept in under 2 s with a peak RSS under
+// 150 MB. Creating the events takes a while, so it runs only with ROBUSTA_PERF=1.
+func TestLocalEventHistoryScale(t *testing.T) {
+	if os.Getenv("ROBUSTA_PERF") == "" {
+		t.Skip("set ROBUSTA_PERF=1 to measure event_history over 20,000 events")
+	}
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	ns := "b2-scale"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	const total, objects = 20000, 400
+	now := time.Now()
+	errs := make(chan error, total)
+	work := make(chan int)
+	for w := 0; w < 16; w++ {
+		go func() {
+			for i := range work {
+				typ := "Normal"
+				if (i/objects)%10 == 0 { // every object has Warnings
+					typ = "Warning"
+				}
+				_, err := c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{
+					ObjectMeta:     metav1.ObjectMeta{GenerateName: "scale-", Namespace: ns},
+					InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: fmt.Sprintf("pod-%d", i%objects), Namespace: ns},
+					Type:           typ, Reason: "Probe", Message: fmt.Sprintf("event %d", i),
+					LastTimestamp: metav1.NewTime(now.Add(-time.Duration(i) * time.Second)),
+				}, metav1.CreateOptions{})
+				errs <- err
+			}
+		}()
+	}
+	go func() {
+		for i := 0; i < total; i++ {
+			work <- i
+		}
+		close(work)
+	}()
+	for i := 0; i < total; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(binary, "local", "run", "event_history", "-o", "json")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "KUBECONFIG=" + c.KubeconfigPath}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	var f finding
+	if err := json.Unmarshal(out.Bytes(), &f); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, e := range f.Enrichments {
+		if strings.Contains(e.Title, "b2-scale/pod-") {
+			rows += len(e.Blocks[1].Rows)
+		}
+	}
+	t.Logf("event_history over %d events: %s, peak RSS %d MiB, %d rows", total, elapsed.Round(time.Millisecond), rss/1024, rows)
+	if rows != total {
+		t.Errorf("%d rows, want %d", rows, total)
+	}
+	if elapsed > 2*time.Second || rss > 150*1024 {
+		t.Errorf("took %s with a peak RSS of %d MiB; the budget is 2 s and 150 MB", elapsed, rss/1024)
 	}
 }

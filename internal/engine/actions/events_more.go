@@ -8,7 +8,6 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -46,10 +45,6 @@ type resourceParams struct {
 // regarding object matches kind and the non-empty name and namespace, as the runner
 // asks for them; it pages so a busy object does not come back in one response.
 func v1Events(ctx context.Context, r *engine.Run, kind, name, namespace string) ([]eventsv1.Event, error) {
-	cs, err := r.KF.Clientset()
-	if err != nil {
-		return nil, err
-	}
 	sel := "regarding.kind=" + kind
 	if name != "" {
 		sel += ",regarding.name=" + name
@@ -58,18 +53,8 @@ func v1Events(ctx context.Context, r *engine.Run, kind, name, namespace string) 
 		sel += ",regarding.namespace=" + namespace
 	}
 	var out []eventsv1.Event
-	opts := metav1.ListOptions{FieldSelector: sel, Limit: 500}
-	for {
-		list, err := cs.EventsV1().Events("").List(ctx, opts)
-		if err != nil {
-			return nil, r.KF.Explain(err, "list", "events.events.k8s.io", "")
-		}
-		out = append(out, list.Items...)
-		if list.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = list.Continue
-	}
+	err := sweepEvents(ctx, r, sel, func(e *eventsv1.Event) { out = append(out, *e) })
+	return out, err
 }
 
 // v1EventTime is the time the runner sorts and shows an event by: the last
