@@ -326,7 +326,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Shows a DaemonSet's desired, scheduled, ready and misscheduled counts",
 	},
 	{
@@ -417,7 +417,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Shows a Deployment's status conditions (progress, availability)",
 	},
 	{
@@ -473,7 +473,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the events of the node a pod runs on",
 	},
 	{
@@ -483,7 +483,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sweeps the cluster for Warning events and reports each object's event history",
 	},
 	{
@@ -499,7 +499,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/event_enrichments.py:142",
 		Event:   "EventChangeEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Given an Event, lists the other recent events of the same object",
 	},
 	{
@@ -532,7 +532,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the objects of a custom resource kind, optionally picking fields",
 	},
 	{
@@ -542,7 +542,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the CustomResourceDefinitions installed in the cluster",
 	},
 	{
@@ -553,7 +553,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the events of an object named by kind, name and namespace params",
 	},
 	{
@@ -564,7 +564,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Returns the YAML of an object named by kind, name and namespace params",
 	},
 	{
@@ -645,7 +645,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/helm_release_events.py:11",
 		Event:   "HelmReleasesEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs Helm release events, which only the runner's platform discovery produces",
+		Local:   true,
 		Summary: "Describes a Helm release: chart, version, status and deploy time",
 	},
 	{
@@ -698,7 +698,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "EventEnricherParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Lists the events of the HorizontalPodAutoscaler an alert is about",
 	},
 	{
@@ -888,7 +888,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists pods whose name contains a string, as JSON, with a limit",
 	},
 	{
@@ -899,7 +899,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the names of objects of one kind, optionally in one namespace",
 	},
 	{
@@ -1039,7 +1039,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Compares running pods with the node's pod capacity; counts pods lacking requests",
 	},
 	{
@@ -1148,7 +1148,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Explains a pod eviction: node conditions, allocatable and other pods there",
 	},
 	{
@@ -1570,7 +1570,7 @@ var actions = []Action{
 		ManualParams:   []string{"kind", "name"},
 		ManualOptional: []string{"named_sinks", "namespace"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Shows the status conditions of any object, optionally with details",
 	},
 	{
