@@ -163,6 +163,12 @@ func (f *Factory) load() error {
 		cfg.Timeout = timeout
 		dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 		cfg.Dial = dialer.DialContext
+		// client-go's default of 5 requests a second (burst 10) throttles the paged
+		// sweeps of event_history and list_pods to seconds; an interactive CLI makes
+		// short bursts, so allow what kubectl allows its discovery client.
+		if cfg.QPS == 0 {
+			cfg.QPS, cfg.Burst = 50, 100
+		}
 		if f.opts.UserAgent != "" {
 			cfg.UserAgent = f.opts.UserAgent
 		}
