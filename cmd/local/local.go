@@ -18,7 +18,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
-	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // registers the built-in actions
+	"github.com/robusta-dev/robusta-go/internal/engine/actions" // also registers the built-in actions
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
@@ -45,13 +45,17 @@ type RunOptions struct {
 	Old        string
 	Operation  string
 	Alert      string
-	SaveDir    string
-	ParamsFile string
-	Apply      bool
+	// HelmRelease is NS/NAME of a Helm release, for helm_status_enricher.
+	HelmRelease string
+	SaveDir     string
+	ParamsFile  string
+	Apply       bool
 
 	steps  []engine.Step
 	target cmdutil.Target
 	manual bool // the object is named by params, as in a manual trigger
+
+	releaseNS, releaseName string // from --helm-release
 	// runnerOnly is a catalogue action the local engine does not implement.
 	runnerOnly *catalogue.Action
 }
@@ -111,6 +115,7 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Old, "old", "", "YAML or JSON of the object's old version, for change-event actions")
 	fl.StringVar(&opts.Operation, "operation", "", "make a change event: create, update (needs --old) or delete (the object from --old, else the live one); default update with --old")
 	fl.StringVar(&opts.Alert, "alert", "", "YAML or JSON of a Prometheus alert (or an Alertmanager webhook body)")
+	fl.StringVar(&opts.HelmRelease, "helm-release", "", "NAMESPACE/NAME of a Helm release (Secret storage): runs on its newest revision, as the runner's helm triggers do")
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
@@ -162,6 +167,13 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 		return cli.UsageErrorf("--operation %q: use create, update or delete", o.Operation)
 	}
 	switch {
+	case o.HelmRelease != "" && (o.Alert != "" || o.target.Kind != "" || o.Old != "" || o.Operation != "" || o.manual):
+		return cli.UsageErrorf("--helm-release names its own release: drop the object flags, --alert, --old and --operation")
+	case o.HelmRelease != "":
+		var err error
+		if o.releaseNS, o.releaseName, err = splitRelease(o.HelmRelease, explicitNS, defaultNS); err != nil {
+			return err
+		}
 	case o.Alert != "" && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
 		return cli.UsageErrorf("--alert names its own object: drop the object flags, --old and --operation")
 	case o.manual && (o.Old != "" || o.Operation != ""):
@@ -334,6 +346,13 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 		o.steps[0].Params = rest
 		return []*engine.Event{ev}, nil
 	}
+	if o.HelmRelease != "" {
+		ev, err := actions.HelmReleaseEvent(ctx, kf, o.releaseNS, o.releaseName)
+		if err != nil {
+			return nil, kf.Explain(err, "list", "secrets", o.releaseNS)
+		}
+		return []*engine.Event{ev}, nil
+	}
 	if o.Alert == "" && o.target.Kind == "" {
 		return []*engine.Event{{Class: "ExecutionBaseEvent"}}, nil
 	}
@@ -500,4 +519,16 @@ func playbookActionProblem(data []byte) string {
 		}
 	}
 	return ""
+}
+
+// splitRelease reads NAMESPACE/NAME, or NAME in the namespace of -n or the kubeconfig.
+func splitRelease(s, explicitNS string, defaultNS func() string) (string, string, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok {
+		ns, name = namespace(explicitNS, defaultNS), s
+	}
+	if ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", cli.UsageErrorf("--helm-release %q: give NAMESPACE/NAME, e.g. --helm-release monitoring/robusta", s)
+	}
+	return ns, name, nil
 }

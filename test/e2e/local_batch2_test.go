@@ -51,8 +51,6 @@ func rowsEqual(a, b [][]string) bool {
 	return string(x) == string(y)
 }
 
-func int32p(i int32) *int32 { return &i }
-
 // TestLocalStatusActions runs the status actions on a Deployment and a DaemonSet the
 // controllers brought up on the kwok node, and the listing actions on them.
 func TestLocalStatusActions(t *testing.T) {
@@ -730,6 +728,19 @@ func TestLocalHelmStatusEnricher(t *testing.T) {
 	// refuses naming the class it needs.
 	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--kind", "secret", "--name", "sh.helm.release.v1.tiny.v2", "-n", ns)
 	if r.code != 2 || !strings.Contains(r.stderr, "helm_status_enricher needs a HelmReleasesEvent, but got a SecretEvent") {
+		t.Fatal(r)
+	}
+	// --helm-release builds the release's event, as the runner's helm triggers do.
+	r = run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--helm-release", ns+"/tiny", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, "Helm release b2-helm/tiny - version: 0.3.1 - status: deployed") || !strings.Contains(r.stdout, "Revision*: `2`") {
+		t.Fatal(r)
+	}
+	r = run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--helm-release", "tiny", "-n", ns, "--pod", ns+"/x")
+	if r.code != 2 || !strings.Contains(r.stderr, "--helm-release names its own release") {
+		t.Fatal(r)
+	}
+	r = run(t, kubeconfigEnv(c.KubeconfigPath), "local", "run", "helm_status_enricher", "--helm-release", ns+"/nope")
+	if r.code == 0 || !strings.Contains(r.stderr, "no Helm release nope in namespace b2-helm") {
 		t.Fatal(r)
 	}
 }
