@@ -271,7 +271,11 @@ type validator struct {
 	watched    map[string]bool // kubewatch resources the file turns on or off
 	watchedSet map[string]bool // ... and whether it says so at all
 	names      map[string]string
+	list       string // the playbook list being checked
 }
+
+// chartLists are the values the chart fills with its own playbooks.
+var chartLists = map[string]bool{"builtinPlaybooks": true, "priorityBuiltinPlaybooks": true, "platformPlaybooks": true}
 
 func (v *validator) add(sev, rule string, n *yaml.Node, path, format string, a ...any) {
 	line, col := 0, 0
@@ -430,6 +434,7 @@ type trig struct {
 
 // playbook checks one playbook as the runner loads it (PlaybookDefinition).
 func (v *validator) playbook(list, path string, n *yaml.Node, name string) {
+	v.list = list
 	if n.Kind != yaml.MappingNode {
 		v.add(SevError, RuleShape, n, path, "a playbook must be a mapping with triggers and actions, not %s", kindName(n))
 		return
@@ -610,11 +615,22 @@ func (v *validator) triggerParams(def *catalogue.Trigger, k, params *yaml.Node, 
 	if def.Event == "HelmReleasesEvent" && v.sinkList && !v.robusta {
 		v.add(SevWarning, RuleHelmNoPlatform, k, path, "%s never fires here: Helm releases are discovered by the Robusta platform sink, and %s has no robusta_sink", def.Key, sinkKeys[v.format])
 	}
-	if def.ChartResource != "" && v.format == FormatValues {
+	if v.format == FormatValues {
+		v.watchedKind(def, k, path)
+	}
+}
+
+// watchedKind notes a Kubernetes trigger whose kind the chart's kubewatch does not send
+// to the runner: the trigger is valid but never fires until that is turned on.
+func (v *validator) watchedKind(def *catalogue.Trigger, k *yaml.Node, path string) {
+	switch {
+	case def.ChartResource != "":
 		on, said := v.watched[def.ChartResource], v.watchedSet[def.ChartResource]
 		if (!def.WatchedByDefault && !on) || (said && !on) {
 			v.add(SevInfo, RuleUnwatchedKind, k, path, "%s fires only when the chart watches %s objects: set kubewatch.config.resource.%s: true in the Helm values", def.Key, def.Kind, def.ChartResource)
 		}
+	case def.Kind != "" && def.Kind != "Any" && !def.WatchedByDefault:
+		v.add(SevInfo, RuleUnwatchedKind, k, path, "%s does not fire with the stock chart: its kubewatch.config.resource has no entry for %s objects, so the runner is never told about them", def.Key, def.Kind)
 	}
 }
 
@@ -652,7 +668,13 @@ func (v *validator) action(a *yaml.Node, path string, trigs []trig) {
 		return
 	}
 	if def.Deprecated != "" {
-		v.add(SevWarning, RuleDeprecated, k, path, "action %s is deprecated: %s", name, def.Deprecated)
+		// The chart's own lists still use some deprecated actions; the user did not
+		// write those, so they are only noted.
+		sev := SevWarning
+		if chartLists[v.list] {
+			sev = SevInfo
+		}
+		v.add(sev, RuleDeprecated, k, path, "action %s is deprecated: %s", name, def.Deprecated)
 	}
 	for _, t := range trigs {
 		if def.Event == "" || t.event == "" || Fits(t.event, def.Event) {
