@@ -133,13 +133,16 @@ func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, 
 	}
 	switch t.Kind {
 	case catalogue.Object:
+		m, ok := v.known.model(t.Model)
+		if !ok {
+			return // a class the catalogue does not model: nothing to check
+		}
 		if n.Kind != yaml.MappingNode {
 			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
 			return
 		}
-		m, _ := v.known.model(t.Model)
 		inner := mc
-		inner.skip = nil
+		inner.skip, inner.globals = nil, nil // globalConfig is merged at the top level only
 		v.object(m, n, path, what, inner)
 	case catalogue.List:
 		if n.Kind != yaml.SequenceNode {
@@ -261,12 +264,12 @@ func (v *validator) mismatch(t catalogue.Type, n *yaml.Node) bool {
 		}
 		return false
 	case catalogue.Object:
-		if n.Kind != yaml.MappingNode {
-			return true
-		}
 		m, ok := v.known.model(t.Model)
 		if !ok {
 			return false
+		}
+		if n.Kind != yaml.MappingNode {
+			return true
 		}
 		for i := range m.Params {
 			p := &m.Params[i]

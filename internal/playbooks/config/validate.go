@@ -664,7 +664,7 @@ func (v *validator) action(a *yaml.Node, path string, trigs []trig) {
 	path += "." + name
 	def, ok := v.known.action(name)
 	if !ok {
-		v.add(SevWarning, RuleUnknownAction, k, path, "unknown action %q: not one of Robusta's actions%s; fine if it comes from a playbook repository you load (--actions-from DIR checks it)", name, suggest(name, v.known.actionNames()))
+		v.add(SevWarning, RuleUnknownAction, k, path, "unknown action %q: not one of Robusta's actions; fine if it comes from a playbook repository you load (--actions-from DIR checks it)%s", name, suggest(name, v.known.actionNames()))
 		return
 	}
 	if def.Deprecated != "" {

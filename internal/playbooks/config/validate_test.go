@@ -596,3 +596,68 @@ func FuzzParseValidate(f *testing.F) {
 }
 
 var _ = fmt.Sprintf
+
+// --actions-from: a local playbook repository's @action functions become known, with
+// their event classes and params (bases from the repository and from the catalogue).
+func TestLoadActionsFromRepository(t *testing.T) {
+	k, err := LoadActions("testdata/repo/my_playbooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n, a := range k.Actions {
+		names = append(names, n+":"+a.Event+":"+a.Params)
+	}
+	sort.Strings(names)
+	want := "custom_graph:PrometheusKubernetesAlert:GraphParams free_form:ExecutionBaseEvent:FreeFormParams registered_later:PodEvent: report_restarts:PodEvent:RestartReportParams"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("actions %s\nwant %s", got, want)
+	}
+	m := k.Models["RestartReportParams"]
+	var fields []string
+	for _, p := range m.Params {
+		fields = append(fields, fmt.Sprintf("%s:%s:%v", p.Name, p.Type.Kind, p.Required))
+	}
+	if got := strings.Join(fields, " "); got != "max_restarts:int:true mode:str:false labels:dict:false thresholds:list:false note:str:false" {
+		t.Fatalf("fields %s", got)
+	}
+	if g := k.Models["GraphParams"]; g == nil || paramIndex(g, "prometheus_url") < 0 || paramIndex(g, "query") != len(g.Params)-1 {
+		t.Fatalf("GraphParams does not inherit PrometheusParams: %+v", g)
+	}
+
+	doc := `customPlaybooks:
+- triggers: [{on_pod_crash_loop: {}}]
+  actions:
+  - report_restarts: {max_restarts: many, mode: shouty, thresholds: [{limit: 2}], colour: red}
+  - free_form: {whatever: 1}
+  - registered_later: {}
+  - report_restart: {}
+- triggers: [{on_schedule: {fixed_delay_repeat: {seconds_delay: 60}}}]
+  actions:
+  - report_restarts: {max_restarts: 1}
+`
+	f, _ := Parse("v.yaml", []byte(doc))
+	got := findingLines(ValidateWith(f, k))
+	for _, w := range []string{
+		`v.yaml:4:37: warning: action report_restarts parameter max_restarts must be a whole number, not the string "many"`,
+		`v.yaml:4:49: warning: action report_restarts parameter mode must be one of loud, quiet, not "shouty"`,
+		`v.yaml:4:70: warning: action report_restarts parameter thresholds item needs parameter name`,
+		`v.yaml:4:83: warning: action report_restarts has no parameter "colour": the runner ignores it`,
+		`v.yaml:7:5: warning: unknown action "report_restart": not one of Robusta's actions; fine if it comes from a playbook repository you load (--actions-from DIR checks it): did you mean "report_restarts"?`,
+		`v.yaml:10:5: error: action report_restarts needs a PodEvent, but trigger on_schedule gives a ScheduledExecutionEvent`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %s\nin:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, "free_form") || strings.Contains(got, "registered_later") {
+		t.Errorf("free_form allows extra keys; registered_later takes none:\n%s", got)
+	}
+	// Without the repository the same actions are only unknown (warnings).
+	if fs := Validate(f); HasErrors(fs) || !hasRule(fs, RuleUnknownAction) {
+		t.Fatalf("%s", findingLines(fs))
+	}
+	if _, err := LoadActions("testdata/nowhere"); err == nil {
+		t.Fatal("a missing folder is an error")
+	}
+}
