@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -595,7 +596,6 @@ func FuzzParseValidate(f *testing.F) {
 	})
 }
 
-var _ = fmt.Sprintf
 
 // --actions-from: a local playbook repository's @action functions become known, with
 // their event classes and params (bases from the repository and from the catalogue).
@@ -659,5 +659,58 @@ func TestLoadActionsFromRepository(t *testing.T) {
 	}
 	if _, err := LoadActions("testdata/nowhere"); err == nil {
 		t.Fatal("a missing folder is an error")
+	}
+}
+
+// SARIF 2.1.0: the driver lists one rule per kind found, each result points at its
+// rule, level and place.
+func TestWriteSARIF(t *testing.T) {
+	fs := validateText(t, "dir/v.yaml", "customPlaybooks:\n- triggers: [{on_pod_updat: {}}]\n  actions: [{logs_enricher: {tial: 1}}]\n- triggers: [{on_secret_create: {}}]\n  actions: [{create_finding: {title: t, aggregation_key: k}}]\n")
+	var b strings.Builder
+	if err := WriteSARIF(&b, fs, "1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name    string
+					Version string
+					Rules   []struct{ ID string }
+				}
+			}
+			Results []struct {
+				RuleID    string
+				RuleIndex int
+				Level     string
+				Message   struct{ Text string }
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine, StartColumn int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(b.String()), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Version != "1.2.3" {
+		t.Fatalf("%s", b.String())
+	}
+	run := log.Runs[0]
+	var got []string
+	for _, r := range run.Results {
+		loc := r.Locations[0].PhysicalLocation
+		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result %s points at rule %d", r.RuleID, r.RuleIndex)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s:%d:%d", r.RuleID, r.Level, loc.ArtifactLocation.URI, loc.Region.StartLine, loc.Region.StartColumn))
+	}
+	want := "unknown-trigger error dir/v.yaml:2:15 param-unknown warning dir/v.yaml:3:30 kind-not-watched note dir/v.yaml:4:15"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
