@@ -596,7 +596,6 @@ func FuzzParseValidate(f *testing.F) {
 	})
 }
 
-
 // --actions-from: a local playbook repository's @action functions become known, with
 // their event classes and params (bases from the repository and from the catalogue).
 func TestLoadActionsFromRepository(t *testing.T) {
