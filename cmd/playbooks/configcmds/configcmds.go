@@ -86,7 +86,7 @@ func runValidate(opts *ValidateOptions) error {
 		if err != nil {
 			return cli.UsageErrorf("%v", err)
 		}
-		file, err := pbconfig.Parse(name, data)
+		fs, err := pbconfig.ValidateBytes(name, data, known)
 		if err != nil {
 			var pe *pbconfig.ParseError
 			if !errors.As(err, &pe) {
@@ -95,7 +95,7 @@ func runValidate(opts *ValidateOptions) error {
 			all = append(all, pe.Finding())
 			continue
 		}
-		all = append(all, pbconfig.ValidateWith(file, known)...)
+		all = append(all, fs...)
 	}
 	out := opts.IO.Out
 	switch of := opts.Output(); {

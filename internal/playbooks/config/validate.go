@@ -247,14 +247,18 @@ func ValidateWith(f *File, known *Known) []Finding {
 		}
 		v.document(root, format)
 	}
-	sort.SliceStable(v.findings, func(i, j int) bool {
-		a, b := v.findings[i], v.findings[j]
+	sortFindings(v.findings)
+	return v.findings
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
 		return a.Column < b.Column
 	})
-	return v.findings
 }
 
 type validator struct {
@@ -295,6 +299,15 @@ func isNull(n *yaml.Node) bool {
 
 // document checks one document's top level, its sinks and its playbooks.
 func (v *validator) document(root *yaml.Node, format string) {
+	v.prelude(root, format)
+	eachPlaybook(root, format, true, func(key, path string, n *yaml.Node, name string) {
+		v.playbook(key, path, n, name)
+	})
+}
+
+// prelude checks a document's top level and reads what its playbooks are checked
+// against: sinks, globalConfig, the chart's watched kinds.
+func (v *validator) prelude(root *yaml.Node, format string) {
 	v.format = format
 	v.sinks, v.sinkList, v.robusta = map[string]bool{}, false, false
 	v.globals = map[string]*yaml.Node{}
@@ -355,9 +368,6 @@ func (v *validator) document(root *yaml.Node, format string) {
 	if s := lookup(root, sinkKeys[format]); s != nil {
 		v.sinkConfig(s, sinkKeys[format])
 	}
-	eachPlaybook(root, format, true, func(key, path string, n *yaml.Node, name string) {
-		v.playbook(key, path, n, name)
-	})
 }
 
 func contains(list []string, s string) bool {
@@ -379,7 +389,9 @@ func (v *validator) sinkConfig(list *yaml.Node, key string) {
 		v.add(SevError, RuleShape, list, key, "%s must be a list of sinks (- slack_sink: {name: ..., ...}), not %s", key, kindName(list))
 		return
 	}
-	v.sinkList = true
+	// The chart's own default is an empty list, to be filled by the user's values: only
+	// a list with sinks says which sinks exist.
+	v.sinkList = v.sinkList || len(list.Content) > 0
 	first := map[string]*yaml.Node{}
 	for i, it := range list.Content {
 		path := indexPath(key, i)

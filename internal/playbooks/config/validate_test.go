@@ -713,3 +713,50 @@ func TestWriteSARIF(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// The streamed path gives exactly the whole-file path's findings, on every fixture and
+// every case of the tables above.
+func TestValidateBytesSameAsWholeFile(t *testing.T) {
+	texts := map[string]string{"sample": sample}
+	files, _ := filepath.Glob("testdata/*.yaml")
+	docs, _ := filepath.Glob("testdata/docs/*.yaml")
+	for _, p := range append(files, docs...) {
+		b, _ := os.ReadFile(p)
+		texts[p] = string(b)
+	}
+	for _, c := range streamCases {
+		texts[c] = c
+	}
+	for _, p := range []string{"sample", "testdata/chart-playbooks.yaml", streamCases[0], streamCases[1], streamCases[5], streamCases[8], streamCases[9]} {
+		if _, ok := streamValidate("f.yaml", []byte(texts[p]), nil); !ok {
+			t.Errorf("%s: not streamed", short(p))
+		}
+	}
+	for name, text := range texts {
+		want := validateText(t, "f.yaml", text)
+		got, err := ValidateBytes("f.yaml", []byte(text), nil)
+		if err != nil {
+			var pe *ParseError
+			if !asParseError(err, &pe) {
+				t.Fatal(err)
+			}
+			got = []Finding{pe.Finding()}
+		}
+		if findingLines(got) != findingLines(want) {
+			t.Errorf("%s:\nstreamed:\n%s\nwhole file:\n%s", short(name), findingLines(got), findingLines(want))
+		}
+	}
+}
+
+var streamCases = []string{
+	"customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{logs_enricher: {tial: 1}}]\n- name: a\n  triggers:\n  - on_pod_updat: {}\n  actions:\n    - pod_events_enricher:\n        max_events: lots\n",
+	"# head\nsinksConfig:\n  - slack_sink:\n      name: s\n      api_key: k\n      slack_channel: c\n\ncustomPlaybooks:\n  # first\n  - triggers:\n      - on_pod_update: {}\n    actions:\n      - pod_events_enricher: {}\n    sinks: [s, t]\n  - name: x\n    triggers: [{on_helm_release_fail: {}}]\n    actions: [{helm_status_enricher: {}}]\n",
+	"customPlaybooks:\n- &a\n  triggers: [{on_pod_update: {}}]\n  actions: [{pod_events_enricher: {}}]\n- *a\n",
+	"customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{pod_events_enricher: {}}]\ncustomPlaybooks: []\n",
+	"customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{pod_events_enricher: {}}]\n- name: x\n  name: y\n  triggers: [{on_pod_update: {}}\n",
+	"builtinPlaybooks:\n- name: a\n  triggers: [{on_pod_update: {}}]\n  actions: [{pod_events_enricher: {}}]\ncustomPlaybooks:\n- name: a\n  triggers: [{on_pod_update: {}}]\n  actions: [{pod_events_enricher: {}}]\nnamedCustomPlaybooks:\n  b:\n    triggers: [{on_pod_update: {}}]\n    actions: [{pod_events_enricher: {}}]\n",
+	"customPlaybooks:\n- triggers:\n  - on_pod_update: {}\n  actions:\n  - create_finding:\n      title: |\n        multi\n        - line\n      aggregation_key: k\n",
+	"customPlaybooks: []\n---\nsinksConfig: oops\n",
+	"active_playbooks:\n- triggers: [{on_job_failure: {}}]\n  actions: [{job_info_enricher: {}}]\nsinks_config:\n- robusta_sink: {name: r, token: t}\n",
+	"globalConfig:\n  cluster_name: c\n  prometheus_url: 3\ncustomPlaybooks:\n- triggers: [{on_prometheus_alert: {}}]\n  actions: [{graph_enricher: {}}]\nkubewatch:\n  config:\n    resource:\n      secret: true\n      pod: false\n",
+}
