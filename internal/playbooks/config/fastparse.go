@@ -319,8 +319,11 @@ func (p *fparser) flowValue(s string, line, col int, inFlow bool) (*yaml.Node, s
 		}
 	}
 	v := strings.TrimRight(s[:end], " ")
-	if v == "" || (v[0] == '-' && (len(v) == 1 || v[1] == ' ')) {
+	// A plain scalar does not start with an indicator.
+	if v == "" || strings.IndexByte(",[]{}#&*!|>'\"%@`", v[0]) >= 0 ||
+		(strings.IndexByte("-?:", v[0]) >= 0 && (len(v) == 1 || v[1] == ' ')) {
 		p.bad = true
+		return p.node(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str"}), ""
 	}
 	n := p.node(yaml.Node{Kind: yaml.ScalarNode, Value: v, Line: line, Column: col + 1})
 	n.Tag = plainTag(n)
