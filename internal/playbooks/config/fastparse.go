@@ -60,7 +60,7 @@ func fastLines(data []byte) ([]fline, bool) {
 		cut := len(raw)
 		for j := ind; j < len(raw); j++ {
 			c := raw[j]
-			if c >= 0x80 || c == '\t' || c == '\r' && j != len(raw)-1 {
+			if c >= 0x7f || c < 0x20 && !(c == '\r' && j == len(raw)-1) {
 				return nil, false
 			}
 			switch {
