@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/robusta-dev/robusta-go/internal/actionargs"
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -20,13 +22,12 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
-	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // NewCmdLocal builds the group.
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "local", Short: "Run playbook actions locally against your cluster", Args: cmdutil.NoArgs}
-	cmd.AddCommand(NewCmdRun(f, nil), newCmdActions(f), NewCmdServe(f, nil))
+	cmd.AddCommand(NewCmdRun(f, nil), NewCmdActions(f, nil), NewCmdServe(f, nil))
 	return cmd
 }
 
@@ -51,6 +52,8 @@ type RunOptions struct {
 	steps  []engine.Step
 	target cmdutil.Target
 	manual bool // the object is named by params, as in a manual trigger
+	// runnerOnly is a catalogue action the local engine does not implement.
+	runnerOnly *catalogue.Action
 }
 
 // NewCmdRun builds `local run`; runF replaces the run function in tests.
@@ -82,10 +85,10 @@ resolved to the object its labels name.
   robusta local run delete_pod --pod default/web-1 --apply`,
 		Args: cobra.ArbitraryArgs,
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return engine.Names(), cobra.ShellCompDirectiveNoFileComp
+			if cmd.Flags().Changed("playbook") {
+				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
+			return completeRunArgs(args, toComplete)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -122,6 +125,9 @@ resolved to the object its labels name.
 func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error {
 	if err := o.completeSteps(); err != nil {
 		return err
+	}
+	if o.runnerOnly != nil {
+		return o.runnerOnlyError(explicitNS, defaultNS)
 	}
 	var err error
 	if o.target, err = o.Object.Target(); err != nil {
@@ -182,6 +188,9 @@ func (o *RunOptions) completeSteps() error {
 		}
 		steps, err := engine.ParseSteps(b)
 		if err != nil {
+			if why := playbookActionProblem(b); why != "" {
+				return cli.UsageErrorf("--playbook %s: %s", o.Playbook, why)
+			}
 			return cli.UsageErrorf("--playbook %s: %v", o.Playbook, err)
 		}
 		o.steps = steps
@@ -192,7 +201,12 @@ func (o *RunOptions) completeSteps() error {
 	}
 	a, ok := engine.Lookup(o.Action)
 	if !ok {
-		return cli.UsageErrorf("unknown action %q%s; see robusta local actions", o.Action, suggest(o.Action))
+		ca, err := actionargs.Lookup(o.Action, engine.Names()...)
+		if err != nil {
+			return cli.UsageErrorf("%v; see robusta local actions", err)
+		}
+		o.runnerOnly = ca
+		return nil
 	}
 	params, err := playbooks.ParseParams(o.Args)
 	if err != nil {
@@ -427,92 +441,63 @@ func readAlerts(path string) ([]*engine.Alert, error) {
 	return alerts, nil
 }
 
-// suggest names the action meant: a typo's nearest name, else one that contains what
-// was typed (pod_events for pod_events_enricher).
-func suggest(name string) string {
-	if n, ok := pbconfig.Closest(name, engine.Names()); ok {
-		return fmt.Sprintf(" (did you mean %q?)", n)
+// completeRunArgs completes `local run ACTION key=value ...`: for an action the engine
+// implements, its keys are the engine's params (what local run accepts), else Robusta's.
+func completeRunArgs(args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) == 0 {
+		return actionargs.CompleteArgs(args, toComplete, engine.Names()...)
 	}
-	for _, n := range engine.Names() {
-		if strings.Contains(n, name) || strings.Contains(name, strings.TrimSuffix(n, "_enricher")) {
-			return fmt.Sprintf(" (did you mean %q?)", n)
+	e, local := engine.Lookup(args[0])
+	a, known := catalogue.LookupAction(args[0])
+	if !local || !known {
+		return actionargs.CompleteArgs(args, toComplete)
+	}
+	var params []catalogue.Param
+	if e.NewParams != nil {
+		for _, p := range engine.Params(e.NewParams()) {
+			cp := catalogue.Param{Name: p.Name, Python: p.Type, Type: catalogue.Type{Kind: catalogue.String},
+				Required: p.Required, Enum: p.Enum, Summary: p.Doc}
+			if p.Type == "bool" {
+				cp.Type.Kind = catalogue.Bool
+			}
+			params = append(params, cp)
+		}
+	}
+	return actionargs.CompleteParams(a, params, args, toComplete)
+}
+
+// playbookActionProblem explains the first action of a --playbook file the engine does
+// not implement: one only the runner runs (and why), or an unknown name with the
+// nearest known one. "" when every action is the engine's or the file is not a list of
+// actions (engine.ParseSteps says what is wrong then).
+func playbookActionProblem(data []byte) string {
+	var doc any
+	if yaml.Unmarshal(data, &doc) != nil {
+		return ""
+	}
+	if m, ok := doc.(map[string]any); ok {
+		doc = m["actions"]
+	}
+	list, _ := doc.([]any)
+	for i, item := range list {
+		m, _ := item.(map[string]any)
+		if len(m) != 1 {
+			return ""
+		}
+		for name := range m {
+			if _, ok := engine.Lookup(name); ok {
+				continue
+			}
+			a, err := actionargs.Lookup(name, engine.Names()...)
+			if err != nil {
+				return fmt.Sprintf("action %d: %v; see robusta local actions", i+1, err)
+			}
+			msg := fmt.Sprintf("action %d: %s runs only in the in-cluster runner, not in robusta local run", i+1, a.Name)
+			if a.Reason != "" {
+				msg += ": " + a.Reason
+			}
+			return msg + "; a playbook holding it runs there (robusta local actions --local-only lists what runs here)"
 		}
 	}
 	return ""
-}
-
-func newCmdActions(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:   "actions [ACTION]",
-		Short: "List the actions the local engine implements, or describe one",
-		Args:  cobra.MaximumNArgs(1),
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return engine.Names(), cobra.ShellCompDirectiveNoFileComp
-			}
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			of := f.OutputFormat()
-			if len(args) == 1 {
-				a, ok := engine.Lookup(args[0])
-				if !ok {
-					return cli.UsageErrorf("unknown action %q%s", args[0], suggest(args[0]))
-				}
-				var params []engine.ParamDoc
-				if a.NewParams != nil {
-					params = engine.Params(a.NewParams())
-				}
-				if of.Structured() {
-					return cli.PrintStructured(f.IOStreams.Out, of, map[string]any{"name": a.Name, "event": a.Event, "mutating": a.Mutating,
-						"runs_commands": a.RunsCommands, "doc": a.Doc, "params": params})
-				}
-				fmt.Fprintf(f.IOStreams.Out, "%s (%s)%s%s\n  %s\n", a.Name, a.Event, map[bool]string{true: ", mutating"}[a.Mutating],
-					map[bool]string{true: ", runs commands in the pod (local serve needs --allow-exec)"}[a.RunsCommands], a.Doc)
-				if len(params) == 0 {
-					fmt.Fprintln(f.IOStreams.Out, "  It takes no parameters.")
-					return nil
-				}
-				t := cli.NewTable(f.IOStreams.Out, "param", "type", "default", "required", "doc")
-				if f.IOStreams.IsStdoutTTY() {
-					t.Width = f.IOStreams.TerminalWidth()
-				}
-				for _, p := range params {
-					typ := p.Type
-					if len(p.Enum) > 0 {
-						typ += " (" + strings.Join(p.Enum, "|") + ")"
-					}
-					t.Row(p.Name, typ, p.Default, fmt.Sprint(p.Required), p.Doc)
-				}
-				return t.Flush()
-			}
-			type row struct {
-				Name     string `json:"name"`
-				Event    string `json:"event"`
-				Mutating bool   `json:"mutating"`
-				Exec     bool   `json:"runs_commands"`
-				Doc      string `json:"doc"`
-			}
-			var rows []row
-			for _, n := range engine.Names() {
-				a, _ := engine.Lookup(n)
-				rows = append(rows, row{a.Name, a.Event, a.Mutating, a.RunsCommands, a.Doc})
-			}
-			if of.Structured() {
-				return cli.PrintStructured(f.IOStreams.Out, of, rows)
-			}
-			t := cli.NewTable(f.IOStreams.Out, "name", "event", "mutating", "doc")
-			if f.IOStreams.IsStdoutTTY() {
-				t.Width = f.IOStreams.TerminalWidth()
-			}
-			for _, r := range rows {
-				mut := fmt.Sprint(r.Mutating)
-				if r.Exec {
-					mut = "runs commands"
-				}
-				t.Row(r.Name, r.Event, mut, r.Doc)
-			}
-			return t.Flush()
-		},
-	}
 }

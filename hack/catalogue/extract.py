@@ -18,30 +18,36 @@ import sys
 # Hand-maintained overlays: facts the source states outside the type annotations.
 
 # Params the source types as a free str but looks up in a closed set at run time.
-# Key: (model, field) -> values.
+# Key: (class declaring the field, field) -> the values, or "Enum:Class" for the member
+# names of an Enum class of the source (what `Class[value]` accepts).
 ENUM_OVERLAY = {
-    # ResourceChartItemType[params.item_type] (src/robusta/core/model/base_params.py:25,
-    # used by playbooks/robusta_playbooks/alerts_integration.py alert_graph_enricher)
-    ("AlertResourceGraphEnricherParams", "item_type"): ["Pod", "Node", "Container"],
-    # OverrideGraph.item_type is read the same way (src/robusta/core/model/base_params.py:25)
-    ("OverrideGraph", "item_type"): ["Pod", "Node", "Container"],
-    # ChartValuesFormat[params.chart_values_format] (src/robusta/core/model/base_params.py:11)
-    ("CustomGraphEnricherParams", "chart_values_format"): ["Plain", "Bytes", "Percentage", "CPUUsage"],
-    ("OverrideGraph", "values_format"): ["Plain", "Bytes", "Percentage", "CPUUsage"],
-    # ResourceChartResourceType[params.resource_type] (src/robusta/core/model/base_params.py:35)
-    ("ResourceGraphEnricherParams", "resource_type"): ["CPU", "Memory", "Disk"],
-    ("OverrideGraph", "resource_type"): ["CPU", "Memory", "Disk"],
+    # ResourceChartItemType[params.item_type] (playbooks/robusta_playbooks/alerts_integration.py:367)
+    ("AlertResourceGraphEnricherParams", "item_type"): "Enum:ResourceChartItemType",
+    # ResourceChartResourceType[...] (playbooks/robusta_playbooks/alerts_integration.py:366,
+    # pod_enrichments.py:63, src/robusta/core/playbooks/node_playbook_utils.py:29,
+    # container_playbook_utils.py:61)
+    ("ResourceGraphEnricherParams", "resource_type"): "Enum:ResourceChartResourceType",
+    # ChartValuesFormat[params.chart_values_format] (playbooks/robusta_playbooks/alerts_integration.py:326)
+    ("CustomGraphEnricherParams", "chart_values_format"): "Enum:ChartValuesFormat",
+    # graph overrides: src/robusta/core/playbooks/prometheus_enrichment_utils.py:621-630
+    ("OverrideGraph", "resource_type"): "Enum:ResourceChartResourceType",
+    ("OverrideGraph", "item_type"): "Enum:ResourceChartItemType",
+    ("OverrideGraph", "values_format"): "Enum:ChartValuesFormat",
     # FindingSeverity.from_severity raises on anything else; MEDIUM maps to HIGH
-    # (src/robusta/core/reporting/base.py:44-57)
+    # (src/robusta/core/reporting/base.py:44-57, used by common_actions.py:171)
     ("FindingFields", "severity"): ["DEBUG", "INFO", "LOW", "MEDIUM", "HIGH"],
-    # customise_finding looks the name up as FindingSeverity[...] (src/robusta/core/reporting/base.py:37)
-    ("FindingOverrides", "severity"): ["DEBUG", "INFO", "LOW", "HIGH"],
-    # related_pods: "table" or "json" (playbooks/robusta_playbooks/k8s_resource_enrichments.py:53,260)
+    # FindingSeverity[params.severity] (playbooks/robusta_playbooks/common_actions.py:81)
+    ("FindingOverrides", "severity"): "Enum:FindingSeverity",
+    # RegexReplacementStyle[...] (src/robusta/core/playbooks/oom_killer_utils.py:44,
+    # playbooks/robusta_playbooks/job_actions.py:233, restart_loop_reporter.py:31)
+    ("LogEnricherParams", "regex_replacement_style"): "Enum:RegexReplacementStyle",
+    ("ReportCrashLoopParams", "regex_replacement_style"): "Enum:RegexReplacementStyle",
+    # The documented values; the runner does not reject others but they do not work as
+    # meant: related_pods renders anything but "json" as a table
+    # (playbooks/robusta_playbooks/k8s_resource_enrichments.py:53,260), and an
+    # on_prometheus_alert status other than these never fires
+    # (src/robusta/integrations/prometheus/trigger.py:64-88).
     ("RelatedPodParams", "output_format"): ["table", "json"],
-    # RegexReplacementStyle[...] (src/robusta/integrations/kubernetes/custom_models.py:162)
-    ("LogEnricherParams", "regex_replacement_style"): ["SAME_LENGTH_ASTERISKS", "NAMED"],
-    ("ReportCrashLoopParams", "regex_replacement_style"): ["SAME_LENGTH_ASTERISKS", "NAMED"],
-    # on_prometheus_alert status: firing, resolved or all (src/robusta/integrations/prometheus/trigger.py:64-88)
     ("PrometheusAlertTrigger", "status"): ["firing", "resolved", "all"],
 }
 
@@ -54,7 +60,9 @@ DEPRECATED_OVERLAY = {
 }
 
 # Kubernetes kind -> the chart's kubewatch.config.resource key (helm/robusta/values.yaml).
-# Kinds missing here have no key in the chart's kubewatch config.
+# PersistentVolumeClaim and NetworkPolicy are missing on purpose: the chart has no key for
+# them and kubewatch's resource config (robusta-dev/kubewatch config/config.go, type
+# Resource) has no field for them either, so their triggers are not fed by the stock setup.
 KIND_TO_CHART_RESOURCE = {
     "Deployment": "deployment",
     "ReplicaSet": "replicaset",
@@ -119,7 +127,7 @@ class Source:
         self.root = root
         self.modules = {}
         self.by_class = {}
-        for top, prefix in (("src", ""), ("playbooks", "")):
+        for top in ("src", "playbooks"):
             base = os.path.join(root, top)
             for dirpath, dirnames, filenames in os.walk(base):
                 dirnames[:] = sorted(d for d in dirnames if d not in ("tests", "test", "__pycache__"))
@@ -201,6 +209,7 @@ class Extractor:
         self.model_keys = {}  # name -> (module path, lineno) to catch two classes of one name
         self.pending = []
         self.warnings = []
+        self.used_overlays = set()
 
     # -- class hierarchy ------------------------------------------------------------
 
@@ -295,9 +304,8 @@ class Extractor:
             if head == "Union":
                 return self.union(items, module, depth)
             if head in ("List", "list", "Set", "set", "FrozenSet", "frozenset", "Tuple", "tuple", "Sequence", "Iterable"):
-                elem, _, enum = self.norm(items[0], module, depth + 1)
-                if enum:
-                    elem = dict(elem)
+                # an enum of the elements has no place in Type; only the element kind is kept
+                elem, _, _ = self.norm(items[0], module, depth + 1)
                 return {"Kind": "list", "Elem": elem}, False, None
             if head in ("Dict", "dict", "Mapping", "DefaultDict"):
                 val = items[1] if len(items) > 1 else None
@@ -363,11 +371,13 @@ class Extractor:
         opts = []
         optional = False
         for it in items:
-            t, o, enum = self.norm(it, module, depth + 1)
+            t, opt, enum = self.norm(it, module, depth + 1)
+            optional = optional or opt
             if isinstance(it, ast.Constant) and it.value is None or (isinstance(it, ast.Name) and it.id == "None"):
-                optional = True
                 continue
-            optional = optional or (o and t["Kind"] == "any" and base_name(it) == "None")
+            # str and bytes both normalise to str: one option is enough
+            if any(t == seen for seen, _ in opts):
+                continue
             opts.append((t, enum))
         if len(opts) == 1:
             return opts[0][0], optional, opts[0][1]
@@ -465,6 +475,22 @@ class Extractor:
             return "", False
         return ast.unparse(value), True
 
+    def overlay_enum(self, owner, name):
+        ov = ENUM_OVERLAY.get((owner, name))
+        if isinstance(ov, str):
+            cname = ov.split(":", 1)[1]
+            cands = self.src.by_class.get(cname, [])
+            if len(cands) != 1:
+                raise SystemExit("enum overlay: %d classes named %s" % (len(cands), cname))
+            m = cands[0]
+            c = m.classes[cname]
+            ov = [t.targets[0].id for t in c.body
+                  if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name)
+                  and not t.targets[0].id.startswith("_")]
+            if not ov:
+                raise SystemExit("enum overlay: %s has no members" % cname)
+        return ov
+
     def make_param(self, owner, module, name, ann, value, has_default, untyped):
         if untyped:
             t, optional, enum = self.infer_type(value, module), False, None
@@ -475,14 +501,16 @@ class Extractor:
         default, has_default = self.default_of(value) if has_default else ("", False)
         required = not has_default and not optional
         p = {"Name": name, "Python": python, "Type": t, "Required": required, "Default": default}
-        ov = ENUM_OVERLAY.get((owner, name))
+        ov = self.overlay_enum(owner, name)
         if ov is not None:
             enum = ov
+            self.used_overlays.add(("enum", owner, name))
         if enum:
             p["Enum"] = list(enum)
         dep = DEPRECATED_OVERLAY.get((owner, name))
         if dep:
             p["Deprecated"] = dep
+            self.used_overlays.add(("deprecated", owner, name))
         return p
 
     def collect(self, module, cls, depth=0):
@@ -505,18 +533,20 @@ class Extractor:
             extra = e
         for fname, ann, value, has_default, untyped, _ in self.own_fields(module, cls):
             if untyped and fname in fields and not fields[fname][4]:
-                # an un-annotated redefinition keeps the inherited annotation
+                # an un-annotated redefinition keeps the inherited annotation (resolved
+                # where it was written) and takes the new default
                 prev = fields[fname]
-                fields[fname] = (module, prev[1], value, True, False)
+                fields[fname] = (prev[0], prev[1], value, True, False, prev[5])
                 continue
-            fields[fname] = (module, ann, value, has_default, untyped)
+            fields[fname] = (module, ann, value, has_default, untyped, cls.name)
         return fields, extra
 
     def build_model(self, module, cls):
         fields, extra = self.collect(module, cls)
         params = []
-        for fname, (m, ann, value, has_default, untyped) in fields.items():
-            params.append(self.make_param(cls.name, m, fname, ann, value, has_default, untyped))
+        for fname, (m, ann, value, has_default, untyped, owner) in fields.items():
+            # overlays are keyed by the class that declares the field, so subclasses get them too
+            params.append(self.make_param(owner, m, fname, ann, value, has_default, untyped))
         return {"Name": cls.name, "Source": src_line(module, cls), "Params": params, "ExtraAllowed": bool(extra)}
 
     def drain(self):
@@ -625,8 +655,8 @@ event_classes_index = {}
 
 
 def find_events(ex, src):
-    root_mod = src.modules["robusta.core.model.events"]
-    root = root_mod.classes["ExecutionBaseEvent"]
+    if "ExecutionBaseEvent" not in src.modules["robusta.core.model.events"].classes:
+        raise SystemExit("ExecutionBaseEvent not found in src/robusta/core/model/events.py")
     out = {}
     for modname in sorted(src.modules):
         m = src.modules[modname]
@@ -709,9 +739,10 @@ def trigger_model(ex, module, cls, model_name):
             p = ex.make_param(cls.name, im, a.arg, a.annotation, None, False, a.annotation is None)
         p["Default"] = ast.unparse(d) if d is not None else ""
         p["Required"] = d is None
-        ov = ENUM_OVERLAY.get((cls.name, a.arg))
+        ov = ex.overlay_enum(cls.name, a.arg)
         if ov:
             p["Enum"] = list(ov)
+            ex.used_overlays.add(("enum", cls.name, a.arg))
         params.append(p)
     return {"Name": model_name, "Source": src_line(im, init), "Params": params, "ExtraAllowed": False}, True
 
@@ -899,6 +930,12 @@ def main():
     triggers = find_triggers(ex, src, chart_kubewatch_resources(root))
     sinks = find_sinks(ex, src)
     ex.drain()
+
+    # an overlay entry that matched nothing is stale: the source moved
+    for kind, table in (("enum", ENUM_OVERLAY), ("deprecated", DEPRECATED_OVERLAY)):
+        for owner, name in table:
+            if (kind, owner, name) not in ex.used_overlays:
+                raise SystemExit("%s overlay %s.%s matches no extracted field" % (kind, owner, name))
 
     for w in ex.warnings:
         print("warning: " + w, file=sys.stderr)

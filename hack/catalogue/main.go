@@ -159,8 +159,12 @@ func run() error {
 		return fmt.Errorf("decoding the extractor's JSON: %w", err)
 	}
 
-	if err := mergeNotes(&data, *notesPath); err != nil {
+	missing, err := mergeNotes(&data, *notesPath)
+	if err != nil {
 		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "catalogue: %s has no notes for %d entries: %s\n", *notesPath, len(missing), strings.Join(missing, ", "))
 	}
 	if err := check(&data); err != nil {
 		return err
@@ -191,27 +195,27 @@ func run() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "catalogue: %d actions, %d triggers, %d sinks, %d models, %d event classes from robusta-dev/robusta@%s\n",
-		len(data.Actions), len(data.Triggers), len(data.Sinks), len(data.Models), len(data.Events), data.RobustaCommit[:12])
+		len(data.Actions), len(data.Triggers), len(data.Sinks), len(data.Models), len(data.Events), short(data.RobustaCommit))
 	return nil
 }
 
 // mergeNotes copies the hand-written fields in. Notes about an action, trigger or sink the
 // source does not have are an error (a rename upstream must not go unnoticed); the ones
-// the notes miss are listed.
-func mergeNotes(d *extracted, path string) error {
+// the notes miss are returned, sorted.
+func mergeNotes(d *extracted, path string) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(os.Stderr, "catalogue: %s not found; generating without notes\n", path)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var n notes
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&n); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var unknown, missing []string
 	seen := map[string]bool{}
@@ -226,10 +230,10 @@ func mergeNotes(d *extracted, path string) error {
 		switch nt.Class {
 		case "A", "B", "C", "D":
 		default:
-			return fmt.Errorf("%s: action %s: class %q is not one of A, B, C, D", path, a.Name, nt.Class)
+			return nil, fmt.Errorf("%s: action %s: class %q is not one of A, B, C, D", path, a.Name, nt.Class)
 		}
 		if !nt.Local && nt.Reason == "" {
-			return fmt.Errorf("%s: action %s: local is false but no reason is given", path, a.Name)
+			return nil, fmt.Errorf("%s: action %s: local is false but no reason is given", path, a.Name)
 		}
 		a.Summary, a.Class, a.Mutating, a.Deprecated, a.Local, a.Reason = nt.Summary, nt.Class, nt.Mutating, nt.Deprecated, nt.Local, nt.Reason
 	}
@@ -272,13 +276,17 @@ func mergeNotes(d *extracted, path string) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("%s names what robusta-dev/robusta@%s does not have: %s", path, d.RobustaCommit[:12], strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("%s names what robusta-dev/robusta@%s does not have: %s", path, short(d.RobustaCommit), strings.Join(unknown, ", "))
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		fmt.Fprintf(os.Stderr, "catalogue: %s has no notes for %d entries: %s\n", path, len(missing), strings.Join(missing, ", "))
+	sort.Strings(missing)
+	return missing, nil
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
 	}
-	return nil
+	return commit
 }
 
 // check refuses data the lookups could not serve: duplicates and dangling references.

@@ -123,8 +123,9 @@ type Trigger struct {
 	Kind      string
 	Operation string
 	// ChartResource is the chart's kubewatch.config.resource key that feeds the trigger
-	// ("" when it is not fed by kubewatch); WatchedByDefault says whether the stock chart
-	// turns it on.
+	// ("" when no single key does: the any-kind triggers, fed by every watched kind, and
+	// PersistentVolumeClaim/NetworkPolicy, which the chart has no key for);
+	// WatchedByDefault says whether the stock chart feeds it.
 	ChartResource    string
 	WatchedByDefault bool
 	Summary          string

@@ -377,6 +377,20 @@ func TestActionSpotChecks(t *testing.T) {
 		t.Error("LogEnricherParams ignores extra keys")
 	}
 
+	// enum overlays reach the subclasses that inherit the field
+	for _, mp := range [][2]string{
+		{"JobPodEnricherParams", "regex_replacement_style"}, {"ForeignLogParams", "regex_replacement_style"},
+		{"PodResourceGraphEnricherParams", "resource_type"}, {"OomKillParams", "resource_type"},
+		{"OverrideGraph", "values_format"},
+	} {
+		if p := param(t, mp[0], mp[1]); len(p.Enum) < 2 {
+			t.Errorf("%s.%s: enum %v", mp[0], mp[1], p.Enum)
+		}
+	}
+	if p := param(t, "FindingOverrides", "severity"); !reflect.DeepEqual(p.Enum, []string{"DEBUG", "INFO", "LOW", "HIGH"}) {
+		t.Errorf("customise_finding severity enum %v", p.Enum)
+	}
+
 	// deprecated params
 	for _, mp := range [][2]string{{"KRRParams", "args"}, {"PopeyeParams", "args"}} {
 		if p := param(t, mp[0], mp[1]); p.Deprecated == "" {

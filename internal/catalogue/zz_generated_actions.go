@@ -225,7 +225,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
-		Summary:        "Explains why a pod is CPU-throttled (e.g. limits set) and how to fix it",
+		Summary:        "Explains why a pod is CPU-throttled (its CPU limit, metrics-server quirks) and what to do",
 	},
 	{
 		Name:    "create_event_finding",
@@ -287,7 +287,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassPlatform,
 		Reason:         "a Slack button callback, only meaningful inside the runner",
-		Summary:        "Callback: shows how to fix a DaemonSet misscheduled by node taints",
+		Summary:        "Callback: suggests a toleration so DaemonSet pods may stay on nodes being scaled down",
 	},
 	{
 		Name:           "daemonset_misscheduled_analysis_enricher",
@@ -371,7 +371,7 @@ var actions = []Action{
 		Class:          ClassKubeAPI,
 		Mutating:       true,
 		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
-		Summary:        "Deletes a Job and its pods",
+		Summary:        "Deletes a Job",
 	},
 	{
 		Name:           "delete_pod",
@@ -1329,7 +1329,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
 		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
-		Summary: "Lists the kubelet Services, to explain kubelet scrape alerts",
+		Summary: "On kubelet rule failures, points at duplicate kubelet Services as the likely cause",
 	},
 	{
 		Name:           "prometheus_sla_enricher",

@@ -146,13 +146,13 @@ func TestSmallMessages(t *testing.T) {
 		{"mistyped playbooks subcommand", nil, []string{"playbooks", "trigerr"}, 2, `unknown command "trigerr" for robusta playbooks; did you mean trigger?`},
 		{"mistyped local subcommand", nil, []string{"local", "rnu"}, 2, `unknown command "rnu" for robusta local; did you mean run?`},
 		{"params file of the wrong type", kubeconfigEnv(filepath.Join(dir, "none")), []string{"local", "run", "logs_enricher", "--params-file", list}, 2, "not a YAML or JSON object: the top level: expected an object, got a list"},
-		{"long argument cut", nil, []string{"playbooks", "trigger", "a", long + "=1", "--pod", long}, 2, strings.Repeat("y", 100) + `…"`},
+		{"long argument cut", nil, []string{"playbooks", "trigger", "--no-check", "a", long + "=1", "--pod", long}, 2, strings.Repeat("y", 100) + `…"`},
 		{"long command cut", nil, []string{long}, 2, strings.Repeat("y", 100) + `…"`},
 		{"negative --tail", nil, []string{"logs", "--tail", "-5"}, 2, "--tail -5"},
 		{"negative --since", nil, []string{"logs", "--since", "-1h"}, 2, "--since"},
 		{"negative --request-timeout", nil, []string{"--request-timeout", "-1s", "cluster-info"}, 2, "request-timeout must be positive"},
 		{"negative --timeout", nil, []string{"playbooks", "reload", "--timeout", "-5s"}, 2, "--timeout -5s: must not be negative"},
-		{"negative --wait", nil, []string{"playbooks", "trigger", "a", "--wait", "-1s"}, 2, "--wait -1s: must not be negative"},
+		{"negative --wait", nil, []string{"playbooks", "trigger", "--no-check", "a", "--wait", "-1s"}, 2, "--wait -1s: must not be negative"},
 		{"KUBECONFIG names the paths tried", []string{"KUBECONFIG=/nonexistent" + string(os.PathListSeparator) + "/nonexistent2"}, []string{"cluster-info"}, 1, "no kubeconfig found (looked in /nonexistent, /nonexistent2)"},
 	}
 	for _, tc := range cases {
@@ -213,8 +213,8 @@ func TestSignalsEndLongCommands(t *testing.T) {
 	}{
 		{"logs -f, SIGTERM", e.env, []string{"-n", "robusta", "logs", "-f"}, "loaded 42 playbooks", syscall.SIGTERM, 0, ""},
 		{"logs -f, SIGINT", e.env, []string{"-n", "robusta", "logs", "-f"}, "loaded 42 playbooks", syscall.SIGINT, 0, ""},
-		{"trigger waiting for a runner, SIGTERM", pending.env, []string{"-n", "robusta-pending", "playbooks", "trigger", "my_action", "--wait", "5m"}, "", syscall.SIGTERM, 130, "interrupted"},
-		{"trigger waiting for a runner, SIGINT", pending.env, []string{"-n", "robusta-pending", "playbooks", "trigger", "my_action", "--wait", "5m"}, "", syscall.SIGINT, 130, "interrupted"},
+		{"trigger waiting for a runner, SIGTERM", pending.env, []string{"-n", "robusta-pending", "playbooks", "trigger", "--no-check", "my_action", "--wait", "5m"}, "", syscall.SIGTERM, 130, "interrupted"},
+		{"trigger waiting for a runner, SIGINT", pending.env, []string{"-n", "robusta-pending", "playbooks", "trigger", "--no-check", "my_action", "--wait", "5m"}, "", syscall.SIGINT, 130, "interrupted"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestPortForwardForbiddenFailsFast(t *testing.T) {
 	if err := e.c.WriteTokenKubeconfig(kc, "lister", token); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, kubeconfigEnv(kc), "-n", "robusta-pf", "playbooks", "trigger", "my_action", "--timeout", "60s", "--show-logs=false")
+	r := run(t, kubeconfigEnv(kc), "-n", "robusta-pf", "playbooks", "trigger", "--no-check", "my_action", "--timeout", "60s", "--show-logs=false")
 	if r.code != 1 || r.elapsed > 20*time.Second {
 		t.Fatalf("want a prompt failure\n%s\n(took %s)", r, r.elapsed)
 	}

@@ -460,7 +460,7 @@ func TestLocalFailedJob(t *testing.T) {
 	// job_pod_enricher: the pod's row, its logs (once kwok serves them) and events.
 	var f finding
 	waitFor(t, func() bool {
-		f, last = runFinding(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Warning")
+		f, last = runFinding(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "included_types=Warning")
 		e := f.Enrichments[len(f.Enrichments)-1]
 		return e.Blocks[0].Type == "file" && string(e.Blocks[0].Data) == "loading 10 rows\nERROR: table orders does not exist\n"
 	}, &last)
@@ -471,8 +471,9 @@ func TestLocalFailedJob(t *testing.T) {
 	if e := f.Enrichments[f.enrichment(t, "Pod "+pod.Name)]; e.Blocks[0].Name != pod.Name+".main.log" {
 		t.Fatalf("%+v", e)
 	}
-	r = run(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Critical")
-	if r.code != 2 || !strings.Contains(r.stderr, "events_type") {
+	// Robusta's name for the filter is included_types (JobPodEnricherParams).
+	r = run(t, env, "local", "run", "job_pod_enricher", "--job", "batch/etl", "events_type=Warning")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown parameter "events_type"`) {
 		t.Fatal(r)
 	}
 }

@@ -167,12 +167,13 @@ func TestLocalActionsList(t *testing.T) {
 	if r.code != 0 || r.stdout != "[INFO] Deploy of v2 started\n" {
 		t.Fatal(r)
 	}
+	// Robusta's params, then the engine's where they differ.
 	r = run(t, nil, "local", "actions", "job_pod_enricher")
-	if r.code != 0 || !strings.Contains(r.stdout, "string (all|Warning|Normal)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "included_types") || !strings.Contains(r.stdout, "Parameters robusta local run takes:") {
 		t.Fatal(r)
 	}
 	r = run(t, nil, "local", "actions", "related_pods")
-	if r.code != 0 || !strings.Contains(r.stdout, "It takes no parameters") {
+	if r.code != 0 || !strings.Contains(r.stdout, "output_format") || !strings.Contains(r.stdout, "Parameters robusta local run takes: none.") {
 		t.Fatal(r)
 	}
 }

@@ -80,7 +80,7 @@ func (e *runnerEnv) triggerBodies() []string {
 
 func TestTriggerSendsParamsExactly(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
-	r := run(t, e.env, "playbooks", "trigger", "pod_bash_enricher",
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "pod_bash_enricher",
 		"plain=value",
 		"cmd=a=b",
 		`quoted=say "hi" 'there' $HOME; echo $(id) \n`,
@@ -117,7 +117,7 @@ func TestTriggerFlagsMapToRequest(t *testing.T) {
 		{[]string{"my_action", "--deployment", "prod/api"}, `{"action_name":"my_action","action_params":{"name":"api","namespace":"prod"}}`},
 	}
 	for i, tc := range cases {
-		r := run(t, e.env, append([]string{"playbooks", "trigger"}, tc.args...)...)
+		r := run(t, e.env, append([]string{"playbooks", "trigger", "--no-check"}, tc.args...)...)
 		if r.code != 0 {
 			t.Fatalf("%v: %s", tc.args, r)
 		}
@@ -149,7 +149,7 @@ func TestTriggerBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, e.env, append([]string{"playbooks", "trigger"}, tc.args...)...)
+			r := run(t, e.env, append([]string{"playbooks", "trigger", "--no-check"}, tc.args...)...)
 			if r.code != 2 {
 				t.Fatalf("want exit 2\n%s", r)
 			}
@@ -163,7 +163,7 @@ func TestTriggerBadInputSendsNothing(t *testing.T) {
 
 func TestTriggerRunnerErrorExplained(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
-	r := run(t, e.env, "playbooks", "trigger", "no_such_action", "--show-logs=false")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "no_such_action", "--show-logs=false")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -171,7 +171,7 @@ func TestTriggerRunnerErrorExplained(t *testing.T) {
 	mustContain(t, r, "stderr", "External action not found no_such_action")
 	mustContain(t, r, "stderr", "no action with this name exists in the runner")
 
-	r = run(t, e.env, "playbooks", "trigger", "pod_bash_enricher", "--show-logs=false")
+	r = run(t, e.env, "playbooks", "trigger", "--no-check", "pod_bash_enricher", "--show-logs=false")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -179,7 +179,7 @@ func TestTriggerRunnerErrorExplained(t *testing.T) {
 	mustContain(t, r, "stderr", "--pod NS/NAME")
 
 	// -o json prints the runner's reply as it is, and still exits 1.
-	r = run(t, e.env, "playbooks", "trigger", "no_such_action", "-o", "json")
+	r = run(t, e.env, "playbooks", "trigger", "--no-check", "no_such_action", "-o", "json")
 	var reply map[string]any
 	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &reply) != nil || reply["error_code"] != float64(4603) {
 		t.Fatal(r)
@@ -190,7 +190,7 @@ func TestTriggerOutcomeUnknownIsNotRetried(t *testing.T) {
 	e := startRunner(t, "robusta", &sandbox.StandIn{CloseAfterBody: true}, sandbox.RunnerSpec{})
 	// kwok's port-forward does not pass the stand-in's close on (SANDBOX.md), so the
 	// client sees no reply at all; --reply-timeout ends that wait.
-	r := run(t, e.env, "playbooks", "trigger", "my_action", "x=1", "--show-logs=false", "--reply-timeout", "3s")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "my_action", "x=1", "--show-logs=false", "--reply-timeout", "3s")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -213,7 +213,7 @@ func TestTriggerSyncPrintsFindings(t *testing.T) {
 		"subject_namespace": "default", "evidence": []any{map[string]any{"data": string(data), "title": "Pod status"}},
 	}}}
 	e := startRunner(t, "robusta", &sandbox.StandIn{Actions: map[string]sandbox.StandInAction{"report": {Reply: reply}}}, sandbox.RunnerSpec{})
-	r := run(t, e.env, "playbooks", "trigger", "report", "--sync", "--show-logs=false")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "report", "--sync", "--show-logs=false")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -223,24 +223,24 @@ func TestTriggerSyncPrintsFindings(t *testing.T) {
 	}
 	// The same finding as Markdown, file saved where asked.
 	saved := t.TempDir()
-	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "--show-logs=false", "-o", "markdown", "--save-files", saved)
+	r = run(t, e.env, "playbooks", "trigger", "--no-check", "report", "--sync", "--show-logs=false", "-o", "markdown", "--save-files", saved)
 	if b, err := os.ReadFile(filepath.Join(saved, "file.log")); err != nil || string(b) != "hello world" {
 		t.Fatalf("saved file: %v %q\n%s", err, b, r)
 	}
-	if r := run(t, e.env, "playbooks", "trigger", "report", "--save-files", saved); r.code != 2 || !strings.Contains(r.stderr, "add --sync") {
+	if r := run(t, e.env, "playbooks", "trigger", "--no-check", "report", "--save-files", saved); r.code != 2 || !strings.Contains(r.stderr, "add --sync") {
 		t.Fatal(r)
 	}
 	for _, want := range []string{"### [HIGH] Crashing pod web-1", "**Subject:** `pod default/web-1`", "#### Pod status",
 		"| container | restarts |", "| app | 5 |", "📎 `file.log` (11 B)"} {
 		mustContain(t, r, "stdout", want)
 	}
-	r = run(t, e.env, "playbooks", "trigger", "report", "--sync", "-o", "yaml")
+	r = run(t, e.env, "playbooks", "trigger", "--no-check", "report", "--sync", "-o", "yaml")
 	mustContain(t, r, "stdout", "title: Crashing pod web-1")
 }
 
 func TestTriggerDryRunContactsNoRunner(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
-	r := run(t, e.env, "playbooks", "trigger", "my_action", "msg=it's", "--dry-run")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "my_action", "msg=it's", "--dry-run")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -257,7 +257,7 @@ func TestTriggerShowLogs(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
 	// --show-logs allows a second of clock skew; make the earlier lines older than that.
 	time.Sleep(2 * time.Second)
-	r := run(t, e.env, "playbooks", "trigger", "my_action", "k=v", "--show-logs")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "my_action", "k=v", "--show-logs")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -272,7 +272,7 @@ func TestDiscoveryErrors(t *testing.T) {
 	c := sandbox.Get(t)
 	env := kubeconfigEnv(c.KubeconfigPath)
 
-	r := run(t, env, "playbooks", "trigger", "my_action")
+	r := run(t, env, "playbooks", "trigger", "--no-check", "my_action")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -281,7 +281,7 @@ func TestDiscoveryErrors(t *testing.T) {
 
 	a := startRunner(t, "team-a", nil, sandbox.RunnerSpec{})
 	startRunner(t, "team-b", nil, sandbox.RunnerSpec{})
-	r = run(t, env, "playbooks", "trigger", "my_action")
+	r = run(t, env, "playbooks", "trigger", "--no-check", "my_action")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -290,11 +290,11 @@ func TestDiscoveryErrors(t *testing.T) {
 	mustContain(t, r, "stderr", "team-b/")
 	mustContain(t, r, "stderr", "--namespace")
 
-	r = run(t, env, "playbooks", "trigger", "my_action", "-n", "team-a", "--show-logs=false")
+	r = run(t, env, "playbooks", "trigger", "--no-check", "my_action", "-n", "team-a", "--show-logs=false")
 	if r.code != 0 || len(a.triggerBodies()) != 1 {
 		t.Fatal(r)
 	}
-	r = run(t, env, "playbooks", "trigger", "my_action", "--runner-pod", "team-a/"+a.runner.Pod, "--show-logs=false")
+	r = run(t, env, "playbooks", "trigger", "--no-check", "my_action", "--runner-pod", "team-a/"+a.runner.Pod, "--show-logs=false")
 	if r.code != 0 || len(a.triggerBodies()) != 2 {
 		t.Fatal(r)
 	}
@@ -302,7 +302,7 @@ func TestDiscoveryErrors(t *testing.T) {
 
 func TestTriggerWaitsForNotReadyRunner(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{Unschedulable: true})
-	r := run(t, e.env, "playbooks", "trigger", "my_action", "--wait", "2s")
+	r := run(t, e.env, "playbooks", "trigger", "--no-check", "my_action", "--wait", "2s")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
@@ -407,7 +407,7 @@ func TestDiscoveryFallsBackWhenClusterWideListIsForbidden(t *testing.T) {
 	if err := e.c.WriteTokenKubeconfig(kc, "limited", token); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, kubeconfigEnv(kc), "playbooks", "trigger", "my_action", "--show-logs=false")
+	r := run(t, kubeconfigEnv(kc), "playbooks", "trigger", "--no-check", "my_action", "--show-logs=false")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -418,7 +418,7 @@ func TestDiscoveryFallsBackWhenClusterWideListIsForbidden(t *testing.T) {
 	if err := e.c.DeleteRunner(ctx, e.runner); err != nil {
 		t.Fatal(err)
 	}
-	r = run(t, kubeconfigEnv(kc), "playbooks", "trigger", "my_action")
+	r = run(t, kubeconfigEnv(kc), "playbooks", "trigger", "--no-check", "my_action")
 	if r.code != 1 {
 		t.Fatal(r)
 	}

@@ -86,7 +86,7 @@ func TestServeBehindARealPortForward(t *testing.T) {
 	})
 	withToken := append([]string{"ROBUSTA_LOCAL_TOKEN=" + token}, env...)
 	trigger := func(args ...string) result {
-		return run(t, withToken, append([]string{"playbooks", "trigger", "-n", "served", "--show-logs=false"}, args...)...)
+		return run(t, withToken, append([]string{"playbooks", "trigger", "--no-check", "-n", "served", "--show-logs=false"}, args...)...)
 	}
 
 	r := trigger("logs_enricher", "--pod", "served/"+rn.Pod, "tail:=1", "--sync")
@@ -116,7 +116,7 @@ func TestServeBehindARealPortForward(t *testing.T) {
 	// Directly with --local: the token comes from the file the server wrote.
 	local := func(extraEnv []string, args ...string) result {
 		return run(t, append(append([]string{"XDG_CONFIG_HOME=" + cfg}, env...), extraEnv...),
-			append([]string{"playbooks", "trigger", "--local", "--local-url", "http://" + addr}, args...)...)
+			append([]string{"playbooks", "trigger", "--no-check", "--local", "--local-url", "http://" + addr}, args...)...)
 	}
 	r = local(nil, "logs_enricher", "--pod", "served/"+rn.Pod, "tail:=1", "--sync")
 	if r.code != 0 {
@@ -128,12 +128,12 @@ func TestServeBehindARealPortForward(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") || !strings.Contains(r.stderr, "nothing ran") {
 		t.Fatal(r)
 	}
-	r = run(t, append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, env...), "playbooks", "trigger", "--local", "--local-url", "http://"+addr, "create_finding")
+	r = run(t, append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, env...), "playbooks", "trigger", "--no-check", "--local", "--local-url", "http://"+addr, "create_finding")
 	if r.code != 1 || !strings.Contains(r.stderr, "no token file") || !strings.Contains(r.stderr, "is robusta local serve running?") {
 		t.Fatal(r)
 	}
 	// Through the port-forward without a token: refused.
-	r = run(t, env, "playbooks", "trigger", "-n", "served", "--show-logs=false", "create_finding")
+	r = run(t, env, "playbooks", "trigger", "--no-check", "-n", "served", "--show-logs=false", "create_finding")
 	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") {
 		t.Fatal(r)
 	}

@@ -15,6 +15,7 @@ import (
 	"al.essio.dev/pkg/shellescape"
 	"github.com/spf13/cobra"
 
+	"github.com/robusta-dev/robusta-go/internal/actionargs"
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -47,6 +48,7 @@ type Options struct {
 	Local      bool
 	LocalURL   string
 	Token      string
+	NoCheck    bool
 	Getenv     func(string) string
 
 	request playbooks.TriggerRequest
@@ -73,13 +75,21 @@ client-go: no kubectl, no shell, so quotes, $ and unicode in values arrive uncha
 $ROBUSTA_LOCAL_TOKEN or the file the server wrote
 ($XDG_CONFIG_HOME/robusta/local-serve.token). Through a port-forward the token is
 sent only when given with --token or $ROBUSTA_LOCAL_TOKEN (a pod whose port
-forwards to a local server); an in-cluster runner ignores it.`,
+forwards to a local server); an in-cluster runner ignores it.
+
+Before anything is contacted, the action and its params are checked against Robusta's
+catalogue: the action's name, each param's name and type, the required params and the
+event params (name, namespace) the runner builds the event from. --no-check sends them
+unchecked, for actions from your own playbook repositories.`,
 		Example: `  robusta playbooks trigger pod_bash_enricher --pod default/web-1 bash_command="ps aux"
   robusta playbooks trigger logs_enricher --pod prod/api-7d9 tail:=100 --sync
   robusta playbooks trigger my_action names:='["a","b"]' --sinks main_slack_sink
   robusta playbooks trigger node_running_pods_enricher --node worker-1 --dry-run
   robusta playbooks trigger --local pod_issue_investigator --pod prod/api-7d9 --sync`,
 		Args: cmdutil.MinimumArgs(1, "the name of an action"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return actionargs.CompleteArgs(args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Action, opts.Args = args[0], args[1:]
 			if opts.Local && cmd.Flags().Changed("show-logs") && opts.ShowLogs {
@@ -114,6 +124,7 @@ forwards to a local server); an in-cluster runner ignores it.`,
 	fl.DurationVar(&opts.ReplyWait, "reply-timeout", 5*time.Minute, "how long to wait for the runner's reply once the request is sent")
 	fl.BoolVar(&opts.Local, "local", false, "send the request to robusta local serve on this machine, not to the runner")
 	fl.StringVar(&opts.LocalURL, "local-url", "http://127.0.0.1:5000", "with --local: the address of robusta local serve")
+	fl.BoolVar(&opts.NoCheck, "no-check", false, "send the action and params unchecked (an action from your own playbook repository)")
 	fl.StringVar(&opts.Token, "token", "", "bearer token for robusta local serve (default: $"+localapi.TokenEnv+", with --local its token file); a flag shows in the process list, prefer the variable")
 	cmdutil.AddRunnerFlags(cmd, &opts.Runner)
 	return cmd
@@ -158,6 +169,12 @@ func (o *Options) Complete() error {
 	for _, s := range o.Sinks {
 		if strings.TrimSpace(s) == "" {
 			return cli.UsageErrorf("--sinks has an empty sink name")
+		}
+	}
+	// Last, so a mistake in the flags is told first; still before anything is contacted.
+	if !o.NoCheck {
+		if err := o.check(params); err != nil {
+			return err
 		}
 	}
 	o.request = playbooks.TriggerRequest{ActionName: o.Action, ActionParams: params,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/localapi"
@@ -39,7 +41,7 @@ func TestLocalFlags(t *testing.T) {
 			t.Errorf("%v: %v", tc.args, err)
 		}
 	}
-	o, err := parse(t, "x", "--local", "--local-url", "http://localhost:5001/")
+	o, err := parse(t, "x", "--no-check", "--local", "--local-url", "http://localhost:5001/")
 	if err != nil || !o.Local || o.ShowLogs {
 		t.Fatalf("%+v %v", o, err)
 	}
@@ -73,5 +75,60 @@ func TestTokenResolution(t *testing.T) {
 	o := &Options{Getenv: func(k string) string { return map[string]string{"XDG_CONFIG_HOME": t.TempDir()}[k] }}
 	if _, err := o.token(true); err == nil || !strings.Contains(err.Error(), "is robusta local serve running?") {
 		t.Fatal(err)
+	}
+}
+
+// The catalogue check runs before anything is contacted: each mistake is a usage error
+// naming the param, and --no-check lets a custom action through.
+func TestCatalogueCheck(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // "" = accepted
+	}{
+		{[]string{"node_bash_enricher", "--node", "w1", "bash_command=ls"}, ""},
+		{[]string{"node_bash_enricher", "--node", "w1", "bash_comand=ls"}, `action node_bash_enricher has no parameter bash_comand (did you mean "bash_command"?)`},
+		{[]string{"node_bash_enricher", "bash_command=ls"}, "action node_bash_enricher runs on a NodeEvent: give name= (or --node NAME)"},
+		{[]string{"logs_enricher", "name=web-1"}, "give namespace="},
+		{[]string{"pod_events_enricher", "--pod", "d/p", "max_events=many"}, `parameter max_events of pod_events_enricher: want a whole number, got "many"`},
+		{[]string{"logs_enrichr", "--pod", "d/p"}, `unknown action "logs_enrichr" (did you mean "logs_enricher"?)`},
+		{[]string{"alert_handling_job", "image=x", "command:=[\"ls\"]"}, "which the runner cannot build from parameters"},
+		{[]string{"argo_app_sync", "argo_url=u", "argo_app_name=a", "argo_token:=[\"s3cr3t-value\"]"}, "it is a secret"},
+		{[]string{"my_action", "anything=1", "--no-check"}, ""},
+		{[]string{"node_bash_enricher", "--node", "w1", "bash_command=ls", "--local"}, "runs only in the in-cluster runner, not in robusta local serve"},
+	} {
+		_, err := parse(t, tc.args...)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || cli.ExitCode(err) != cli.ExitUsage):
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), "s3cr3t"):
+			t.Errorf("%v: the secret is echoed: %v", tc.args, err)
+		}
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	ios, _, _, _ := cli.Test()
+	root := &cobra.Command{Use: "robusta"}
+	root.AddCommand(NewCmdTrigger(cmdutil.New(ios), nil))
+	complete := func(args ...string) string {
+		var out strings.Builder
+		root.SetOut(&out)
+		root.SetErr(new(strings.Builder))
+		root.SetArgs(append([]string{"__complete", "trigger"}, args...))
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if out := complete("node_bash_enr"); !strings.HasPrefix(out, "node_bash_enricher\t") {
+		t.Fatalf("%q", out)
+	}
+	out := complete("node_bash_enricher", "")
+	for _, want := range []string{"name=\t", "bash_command=\t", "custom_annotations=\t", ":6\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in %q", want, out)
+		}
 	}
 }

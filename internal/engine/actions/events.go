@@ -30,12 +30,12 @@ func init() {
 
 type eventsParams struct {
 	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events to show"`
-	IncludedTypes []string `param:"included_types" doc:"event types to keep (Normal, Warning); default all"`
+	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep (Warning, Normal)"`
 }
 
 type deploymentEventsParams struct {
 	MaxEvents        int64    `param:"max_events" default:"8" doc:"most recent events to show"`
-	IncludedTypes    []string `param:"included_types" doc:"event types to keep (Normal, Warning); default all"`
+	IncludedTypes    []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep (Warning, Normal)"`
 	DependentPodMode bool     `param:"dependent_pod_mode" doc:"show the events of the deployment's pods instead of its own"`
 }
 

@@ -231,8 +231,8 @@ func share(q, of resource.Quantity) string {
 const maxJobPods = 10
 
 type jobPodParams struct {
-	Tail       int64  `param:"tail" default:"100" doc:"last N log lines of each pod"`
-	EventsType string `param:"events_type" default:"all" enum:"all|Warning|Normal" doc:"which events of the pods to show"`
+	Tail          int64    `param:"tail" default:"100" doc:"last N log lines of each pod"`
+	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types of the pods to show (Warning, Normal)"`
 }
 
 func jobPods(ctx context.Context, r *engine.Run, p any) error {
@@ -253,10 +253,7 @@ func jobPods(ctx context.Context, r *engine.Run, p any) error {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Logs and events of the %d newest pods of %d.", maxJobPods, len(pods))))
 		pods = pods[:maxJobPods]
 	}
-	var types []string
-	if params.EventsType != "all" {
-		types = []string{params.EventsType}
-	}
+	types := params.IncludedTypes
 	for _, pod := range pods {
 		var blocks []engine.Block
 		for _, c := range pod.Spec.Containers {

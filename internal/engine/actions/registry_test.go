@@ -129,7 +129,7 @@ func TestValidatorUsesEngineDefinitions(t *testing.T) {
   - on_pod_crash_loop: {}
   actions:
   - create_finding: {title: crash, severity: CRITICAL}
-  - job_pod_enricher: {events_type: Warning}
+  - job_pod_enricher: {included_types: [Warning]}
   - logs_enricher: {warn_on_missing_label: true, tail: "20"}
   - pod_bash_enricher: {}
 `))
