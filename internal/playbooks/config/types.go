@@ -66,7 +66,7 @@ func (v *validator) object(model *catalogue.Model, n *yaml.Node, path, owner str
 		}
 		v.value(p.Type, nullable(p), val, path+"."+k.Value, owner+" parameter "+p.Name, mc)
 		if len(p.Enum) > 0 && val.Kind == yaml.ScalarNode && !isNull(val) && !contains(p.Enum, val.Value) && !(mc.envRefs && envRef.MatchString(val.Value)) {
-			v.add(SevWarning, mc.rule, val, path+"."+k.Value, "%s must be one of %s, not %q", owner+" parameter "+p.Name, strings.Join(p.Enum, ", "), short(val.Value))
+			v.add(SevWarning, mc.rule, val, path+"."+k.Value, "%s must be one of %s, not %s", owner+" parameter "+p.Name, strings.Join(p.Enum, ", "), quoted(val, path+"."+k.Value))
 		}
 	}
 	for i := range model.Params {
@@ -138,7 +138,7 @@ func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, 
 			return // a class the catalogue does not model: nothing to check
 		}
 		if n.Kind != yaml.MappingNode {
-			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
+			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), shown(n, path))
 			return
 		}
 		inner := mc
@@ -146,7 +146,7 @@ func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, 
 		v.object(m, n, path, what, inner)
 	case catalogue.List:
 		if n.Kind != yaml.SequenceNode {
-			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
+			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), shown(n, path))
 			return
 		}
 		if t.Elem != nil {
@@ -161,7 +161,7 @@ func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, 
 			return // dict([]) is {}: pydantic v1 takes it
 		}
 		if n.Kind != yaml.MappingNode {
-			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
+			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), shown(n, path))
 			return
 		}
 		if t.Elem != nil {
@@ -179,11 +179,11 @@ func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, 
 			}
 		}
 		if len(t.Options) > 0 {
-			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
+			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), shown(n, path))
 		}
 	default:
 		if v.mismatch(t, n) {
-			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), kindName(n))
+			v.add(mc.sev, mc.rule, n, path, "%s must be %s, not %s", what, describe(t), shown(n, path))
 		}
 	}
 }
@@ -361,4 +361,40 @@ func plural(t catalogue.Type) string {
 		}
 	}
 	return "values (" + describe(t) + ")"
+}
+
+// secretAt reports whether the value at path is a secret (an api_key, a token, ...):
+// messages then do not quote it.
+func secretAt(path string) bool {
+	parts := strings.Split(path, ".")
+	key := parts[len(parts)-1]
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i]
+	}
+	sinkType := ""
+	for _, p := range parts {
+		if i := strings.IndexByte(p, '['); i >= 0 {
+			p = p[:i]
+		}
+		if strings.HasSuffix(p, "_sink") {
+			sinkType = strings.TrimSuffix(p, "_sink")
+		}
+	}
+	return IsSecretKey(sinkType, key) || IsSecretKey(sinkType+"_sink", key)
+}
+
+// shown is kindName, with a secret's value left out.
+func shown(n *yaml.Node, path string) string {
+	if n.Kind == yaml.ScalarNode && !isNull(n) && secretAt(path) {
+		return "a value (not shown: it is a secret)"
+	}
+	return kindName(n)
+}
+
+// quoted is a scalar's value in quotes, or a mention of a secret one.
+func quoted(n *yaml.Node, path string) string {
+	if secretAt(path) {
+		return "the value given (not shown: it is a secret)"
+	}
+	return fmt.Sprintf("%q", short(n.Value))
 }
