@@ -224,8 +224,8 @@ func (e *ParseError) Finding() Finding {
 }
 
 var (
-	yamlLine      = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+	yamlLine      = lazyRegexp(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = lazyRegexp(`^yaml: unknown anchor '(.*)' referenced$`)
 )
 
 // yaml.v3's parser (not its scanner) reports a 0-based line: these are its messages
@@ -269,7 +269,7 @@ func problemLine(data []byte, start int, msg string) int {
 		if err == nil {
 			continue
 		}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
+		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
 			return k
 		}
 	}
@@ -282,14 +282,14 @@ func newParseError(name string, data []byte, err error) *ParseError {
 	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if parserProblems[m[2]] {
 			line = problemLine(data, line+1, m[2])
 		}
 		return &ParseError{File: name, Line: line, Msg: m[2]}
 	}
-	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+	if m := unknownAnchor().FindStringSubmatch(msg); m != nil {
 		// yaml.v3 gives no line here: the first use of the alias is it.
 		use := regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `(?:[\s,\]}]|$)`)
 		if loc := use.FindIndex(data); loc != nil {

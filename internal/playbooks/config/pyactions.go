@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -175,12 +174,12 @@ func logicalLines(src string) []pyLine {
 }
 
 var (
-	pyClassRe = regexp.MustCompile(`^class\s+([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*:`)
-	pyDefRe   = regexp.MustCompile(`^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\((.*)\)\s*(?:->.*)?:`)
-	pyFieldRe = regexp.MustCompile(`^([A-Za-z_]\w*)\s*:\s*([^=]+?)\s*(?:=\s*(.*))?$`)
-	pyPlainRe = regexp.MustCompile(`^([A-Za-z_]\w*)\s*=\s*(.+)$`)
-	pyAliasRe = regexp.MustCompile(`^([A-Za-z_]\w*)\s*=\s*action\(\s*([A-Za-z_]\w*)\s*\)$`)
-	pyExtraRe = regexp.MustCompile(`^extra\s*=\s*(?:Extra\.allow|''|.*allow.*)$`)
+	pyClassRe = lazyRegexp(`^class\s+([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*:`)
+	pyDefRe   = lazyRegexp(`^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\((.*)\)\s*(?:->.*)?:`)
+	pyFieldRe = lazyRegexp(`^([A-Za-z_]\w*)\s*:\s*([^=]+?)\s*(?:=\s*(.*))?$`)
+	pyPlainRe = lazyRegexp(`^([A-Za-z_]\w*)\s*=\s*(.+)$`)
+	pyAliasRe = lazyRegexp(`^([A-Za-z_]\w*)\s*=\s*action\(\s*([A-Za-z_]\w*)\s*\)$`)
+	pyExtraRe = lazyRegexp(`^extra\s*=\s*(?:Extra\.allow|''|.*allow.*)$`)
 )
 
 func (s *pySource) read(file, src string) {
@@ -199,13 +198,13 @@ func (s *pySource) read(file, src string) {
 				decorated = true
 			}
 			continue
-		case pyDefRe.MatchString(l.text):
-			m := pyDefRe.FindStringSubmatch(l.text)
+		case pyDefRe().MatchString(l.text):
+			m := pyDefRe().FindStringSubmatch(l.text)
 			if l.indent == 0 {
 				s.defs[m[1]] = &pyDef{name: m[1], source: where, args: splitTop(m[2]), action: decorated}
 			}
-		case pyClassRe.MatchString(l.text):
-			m := pyClassRe.FindStringSubmatch(l.text)
+		case pyClassRe().MatchString(l.text):
+			m := pyClassRe().FindStringSubmatch(l.text)
 			c := &pyClass{name: m[1], source: where}
 			for _, b := range splitTop(m[2]) {
 				if b = strings.TrimSpace(b); b != "" && !strings.Contains(b, "=") {
@@ -214,8 +213,8 @@ func (s *pySource) read(file, src string) {
 			}
 			i = s.classBody(c, lines, i)
 			s.classes[c.name] = c
-		case l.indent == 0 && pyAliasRe.MatchString(l.text):
-			m := pyAliasRe.FindStringSubmatch(l.text)
+		case l.indent == 0 && pyAliasRe().MatchString(l.text):
+			m := pyAliasRe().FindStringSubmatch(l.text)
 			s.aliases = append(s.aliases, struct{ name, fn, source string }{m[1], m[2], where})
 		}
 		decorated = false
@@ -241,17 +240,17 @@ func (s *pySource) classBody(c *pyClass, lines []pyLine, at int) int {
 		}
 		if l.text == "class Config:" || strings.HasPrefix(l.text, "class Config(") {
 			for j := i + 1; j < len(lines) && lines[j].indent > l.indent; j++ {
-				if pyExtraRe.MatchString(lines[j].text) && strings.Contains(lines[j].text, "allow") {
+				if pyExtraRe().MatchString(lines[j].text) && strings.Contains(lines[j].text, "allow") {
 					c.extraAllow = true
 				}
 			}
 			continue
 		}
-		if m := pyFieldRe.FindStringSubmatch(l.text); m != nil && !strings.HasPrefix(m[2], "ClassVar") {
+		if m := pyFieldRe().FindStringSubmatch(l.text); m != nil && !strings.HasPrefix(m[2], "ClassVar") {
 			c.fields = append(c.fields, pyField{name: m[1], annotation: strings.TrimSpace(m[2]), dflt: strings.TrimSpace(m[3]), hasDefault: strings.Contains(l.text, "=")})
 			continue
 		}
-		if m := pyPlainRe.FindStringSubmatch(l.text); m != nil && !strings.HasPrefix(m[1], "_") && !strings.Contains(l.text, "(") {
+		if m := pyPlainRe().FindStringSubmatch(l.text); m != nil && !strings.HasPrefix(m[1], "_") && !strings.Contains(l.text, "(") {
 			c.fields = append(c.fields, pyField{name: m[1], dflt: strings.TrimSpace(m[2]), hasDefault: true})
 		}
 	}

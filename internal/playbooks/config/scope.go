@@ -116,13 +116,13 @@ func (v *validator) matcher(m *yaml.Node, path string, def *catalogue.Trigger) {
 }
 
 // pythonOnly are regex constructs Python's re has and Go's RE2 lacks.
-var pythonOnly = regexp.MustCompile(`\(\?[=!]|\(\?<[=!]|\(\?P=|\(\?\(|\(\?>|\\[1-9]|[*+?}][+]`)
+var pythonOnly = lazyRegexp(`\(\?[=!]|\(\?<[=!]|\(\?P=|\(\?\(|\(\?>|\\[1-9]|[*+?}][+]`)
 
 // regex checks a pattern the runner matches with Python's re.fullmatch.
 func (v *validator) regex(re string, n *yaml.Node, path string) {
 	if _, err := regexp.Compile(re); err == nil {
 		return
-	} else if pythonOnly.MatchString(re) {
+	} else if pythonOnly().MatchString(re) {
 		v.add(SevInfo, RuleRegex, n, path, "regex %q uses a construct Go's RE2 lacks (lookaround, backreference, ...): it works in the runner, not in local mode", short(re))
 	} else {
 		v.add(SevWarning, RuleRegex, n, path, "regex %q is not valid (%s): the runner fails matching it", short(re), strings.TrimPrefix(err.Error(), "error parsing regexp: "))

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,8 +26,14 @@ type modelCheck struct {
 	skip       map[string]bool
 }
 
+// lazyRegexp compiles expr on first use: nothing is compiled when the package is
+// loaded by commands that never validate.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
 // envRef is the runner's pattern for an environment reference in an action param.
-var envRef = regexp.MustCompile(`\{\{ *env\.([^}]*?) *\}\}`)
+var envRef = lazyRegexp(`\{\{ *env\.([^}]*?) *\}\}`)
 
 // object checks a params mapping n against model.
 func (v *validator) object(model *catalogue.Model, n *yaml.Node, path, owner string, mc modelCheck) {
@@ -65,7 +72,7 @@ func (v *validator) object(model *catalogue.Model, n *yaml.Node, path, owner str
 			v.add(SevWarning, RuleDeprecated, k, path+"."+k.Value, "%s parameter %s is deprecated: %s", owner, p.Name, p.Deprecated)
 		}
 		v.value(p.Type, nullable(p), val, path+"."+k.Value, owner+" parameter "+p.Name, mc)
-		if len(p.Enum) > 0 && val.Kind == yaml.ScalarNode && !isNull(val) && !contains(p.Enum, val.Value) && !(mc.envRefs && envRef.MatchString(val.Value)) {
+		if len(p.Enum) > 0 && val.Kind == yaml.ScalarNode && !isNull(val) && !contains(p.Enum, val.Value) && !(mc.envRefs && envRef().MatchString(val.Value)) {
 			v.add(SevWarning, mc.rule, val, path+"."+k.Value, "%s must be one of %s, not %s", owner+" parameter "+p.Name, strings.Join(p.Enum, ", "), quoted(val, path+"."+k.Value))
 		}
 	}
@@ -120,7 +127,7 @@ func nullable(p *catalogue.Param) bool {
 // value checks one value against t, reporting with mc's severity.
 func (v *validator) value(t catalogue.Type, canBeNull bool, n *yaml.Node, path, what string, mc modelCheck) {
 	if mc.envRefs && n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if m := envRef.FindStringSubmatch(n.Value); m != nil {
+		if m := envRef().FindStringSubmatch(n.Value); m != nil {
 			v.add(SevInfo, RuleEnvRef, n, path, "%s comes from the runner's environment variable %s (the runner refuses the configuration when it is not set there)", what, strings.TrimSpace(m[1]))
 			return
 		}
