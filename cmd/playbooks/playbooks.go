@@ -26,7 +26,7 @@ func NewCmdPlaybooks(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(repos.NewCmdListDirs(f))
 	cmd.AddCommand(repos.NewCmdPull(f))
 	cmd.AddCommand(repos.NewCmdDelete(f))
-	cmd.AddCommand(configcmds.NewCmdValidate(f))
+	cmd.AddCommand(configcmds.NewCmdValidate(f, nil))
 	cmd.AddCommand(configcmds.NewCmdList(f))
 	cmd.AddCommand(configcmds.NewCmdShowConfig(f))
 	cmd.AddCommand(configcmds.NewCmdConfigure(f))

@@ -22,6 +22,9 @@ const (
 	// OutputMarkdown is for findings (local run, trigger --sync); other commands
 	// print text for it.
 	OutputMarkdown OutputFormat = "markdown"
+	// OutputSARIF is for `playbooks validate` (code scanning); other commands print
+	// text for it.
+	OutputSARIF OutputFormat = "sarif"
 )
 
 // ParseOutputFormat checks a user-supplied -o value.
@@ -29,12 +32,12 @@ func ParseOutputFormat(s string) (OutputFormat, error) {
 	switch f := OutputFormat(strings.ToLower(strings.TrimSpace(s))); f {
 	case "", OutputText:
 		return OutputText, nil
-	case OutputJSON, OutputYAML, OutputMarkdown:
+	case OutputJSON, OutputYAML, OutputMarkdown, OutputSARIF:
 		return f, nil
 	case "md":
 		return OutputMarkdown, nil
 	}
-	return "", UsageErrorf("invalid output format %q: use text, json, yaml or markdown", s)
+	return "", UsageErrorf("invalid output format %q: use text, json, yaml, markdown or sarif (validate only)", s)
 }
 
 // Structured reports whether the format is meant for scripts.

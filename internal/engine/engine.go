@@ -51,23 +51,6 @@ func Register(a *Action) {
 		panic("duplicate action " + a.Name)
 	}
 	registry[a.Name] = a
-	pbconfig.DefineAction(a.Name, a.Event, catalogueParams(a))
-}
-
-// catalogueParams describes an action's params for the config validator.
-func catalogueParams(a *Action) map[string]pbconfig.Param {
-	out := map[string]pbconfig.Param{}
-	if a.NewParams == nil {
-		return out
-	}
-	for _, p := range Params(a.NewParams()) {
-		typ := p.Type
-		if strings.HasPrefix(typ, "list") {
-			typ = "list"
-		}
-		out[p.Name] = pbconfig.Param{Type: typ, Required: p.Required, Enum: p.Enum}
-	}
-	return out
 }
 
 // Lookup returns a registered action.

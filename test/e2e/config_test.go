@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,52 +47,6 @@ func secretContent(t *testing.T, ns string) (string, string) {
 		t.Fatal(err)
 	}
 	return string(s.Data[pbconfig.SecretKey]), s.ResourceVersion
-}
-
-func TestValidateCommand(t *testing.T) {
-	dir := t.TempDir()
-	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
-	_ = os.WriteFile(good, []byte(goodValues), 0o644)
-	_ = os.WriteFile(bad, []byte(badValues), 0o644)
-	r := run(t, nil, "playbooks", "validate", good)
-	if r.code != 0 {
-		t.Fatal(r)
-	}
-	r = run(t, nil, "playbooks", "validate", good, bad)
-	if r.code != 1 {
-		t.Fatal(r)
-	}
-	mustContain(t, r, "stdout", bad+":5: error: action resource_babysitter needs a KubernetesAnyChangeEvent, but trigger on_prometheus_alert gives a PrometheusKubernetesAlert")
-	mustContain(t, r, "stdout", bad+":6: error: sink \"nowhere\" is not defined in sinksConfig")
-	r = run(t, nil, "playbooks", "validate", bad, "-o", "json")
-	var fs []map[string]any
-	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &fs) != nil || len(fs) != 2 || fs[0]["line"] != float64(5) {
-		t.Fatal(r)
-	}
-
-	// A parse error names its real line, once, without an empty path.
-	broken := filepath.Join(dir, "broken.yaml")
-	_ = os.WriteFile(broken, []byte("customPlaybooks:\n- name: x\n  triggers:\n  - on_pod_update: {}\n  oops\n"), 0o644)
-	r = run(t, nil, "playbooks", "validate", broken)
-	if r.code != 1 || strings.Contains(r.stdout, "((") || strings.Contains(r.stdout, ":0:") {
-		t.Fatal(r)
-	}
-	mustContain(t, r, "stdout", broken+":5: error: could not find expected ':'\n")
-
-	// Aliases and merge keys are read as Helm reads them: no false errors.
-	anchors := filepath.Join(dir, "anchors.yaml")
-	_ = os.WriteFile(anchors, []byte(`base: &base
-  triggers: [{on_pod_update: {}}]
-acts: &acts
-- pod_events_enricher: {}
-customPlaybooks:
-- <<: *base
-  name: merged
-  actions: *acts
-`), 0o644)
-	if r = run(t, nil, "playbooks", "validate", anchors); r.code != 0 {
-		t.Fatal(r)
-	}
 }
 
 func TestConfigureThroughHelmAndSecret(t *testing.T) {

@@ -3,6 +3,7 @@
 package configcmds
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,69 +17,154 @@ import (
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/chartutil"
 
+	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
-	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the validator checks actions against the engine's definitions
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
-// NewCmdValidate builds `robusta playbooks validate FILE...`.
-func NewCmdValidate(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
+// ValidateOptions are the inputs of `robusta playbooks validate`.
+type ValidateOptions struct {
+	IO     *cli.IOStreams
+	Output func() cli.OutputFormat
+	Files  []string
+	// Strict makes warnings fail the check too (exit 1).
+	Strict bool
+	// ActionsFrom are playbook repository folders whose @action functions are known.
+	ActionsFrom []string
+}
+
+// NewCmdValidate builds `robusta playbooks validate FILE...`; runF replaces the run
+// function in tests.
+func NewCmdValidate(f *cmdutil.Factory, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{IO: f.IOStreams, Output: f.OutputFormat}
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check playbook configuration files (Helm values or active_playbooks.yaml)",
-		Long: `Check Helm values files or active_playbooks.yaml: known triggers and their parameters,
-known actions and theirs, that each action fits the events its triggers give, that sinks
-are defined and playbook names unique. Prints file:line: findings; exits 1 on errors,
-0 with only warnings. -o json for CI.`,
+		Long: `Check Helm values files or active_playbooks.yaml against Robusta's whole vocabulary
+(every trigger, action and sink type): what the runner refuses when it loads the
+configuration is an error; what it accepts but fails or ignores when it runs is a
+warning; what is worth knowing (values from the runner's environment, kinds the chart
+does not watch) is info.
+
+Prints file:line:col: findings. Exits 1 on errors, 0 with only warnings and info
+(1 with --strict when there are warnings). -o json for scripts, -o sarif for code
+scanning in CI. Actions from your own playbook repositories are warnings ("unknown
+action") unless --actions-from names the repository's folder.`,
+		Example: `  robusta playbooks validate values.yaml
+  robusta playbooks validate values.yaml --strict -o sarif > robusta.sarif
+  robusta playbooks validate values.yaml --actions-from ./my_playbook_repo`,
 		Args: cmdutil.MinimumArgs(1, "at least one file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var all []pbconfig.Finding
-			for _, name := range args {
-				data, err := fileio.ReadFile(name, fileio.MaxConfig)
-				if err != nil {
-					return cli.UsageErrorf("%v", err)
-				}
-				file, err := pbconfig.Parse(name, data)
-				if err != nil {
-					var pe *pbconfig.ParseError
-					if !errors.As(err, &pe) {
-						return err
-					}
-					all = append(all, pe.Finding())
-					continue
-				}
-				all = append(all, pbconfig.Validate(file)...)
+			opts.Files = args
+			if runF != nil {
+				return runF(opts)
 			}
-			if of := f.OutputFormat(); of.Structured() {
-				if all == nil {
-					all = []pbconfig.Finding{}
-				}
-				if err := cli.PrintStructured(f.IOStreams.Out, of, all); err != nil {
-					return err
-				}
-			} else {
-				st := f.IOStreams.Styles()
-				for _, fd := range all {
-					sev := st.Warning(fd.Severity)
-					if fd.Severity == "error" {
-						sev = st.Error(fd.Severity)
-					}
-					fmt.Fprintf(f.IOStreams.Out, "%s %s: %s%s\n", fd.Location(), sev, fd.Message, fd.PathSuffix())
-				}
-				if len(all) == 0 {
-					fmt.Fprintf(f.IOStreams.Out, "%s %s valid\n", st.SuccessIcon(), strings.Join(args, ", "))
-				}
-			}
-			if pbconfig.HasErrors(all) {
-				return errors.New("the configuration has errors (see above)")
-			}
-			return nil
+			return runValidate(opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
+	cmd.Flags().StringArrayVar(&opts.ActionsFrom, "actions-from", nil, "a playbook repository folder whose @action functions are known (repeatable)")
+	return cmd
+}
+
+func runValidate(opts *ValidateOptions) error {
+	var known *pbconfig.Known
+	for _, dir := range opts.ActionsFrom {
+		k, err := pbconfig.LoadActions(dir)
+		if err != nil {
+			return cli.UsageErrorf("--actions-from: %v", err)
+		}
+		known = mergeKnown(known, k)
+	}
+	var all []pbconfig.Finding
+	for _, name := range opts.Files {
+		data, err := fileio.ReadFile(name, fileio.MaxConfig)
+		if err != nil {
+			return cli.UsageErrorf("%v", err)
+		}
+		fs, err := pbconfig.ValidateBytes(name, data, known)
+		if err != nil {
+			var pe *pbconfig.ParseError
+			if !errors.As(err, &pe) {
+				return err
+			}
+			all = append(all, pe.Finding())
+			continue
+		}
+		all = append(all, fs...)
+	}
+	out := opts.IO.Out
+	switch of := opts.Output(); {
+	case of == cli.OutputSARIF:
+		if err := pbconfig.WriteSARIF(out, all, build.Current().Version); err != nil {
+			return err
+		}
+	case of.Structured():
+		if all == nil {
+			all = []pbconfig.Finding{}
+		}
+		if err := cli.PrintStructured(out, of, all); err != nil {
+			return err
+		}
+	default:
+		st := opts.IO.Styles()
+		w := bufio.NewWriter(out)
+		counts := map[string]int{}
+		for _, fd := range all {
+			counts[fd.Severity]++
+			sev := st.Muted(fd.Severity)
+			switch fd.Severity {
+			case pbconfig.SevError:
+				sev = st.Error(fd.Severity)
+			case pbconfig.SevWarning:
+				sev = st.Warning(fd.Severity)
+			}
+			// Messages quote the file's values: shown, never obeyed.
+			fmt.Fprintf(w, "%s %s: %s%s\n", cli.Printable(fd.Location()), sev, cli.Printable(fd.Message), cli.Printable(fd.PathSuffix()))
+		}
+		switch {
+		case len(all) == 0:
+			fmt.Fprintf(w, "%s %s valid\n", st.SuccessIcon(), strings.Join(opts.Files, ", "))
+		case counts[pbconfig.SevError] == 0 && counts[pbconfig.SevWarning] == 0:
+			fmt.Fprintf(w, "%s %s valid (%d info)\n", st.SuccessIcon(), strings.Join(opts.Files, ", "), counts[pbconfig.SevInfo])
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	if pbconfig.HasErrors(all) {
+		return errors.New("the configuration has errors (see above)")
+	}
+	if opts.Strict {
+		for _, fd := range all {
+			if fd.Severity == pbconfig.SevWarning {
+				return errors.New("the configuration has warnings, and --strict fails on them (see above)")
+			}
+		}
+	}
+	return nil
+}
+
+// mergeKnown joins the actions of several repositories; a later one wins, as a later
+// playbook package does in the runner.
+func mergeKnown(a, b *pbconfig.Known) *pbconfig.Known {
+	if a == nil {
+		return b
+	}
+	for k, v := range b.Actions {
+		a.Actions[k] = v
+	}
+	for k, v := range b.Models {
+		a.Models[k] = v
+	}
+	for k, v := range b.Sources {
+		a.Sources[k] = v
+	}
+	return a
 }
 
 func runnerNamespace(ctx context.Context, f *cmdutil.Factory, r cmdutil.RunnerFlags) (*kube.RunnerPod, error) {

@@ -128,13 +128,27 @@ func TestMaskedDiffShowsChangedSecretsMasked(t *testing.T) {
 }
 
 func TestValidationMessagesMaskSecrets(t *testing.T) {
-	old := Actions["prometheus_enricher"]
-	t.Cleanup(func() { Actions["prometheus_enricher"] = old })
-	Actions["prometheus_enricher"] = Action{Event: "ExecutionBaseEvent", Params: map[string]Param{"prometheus_auth": {Type: "list"}}}
-	f, _ := Parse("v.yaml", []byte("customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{prometheus_enricher: {prometheus_auth: Bearer S3CR3T}}]\n"))
+	// prometheus_auth is a secret string in Robusta; a list there is the wrong type and
+	// the message quotes no value.
+	f, _ := Parse("v.yaml", []byte("customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{prometheus_enricher: {promql_query: up, duration: {duration_minutes: 5}, prometheus_auth: [Bearer S3CR3T]}}]\n"))
 	got := findingLines(Validate(f))
-	if strings.Contains(got, "S3CR3T") || !strings.Contains(got, "(masked)") {
+	if strings.Contains(got, "S3CR3T") || !strings.Contains(got, "prometheus_auth") {
 		t.Fatal(got)
+	}
+	// A secret of the wrong type in a sink is not quoted either.
+	f, _ = Parse("v.yaml", []byte("sinksConfig:\n- slack_sink: {name: s, slack_channel: c, api_key: {k: S3CR3T}}\n- telegram_sink: {name: t, bot_token: S3CR3T-tok, chat_id: not-a-number}\n"))
+	got = findingLines(Validate(f))
+	if strings.Contains(got, "S3CR3T") || !strings.Contains(got, "api_key") {
+		t.Fatal(got)
+	}
+	secret := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "S3CR3T"}
+	for _, path := range []string{"sinksConfig[0].slack_sink.api_key", "customPlaybooks[0].actions[0].x.prometheus_auth", "sinksConfig[1].telegram_sink.bot_token"} {
+		if strings.Contains(shown(secret, path)+quoted(secret, path), "S3CR3T") {
+			t.Errorf("%s quoted", path)
+		}
+	}
+	if !strings.Contains(shown(secret, "customPlaybooks[0].actions[0].x.title"), "S3CR3T") {
+		t.Error("a plain value is quoted")
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxExpanded bounds the nodes a file may expand to through aliases: far above any real
-// values file, far below what an alias bomb (nine aliases of nine aliases ...) needs.
+// maxExpanded bounds the nodes aliases may add to a document: far above any real values
+// file, far below what an alias bomb (nine aliases of nine aliases ...) needs. The
+// document's own nodes come on top, so a large file without many aliases is not refused.
 const maxExpanded = 1 << 20
 
 type resolver struct {
@@ -21,13 +22,13 @@ type resolver struct {
 // over merged ones, and of several merged mappings the earlier wins. Every node of the
 // copy keeps the line of the text it comes from: an alias expands to the anchored
 // nodes (where the content is written), a merged mapping keeps its own line.
-func resolve(file string, n *yaml.Node) (*yaml.Node, error) {
-	r := &resolver{file: file, budget: maxExpanded, active: map[*yaml.Node]bool{}}
+func resolve(file string, n *yaml.Node, nodes int) (*yaml.Node, error) {
+	r := &resolver{file: file, budget: maxExpanded + nodes, active: map[*yaml.Node]bool{}}
 	return r.node(n)
 }
 
 func (r *resolver) errorf(n *yaml.Node, format string, a ...any) error {
-	return &ParseError{File: r.file, Line: n.Line, Msg: fmt.Sprintf(format, a...)}
+	return &ParseError{File: r.file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, a...)}
 }
 
 func (r *resolver) node(n *yaml.Node) (*yaml.Node, error) {

@@ -22,7 +22,7 @@ func TestAliasesAndMergeKeys(t *testing.T) {
 		check      func(t *testing.T, f *File)
 	}{
 		{name: "alias for actions", yaml: `acts: &acts
-- create_finding: {title: t}
+- create_finding: {title: t, aggregation_key: k}
 customPlaybooks:
 - triggers: [{on_pod_update: {}}]
   actions: *acts
@@ -44,7 +44,7 @@ customPlaybooks:
   actions: [{pod_events_enricher: {}}]
 b: &b
   name: from-b
-  actions: [{create_finding: {}}]
+  actions: [{create_finding: {aggregation_key: k}}]
 customPlaybooks:
 - <<: [*b, *a]
   triggers: [{on_pod_update: {}}]
@@ -53,34 +53,35 @@ customPlaybooks:
 			if len(pbs) != 1 || pbs[0].Name != "from-b" || pbs[0].Triggers[0] != "on_pod_update" || pbs[0].Actions[0] != "create_finding" {
 				t.Fatalf("%+v", pbs)
 			}
-		}, want: `f.yaml:6: error: action create_finding needs parameter title (customPlaybooks[0].actions[0].create_finding)`},
+		}, want: `f.yaml:6:30: warning: action create_finding needs parameter title (here or in globalConfig) (customPlaybooks[0].actions[0].create_finding)`},
 		{name: "a finding in aliased content points at the anchor's text", yaml: `acts: &acts
-- create_finding: {title: t}
-- logs_enricher: {tail: lots}
+- create_finding: {title: t, aggregation_key: k}
+- logs_enricher: {previous: lots}
 customPlaybooks:
 - triggers: [{on_pod_update: {}}]
   actions: *acts
-`, want: `f.yaml:3: error: action logs_enricher parameter tail must be a whole number, got "lots" (customPlaybooks[0].actions[1].logs_enricher.tail)`},
+`, want: `f.yaml:3:29: warning: action logs_enricher parameter previous must be true or false, not the string "lots" (customPlaybooks[0].actions[1].logs_enricher.previous)`},
 		{name: "a merged playbook with no triggers is reported on its own line", yaml: `base: &base
   actions: [{pod_events_enricher: {}}]
 customPlaybooks:
 - name: x
 - <<: *base
   name: y
-`, want: `f.yaml:4: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[0].triggers)
-f.yaml:4: error: the playbook has no actions: add a list such as actions: [{create_finding: {title: ...}}] (customPlaybooks[0].actions)
-f.yaml:5: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[1].triggers)`},
+`, want: `f.yaml:4:3: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[0].triggers)
+f.yaml:4:3: error: the playbook has no actions: add a list such as actions: [{create_finding: {title: ..., aggregation_key: ...}}] (customPlaybooks[0].actions)
+f.yaml:5:3: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[1].triggers)`},
 		{name: "a whole list by alias", yaml: `pbs: &i
 - triggers: [{on_pod_updat: {}}]
   actions: [{pod_events_enricher: {}}]
 customPlaybooks: *i
-`, want: `f.yaml:2: error: unknown trigger "on_pod_updat": did you mean "on_pod_update"? (customPlaybooks[0].triggers[0])`},
+`, want: `f.yaml:2:15: error: unknown trigger "on_pod_updat": did you mean "on_pod_update"? (customPlaybooks[0].triggers[0])`},
 		{name: "a quoted << is an ordinary key", yaml: `base: &base
   triggers: [{on_pod_update: {}}]
 customPlaybooks:
 - "<<": *base
   actions: [{pod_events_enricher: {}}]
-`, want: `f.yaml:4: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[0].triggers)`},
+`, want: `f.yaml:4:3: warning: a playbook has no key "<<": the runner ignores it (a playbook takes triggers, actions, sinks, stop and name) (customPlaybooks[0].<<)
+f.yaml:4:3: error: the playbook has no triggers: add a list such as triggers: [{on_pod_update: {}}] (customPlaybooks[0].triggers)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,9 +112,9 @@ customPlaybooks: [*h]
 `
 	cases := []struct{ name, yaml, want string }{
 		{"alias bomb", bomb, "aliases expand the file to more than"},
-		{"merge of a scalar", "s: &s x\ncustomPlaybooks:\n- <<: *s\n", "f.yaml:3: a merge key (<<) takes a mapping or a list of mappings"},
-		{"alias inside its own anchor", "a: &a [1, *a]\n", "f.yaml:1: alias *a refers to a node that contains it"},
-		{"merge of itself", "a: &a {x: 1, <<: *a}\n", "f.yaml:1: alias *a refers to a node that contains it"},
+		{"merge of a scalar", "s: &s x\ncustomPlaybooks:\n- <<: *s\n", "f.yaml:3:7: a merge key (<<) takes a mapping or a list of mappings"},
+		{"alias inside its own anchor", "a: &a [1, *a]\n", "f.yaml:1:11: alias *a refers to a node that contains it"},
+		{"merge of itself", "a: &a {x: 1, <<: *a}\n", "f.yaml:1:18: alias *a refers to a node that contains it"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +134,7 @@ func TestParseErrorLines(t *testing.T) {
 		{"a: 1\nb: c: d\n", "x.yaml:2: mapping values are not allowed in this context"},
 		{"a: 1\nb:\n  - x\n  y: 2\n", "x.yaml:4: did not find expected '-' indicator"},
 		{"a: 1\n- b\n", "x.yaml:2: did not find expected key"},
-		{"- a list\n", "x.yaml:1: the top level must be a mapping of keys"},
+		{"- a list\n", "x.yaml:1:1: the top level must be a mapping of keys"},
 		{"a: *nowhere\n", "x.yaml:1: unknown anchor 'nowhere' referenced"},
 	}
 	for _, tc := range cases {
