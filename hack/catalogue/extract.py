@@ -182,6 +182,12 @@ class Source:
         r = self.resolve(name, module)
         if r and r[0] == "class":
             return r[1], r[2]
+        if name in module.imports:
+            mod = module.imports[name][0]
+            if mod.split(".")[0] not in ("robusta", "robusta_playbooks"):
+                # a library's class (hikaru's EnvVar is Kubernetes' EnvVar), not one
+                # of Robusta's that happens to share the name
+                return None, None
         cands = self.by_class.get(name, [])
         if len(cands) == 1:
             return cands[0], cands[0].classes[name]
@@ -541,12 +547,36 @@ class Extractor:
             fields[fname] = (module, ann, value, has_default, untyped, cls.name)
         return fields, extra
 
+    def fixed_by_init(self, module, cls):
+        """Fields that a custom __init__ along the MRO passes to super().__init__ as a
+        fixed value (not one of its own parameters): the class sets them, so they are not
+        the user's to give (OomKillParams sets resource_type)."""
+        fixed = {}
+        for n, m, c in self.mro(module, cls):
+            if c is None:
+                continue
+            init = own_method(c, "__init__")
+            if init is None:
+                continue
+            own = {a.arg for a in init.args.args + init.args.kwonlyargs}
+            for node in ast.walk(init):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__":
+                    for kw in node.keywords:
+                        if kw.arg and kw.arg not in own and kw.arg not in fixed:
+                            fixed[kw.arg] = ast.unparse(kw.value)
+        return fixed
+
     def build_model(self, module, cls):
         fields, extra = self.collect(module, cls)
+        fixed = self.fixed_by_init(module, cls)
         params = []
         for fname, (m, ann, value, has_default, untyped, owner) in fields.items():
             # overlays are keyed by the class that declares the field, so subclasses get them too
-            params.append(self.make_param(owner, m, fname, ann, value, has_default, untyped))
+            p = self.make_param(owner, m, fname, ann, value, has_default, untyped)
+            if fname in fixed:
+                p["Required"] = False
+                p["Default"] = fixed[fname]
+            params.append(p)
         return {"Name": cls.name, "Source": src_line(module, cls), "Params": params, "ExtraAllowed": bool(extra)}
 
     def drain(self):

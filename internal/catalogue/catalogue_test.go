@@ -337,8 +337,14 @@ func TestActionSpotChecks(t *testing.T) {
 	if p := param(t, "PrometheusParams", "prometheus_graphs_overrides"); p.Type.Elem == nil || p.Type.Elem.Model != "OverrideGraph" {
 		t.Errorf("prometheus_graphs_overrides = %+v", p)
 	}
-	if p := param(t, "JobParams", "env"); p.Type.Elem == nil || p.Type.Elem.Model != "EnvVar" || p.Required {
+	// job_actions.py imports hikaru's EnvVar (Kubernetes' EnvVar, valueFrom allowed), not
+	// Robusta's own EnvVar{name, value}.
+	if p := param(t, "JobParams", "env"); p.Type.Elem == nil || p.Type.Elem.Kind != Any || p.Required {
 		t.Errorf("JobParams.env = %+v", p)
+	}
+	// OomKillParams' __init__ fixes resource_type to Memory: not the user's to give.
+	if p := param(t, "OomKillParams", "resource_type"); p.Required {
+		t.Errorf("OomKillParams.resource_type = %+v", p)
 	}
 	if p := param(t, "ABTestingParams", "configuration_sets"); !p.Required || p.Type.Elem.Model != "ConfigurationSet" {
 		t.Errorf("configuration_sets = %+v", p)
