@@ -28,6 +28,7 @@ func init() {
 		NewParams: func() any { return &eventsParams{} }, Do: jobEvents})
 }
 
+// eventsParams is Robusta's EventEnricherParams.
 type eventsParams struct {
 	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events to show"`
 	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep (Warning, Normal)"`

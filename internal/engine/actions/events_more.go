@@ -17,21 +17,15 @@ import (
 func init() {
 	engine.Register(&engine.Action{Name: "hpa_events_enricher", Event: engine.AlertEvent,
 		Doc:       "Attach the events of the HorizontalPodAutoscaler an alert names",
-		NewParams: func() any { return &eventEnricherParams{} }, Do: hpaEvents})
+		NewParams: func() any { return &eventsParams{} }, Do: hpaEvents})
 	engine.Register(&engine.Action{Name: "enrich_pod_with_node_events", Event: "PodEvent",
 		Doc:       "Attach the events of the node the pod runs on",
-		NewParams: func() any { return &eventEnricherParams{} }, Do: podNodeEvents})
+		NewParams: func() any { return &eventsParams{} }, Do: podNodeEvents})
 	engine.Register(&engine.Action{Name: "event_resource_events", Event: "EventChangeEvent",
 		Doc: "Given a Kubernetes event, attach all the events of the object it is about", Do: eventResourceEvents})
 	engine.Register(&engine.Action{Name: "fetch_resource_events", Event: "ExecutionBaseEvent",
 		Doc:       "Attach the events of the object named by kind, name and namespace",
 		NewParams: func() any { return &resourceParams{} }, Do: fetchResourceEvents})
-}
-
-// eventEnricherParams is Robusta's EventEnricherParams.
-type eventEnricherParams struct {
-	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events to show"`
-	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep"`
 }
 
 // resourceParams is Robusta's ResourceParams: an object named without an event.
@@ -123,7 +117,7 @@ func addEvents(ctx context.Context, r *engine.Run, action, title, table, kind, n
 }
 
 func hpaEvents(ctx context.Context, r *engine.Run, p any) error {
-	params := p.(*eventEnricherParams)
+	params := p.(*eventsParams)
 	if r.Event.Kind != "HorizontalPodAutoscaler" || r.Event.Obj == nil {
 		r.Notes = append(r.Notes, "hpa_events_enricher: the alert names no HorizontalPodAutoscaler (label horizontalpodautoscaler), so it added nothing")
 		return nil
@@ -133,7 +127,7 @@ func hpaEvents(ctx context.Context, r *engine.Run, p any) error {
 }
 
 func podNodeEvents(ctx context.Context, r *engine.Run, p any) error {
-	params := p.(*eventEnricherParams)
+	params := p.(*eventsParams)
 	pod := r.Event.Pod()
 	if pod.Spec.NodeName == "" {
 		r.Notes = append(r.Notes, fmt.Sprintf("enrich_pod_with_node_events: pod %s/%s is on no node yet, so it added nothing", pod.Namespace, pod.Name))
