@@ -74,7 +74,7 @@ func run(n int, only string, hold bool) error {
 	storage := filepath.Join(execDir, "storage")
 
 	fmt.Printf("Measured %s on %s/%s, %d CPUs, load average %s at the start; median of %d runs each.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadAvg(), n)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchutil.LoadAvg(), n)
 	var runs []string
 	var firstRows, repeatRows []string
 	for _, sh := range shapes {
@@ -192,7 +192,7 @@ func run(n int, only string, hold bool) error {
 	for _, l := range repeatRows {
 		fmt.Println(l)
 	}
-	fmt.Printf("\nLoad average at the end: %s. Every run:\n\n", loadAvg())
+	fmt.Printf("\nLoad average at the end: %s. Every run:\n\n", benchutil.LoadAvg())
 	for _, l := range runs {
 		fmt.Println("    " + l)
 	}
@@ -209,19 +209,6 @@ func row(name string, times [][]time.Duration, rss int64) string {
 	peer := float64(m[3])
 	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1fx / %.1fx / %.1fx | %.1f MiB |", name, benchutil.Secs(m[0]), benchutil.Secs(m[1]), benchutil.Secs(m[2]), benchutil.Secs(m[3]),
 		peer/float64(m[0]), peer/float64(m[1]), peer/float64(m[2]), float64(rss)/1024)
-}
-
-// loadAvg is the 1-, 5- and 15-minute load average.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // editFiles rewrites k files of the repo, picked at random, with new content of the

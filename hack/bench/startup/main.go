@@ -99,7 +99,7 @@ func run(n, traces, top int, old string) error {
 	}
 	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "KUBECONFIG=" + filepath.Join(home, "none")}
 
-	loadStart := loadAvg()
+	loadStart := benchutil.LoadAvg()
 	for _, s := range subjects { // warm the page cache
 		for i := 0; i < 3; i++ {
 			if _, _, err := timed(env, s.path, s.args...); err != nil {
@@ -119,7 +119,7 @@ func run(n, traces, top int, old string) error {
 			s.wall, s.cpu = append(s.wall, w), append(s.cpu, c)
 		}
 	}
-	loadEnd := loadAvg()
+	loadEnd := benchutil.LoadAvg()
 
 	fmt.Printf("Measured %s on %s/%s, %d CPUs, %s; %d runs of each binary, interleaved. Load average at start %s, at end %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), n, loadStart, loadEnd)
@@ -200,18 +200,6 @@ func timed(env []string, path string, args ...string) (time.Duration, time.Durat
 	}
 	ps := cmd.ProcessState
 	return wall, ps.UserTime() + ps.SystemTime(), nil
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func size(path string) string {
