@@ -564,7 +564,9 @@ func planPush(r *repo.Repo, live map[string]string, mode string, now time.Time) 
 		if have, ok := live[f.Path]; ok && !strings.ContainsAny(f.Path, "\n\\") {
 			switch mode {
 			case "stat":
-				if have == fmt.Sprintf("%d %d", f.Size, repo.PushModTime(f, now).Unix()) {
+				// A recent file always goes: an edit later in the same second would
+				// give the same size and time as the version sent now.
+				if !repo.Recent(f, now) && have == fmt.Sprintf("%d %d", f.Size, repo.PushModTime(f, now).Unix()) {
 					p.keep[f.Path] = ""
 					continue
 				}

@@ -191,7 +191,9 @@ func TestPushReplacesAtomicallyAndKeepsPrevious(t *testing.T) {
 	// Same size, new content, just now: sent, though its size is the same.
 	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v3\n"), 0o644)
 	reused(4)
-	reused(4) // sent again: its time was written a second early (it was that recent)
+	reused(4) // sent again: recent files always go (an edit within the same second keeps size and time)
+	_ = os.WriteFile(filepath.Join(src, "my_playbooks", "actions.py"), []byte("# v4\n"), 0o644)
+	reused(4) // edited again within the same second or two: sent, never mistaken for unchanged
 }
 
 func TestPushCutMidwayLeavesOldVersion(t *testing.T) {

@@ -175,10 +175,16 @@ func (r *Repo) WriteTarSelect(w io.Writer, o TarOptions) (ArchiveInfo, error) {
 // PushModTime is the modification time WriteTarSelect writes for f with ModTimes.
 func PushModTime(f File, now time.Time) time.Time {
 	t := f.ModTime.Truncate(time.Second)
-	if !t.Before(now.Add(-2 * time.Second)) {
+	if Recent(f, now) {
 		t = t.Add(-time.Second)
 	}
 	return t
+}
+
+// Recent reports whether f was modified in the last two seconds: it may still change
+// within its whole second, so its size and time cannot tell that it is unchanged.
+func Recent(f File, now time.Time) bool {
+	return !f.ModTime.Truncate(time.Second).Before(now.Add(-2 * time.Second))
 }
 
 // HashFile returns the sha256 of a regular file of the repository, checking that it
