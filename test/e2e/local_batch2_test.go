@@ -51,7 +51,6 @@ func rowsEqual(a, b [][]string) bool {
 	return string(x) == string(y)
 }
 
-func int32p(i int32) *int32 { return &i }
 
 // TestLocalStatusActions runs the status actions on a Deployment and a DaemonSet the
 // controllers brought up on the kwok node, and the listing actions on them.

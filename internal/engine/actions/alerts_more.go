@@ -370,7 +370,7 @@ func deleteAlertPod(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*deleteAlertPodParams)
 	pod := r.Event.Pod()
 	if pod == nil {
-		return fmt.Errorf("delete_alert_pod: the alert names no existing pod (labels pod and namespace); give an alert about a pod")
+		return fmt.Errorf("the alert names no existing pod (labels pod and namespace); give an alert about a pod")
 	}
 	if params.RateLimit != 0 {
 		if params.RateLimitField == "" {
