@@ -51,7 +51,6 @@ func rowsEqual(a, b [][]string) bool {
 	return string(x) == string(y)
 }
 
-
 // TestLocalStatusActions runs the status actions on a Deployment and a DaemonSet the
 // controllers brought up on the kwok node, and the listing actions on them.
 func TestLocalStatusActions(t *testing.T) {
