@@ -68,7 +68,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "ForeignLogParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Attaches logs of other pods picked by label selectors templated from the alert",
 	},
 	{
@@ -575,7 +575,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Attaches logs of pods found by label selectors (e.g. a controller's logs)",
 	},
 	{

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
@@ -239,12 +240,16 @@ func TestLocalAlertInputActions(t *testing.T) {
 	// daemonset_misscheduled_analysis_enricher: a pod of the DaemonSet on a node the
 	// autoscaler is removing is the known false alarm; with the toleration it is not.
 	customNode(t, c, "b3-leaving")
-	node, err := c.Client.CoreV1().Nodes().Get(ctx, "b3-leaving", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Spec.Taints = []corev1.Taint{{Key: "ToBeDeletedByClusterAutoscaler", Value: "1", Effect: corev1.TaintEffectNoSchedule}}
-	if _, err := c.Client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+	// The node controller writes the node too, so the taint goes on with retries.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := c.Client.CoreV1().Nodes().Get(ctx, "b3-leaving", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: "ToBeDeletedByClusterAutoscaler", Value: "1", Effect: corev1.TaintEffectNoSchedule})
+		_, err = c.Client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	agent := map[string]string{"app": "agent"}
@@ -283,5 +288,72 @@ func decode(t *testing.T, out string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestLocalForeignLogs fetches the logs of pods found by label selector, templated
+// from an alert's subject for alert_foreign_logs_enricher.
+func TestLocalForeignLogs(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b3-logs"
+	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "collector", Labels: map[string]string{"app": "collector"}},
+		Spec: corev1.PodSpec{NodeName: sandbox.FakeNodeName, Containers: []corev1.Container{{Name: "main", Image: "collector:1"}},
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(t.TempDir(), "collector.log")
+	if err := sandbox.WriteCRILog(logFile, "shipping 12 records", "ERROR: upstream refused"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, "collector", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	}, "pod collector running")
+	if err := c.WirePod(ctx, ns, "collector", "main", "", "", logFile, ""); err != nil {
+		t.Fatal(err)
+	}
+	// kwok serves the logs once it has seen the Logs object.
+	waitFor(t, func() bool {
+		_, err := c.Client.CoreV1().Pods(ns).GetLogs("collector", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
+		return err == nil
+	}, "logs of collector")
+
+	// The first selector finds nothing, the second the pod; the title is templated
+	// from the pod.
+	f, _ := runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=nothing-b3,app=collector",
+		"title_override=$name in ${namespace} (${labels.app}, ${kind}, $nope)")
+	if len(f.Enrichments) != 1 || f.Enrichments[0].Title != "collector in "+ns+" (collector, pod, <missing>)" {
+		t.Fatalf("foreign_logs_enricher: %+v", f)
+	}
+	b := f.block(t, 0, len(f.Enrichments[0].Blocks)-1)
+	if b.Name != "collector.log" || string(b.Data) != "shipping 12 records\nERROR: upstream refused\n" {
+		t.Fatalf("log block: %+v %q", b, b.Data)
+	}
+	f, _ = runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=collector", "filter_regex=ERROR")
+	if b := f.block(t, 0, 0); f.Enrichments[0].Title != "Logs" || string(b.Data) != "ERROR: upstream refused\n" {
+		t.Fatalf("filtered: %+v", f)
+	}
+	f, r := runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=nothing-b3")
+	if len(f.Enrichments) != 0 || !strings.Contains(r.stderr, "no pod matches any of the label selectors app=nothing-b3") {
+		t.Fatalf("%+v\n%s", f, r)
+	}
+	r = run(t, env, "local", "run", "foreign_logs_enricher")
+	if r.code != 2 || !strings.Contains(r.stderr, "label_selectors") {
+		t.Fatal(r)
+	}
+
+	// On an alert: ${labels.app} is the label of the pod the alert names.
+	a := alertFile(t, map[string]string{"alertname": "CollectorErrors", "pod": "collector", "namespace": ns}, nil, "")
+	f, _ = runFinding(t, env, "local", "run", "alert_foreign_logs_enricher", "--alert", a, "label_selectors=app=${labels.app}")
+	if len(f.Enrichments) != 1 || f.Enrichments[0].Title != "Logs" || !strings.Contains(string(f.block(t, 0, 0).Data), "upstream refused") {
+		t.Fatalf("alert_foreign_logs_enricher: %+v", f)
 	}
 }

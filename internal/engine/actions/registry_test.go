@@ -77,6 +77,8 @@ var builtIns = map[string]struct {
 	"default_enricher":                         {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
 	"minimal_default_enricher":                 {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
 	"delete_alert_pod":                         {event: "PrometheusKubernetesAlert", mutating: true, producingTrigger: "on_prometheus_alert"},
+	"foreign_logs_enricher":                    {event: "ExecutionBaseEvent", required: []string{"label_selectors"}, producingTrigger: "on_manual_trigger"},
+	"alert_foreign_logs_enricher":              {event: "PrometheusKubernetesAlert", required: []string{"label_selectors"}, producingTrigger: "on_prometheus_alert"},
 	"target_down_dns_enricher":                 {event: "PrometheusKubernetesAlert", producingTrigger: "on_prometheus_alert"},
 }
 
@@ -142,6 +144,14 @@ func TestValidatorKnowsBuiltInActions(t *testing.T) {
 		params := map[string]string{}
 		for _, p := range exp.required {
 			params[p] = "3" // a valid string and a valid number
+		}
+		a, _ := engine.Lookup(name)
+		if a.NewParams != nil {
+			for _, p := range engine.Params(a.NewParams()) {
+				if _, ok := params[p.Name]; ok && strings.HasPrefix(p.Type, "list") {
+					params[p.Name] = "[\"3\"]" // a valid list
+				}
+			}
 		}
 		if got := errorsOf(exp.producingTrigger, name, params); len(got) != 0 {
 			t.Errorf("%s under %s: %v", name, exp.producingTrigger, got)
