@@ -28,6 +28,31 @@ func alertFile(t *testing.T, labels, annotations map[string]string, generatorURL
 	return p
 }
 
+// gone deletes, when the test ends, what it created under fixed names, so the test
+// can run again on the same sandbox.
+func gone(t *testing.T, c *sandbox.Cluster, ns string, kinds map[string][]string) {
+	t.Cleanup(func() {
+		ctx, zero := context.Background(), int64(0)
+		opts := metav1.DeleteOptions{GracePeriodSeconds: &zero}
+		for kind, names := range kinds {
+			for _, n := range names {
+				switch kind {
+				case "statefulset":
+					_ = c.Client.AppsV1().StatefulSets(ns).Delete(ctx, n, opts)
+				case "daemonset":
+					_ = c.Client.AppsV1().DaemonSets(ns).Delete(ctx, n, opts)
+				case "hpa":
+					_ = c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, n, opts)
+				case "service":
+					_ = c.Client.CoreV1().Services(ns).Delete(ctx, n, opts)
+				case "pod":
+					_ = c.Client.CoreV1().Pods(ns).Delete(ctx, n, opts)
+				}
+			}
+		}
+	})
+}
+
 // TestLocalAlertInputActions runs the third batch (alert-input actions) through the
 // built binary against sandbox objects in the state each is about.
 func TestLocalAlertInputActions(t *testing.T) {
@@ -41,6 +66,8 @@ func TestLocalAlertInputActions(t *testing.T) {
 	if err := c.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
+	gone(t, c, ns, map[string][]string{"statefulset": {"db"}, "hpa": {"db-hpa"}, "service": {"kubelet-a", "kubelet-b"},
+		"pod": {"victim", "agent-old"}, "daemonset": {"agent", "agent-tolerant"}})
 
 	// default_enricher: labels table (sorted), a graph link, annotations on request.
 	a := alertFile(t, map[string]string{"alertname": "HighLoad", "severity": "warning", "zone": "a"},
@@ -304,6 +331,7 @@ func TestLocalForeignLogs(t *testing.T) {
 	if err := c.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
+	gone(t, c, ns, map[string][]string{"pod": {"collector"}})
 	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "collector", Labels: map[string]string{"app": "collector"}},
 		Spec: corev1.PodSpec{NodeName: sandbox.FakeNodeName, Containers: []corev1.Container{{Name: "main", Image: "collector:1"}},
 			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}}}, metav1.CreateOptions{}); err != nil {
