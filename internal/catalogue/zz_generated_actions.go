@@ -68,7 +68,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "ForeignLogParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Attaches logs of other pods picked by label selectors templated from the alert",
 	},
 	{
@@ -116,7 +116,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/api_service.py:110",
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Shows the Available condition of the APIService an alert names",
 	},
 	{
@@ -297,7 +297,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "its buttons call back into the runner through Slack; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Explains why DaemonSet pods run on nodes they should not, with fix buttons",
 	},
 	{
@@ -348,7 +348,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "DefaultEnricherParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the alert itself; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Adds the alert's labels (and optionally annotations) and a link to its source",
 	},
 	{
@@ -358,7 +358,7 @@ var actions = []Action{
 		Params:   "DeleteAlertPodParams",
 		Class:    ClassKubeAPI,
 		Mutating: true,
-		Reason:   "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:    true,
 		Summary:  "Deletes the pod an alert is about, optionally rate-limited",
 	},
 	{
@@ -575,7 +575,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Attaches logs of pods found by label selectors (e.g. a controller's logs)",
 	},
 	{
@@ -707,7 +707,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "HPAMismatchParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Explains desired vs running replicas of an HPA: metrics-server check, events",
 	},
 	{
@@ -940,7 +940,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/alerts_integration.py:217",
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the alert itself; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Turns an alert into a finding with no extra details",
 	},
 	{
@@ -1328,7 +1328,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/prometheus_enrichments.py:185",
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "On kubelet rule failures, points at duplicate kubelet Services as the likely cause",
 	},
 	{
@@ -1558,7 +1558,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/statefulsets.py:7",
 		Event:   "PrometheusKubernetesAlert",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Shows how many of a StatefulSet's replicas are ready",
 	},
 	{
@@ -1580,7 +1580,7 @@ var actions = []Action{
 		Params:     "TimedPrometheusParams",
 		Class:      ClassKubeAPI,
 		Deprecated: "marked deprecated upstream; no replacement",
-		Reason:     "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:      true,
 		Summary:    "Explains TargetDown alerts for CoreDNS or kube-dns from kube-system Services",
 	},
 	{

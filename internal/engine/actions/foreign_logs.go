@@ -1,0 +1,126 @@
+package actions
+
+import (
+	"context"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+)
+
+func init() {
+	engine.Register(&engine.Action{Name: "foreign_logs_enricher", Event: "ExecutionBaseEvent",
+		Doc:       "Attach the logs of the pods the first matching label selector finds, in any namespace",
+		NewParams: func() any { return &foreignLogParams{} }, Do: foreignLogs})
+	engine.Register(&engine.Action{Name: "alert_foreign_logs_enricher", Event: engine.AlertEvent,
+		Doc:       "foreign_logs_enricher for alerts: the label selectors may use ${labels.X} of the alert's subject",
+		NewParams: func() any { return &foreignLogParams{} }, Do: alertForeignLogs})
+}
+
+// foreignLogParams is Robusta's ForeignLogParams (LogEnricherParams plus two).
+type foreignLogParams struct {
+	Container      string   `param:"container_name" doc:"container (default: the first)"`
+	Previous       bool     `param:"previous" doc:"logs of the previous container"`
+	FilterRegex    string   `param:"filter_regex" doc:"keep only lines matching this regular expression"`
+	LabelSelectors []string `param:"label_selectors" required:"true" doc:"label selectors tried in order; the first that finds pods (in any namespace) is used"`
+	TitleOverride  string   `param:"title_override" doc:"the enrichment's title, templated from each pod ($name, ${labels.app}, ...)"`
+}
+
+// subjectVars are the names the runner's format_event_templated_string fills from a
+// finding subject; anything else becomes <missing>.
+func subjectVars(kind, name, namespace, node string, labels, annotations map[string]string) map[string]string {
+	orMissing := func(s string) string {
+		if s == "" {
+			return "<missing>"
+		}
+		return s
+	}
+	vars := map[string]string{"name": name, "kind": kind, "namespace": orMissing(namespace), "node": orMissing(node)}
+	for k, v := range labels {
+		vars["labels."+k] = v
+	}
+	for k, v := range annotations {
+		vars["annotations."+k] = v
+	}
+	return vars
+}
+
+func alertForeignLogs(ctx context.Context, r *engine.Run, p any) error {
+	params := *p.(*foreignLogParams)
+	e := r.Event
+	kind := "None"
+	name, namespace, node := "Unresolved", e.Alert.Labels["namespace"], ""
+	var labels, annotations map[string]string
+	if e.Obj != nil {
+		if _, ok := subjectTypes[strings.ToLower(e.Kind)]; ok {
+			kind = strings.ToLower(e.Kind) // FindingSubjectType's values are the lower-case kinds
+		}
+		name, labels, annotations = e.Obj.GetName(), e.Obj.GetLabels(), e.Obj.GetAnnotations()
+		if e.Kind != "Node" && e.Kind != "HorizontalPodAutoscaler" {
+			namespace = e.Obj.GetNamespace()
+		}
+		if e.Kind == "Node" {
+			node = name
+		} else {
+			node, _, _ = unstructured.NestedString(e.Obj.Object, "spec", "nodeName")
+		}
+	}
+	vars := subjectVars(kind, name, namespace, node, labels, annotations)
+	sels := make([]string, len(params.LabelSelectors))
+	for i, s := range params.LabelSelectors {
+		sels[i] = pySubstitute(s, true, withDefault(vars, "<missing>"))
+	}
+	params.LabelSelectors = sels
+	return foreignLogs(ctx, r, &params)
+}
+
+func foreignLogs(ctx context.Context, r *engine.Run, p any) error {
+	params := p.(*foreignLogParams)
+	cs, err := r.KF.Clientset()
+	if err != nil {
+		return err
+	}
+	for _, sel := range params.LabelSelectors {
+		list, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return r.KF.Explain(err, "list", "pods", "")
+		}
+		if len(list.Items) == 0 {
+			continue
+		}
+		for i := range list.Items {
+			pod := &list.Items[i]
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pod)
+			if err != nil {
+				return err
+			}
+			// The pod's logs are fetched as logs_enricher fetches them, into this finding.
+			sub := *r
+			sub.Event = engine.ResourceEvent("Pod", &unstructured.Unstructured{Object: obj})
+			lp := &logsParams{Container: params.Container, Previous: params.Previous, FilterRegex: params.FilterRegex}
+			if err := logsEnricher(ctx, &sub, lp); err != nil {
+				return err
+			}
+			r.Notes = sub.Notes
+			title := "Logs"
+			if params.TitleOverride != "" {
+				vars := subjectVars("pod", pod.Name, pod.Namespace, pod.Spec.NodeName, pod.Labels, pod.Annotations)
+				title = pySubstitute(params.TitleOverride, true, withDefault(vars, "<missing>"))
+			}
+			last := &r.Finding.Enrichments[len(r.Finding.Enrichments)-1]
+			last.Title = title
+			// The runner names the file after the pod only.
+			for j := range last.Blocks {
+				if last.Blocks[j].Type == engine.BlockFile {
+					last.Blocks[j].Name = pod.Name + ".log"
+				}
+			}
+		}
+		return nil
+	}
+	noteSkip(r, "foreign_logs_enricher", "no pod matches any of the label selectors "+strings.Join(params.LabelSelectors, " | "))
+	return nil
+}
