@@ -106,20 +106,22 @@ type extracted struct {
 
 // notes is hack/catalogue/notes.yaml (written by hand).
 type notes struct {
-	Actions map[string]struct {
-		Summary    string `yaml:"summary"`
-		Class      string `yaml:"class"`
-		Mutating   bool   `yaml:"mutating"`
-		Deprecated string `yaml:"deprecated"`
-		Local      bool   `yaml:"local"`
-		Reason     string `yaml:"reason"`
-	} `yaml:"actions"`
-	Triggers map[string]struct {
-		Summary string `yaml:"summary"`
-	} `yaml:"triggers"`
-	Sinks map[string]struct {
-		Summary string `yaml:"summary"`
-	} `yaml:"sinks"`
+	Actions  map[string]actionNote  `yaml:"actions"`
+	Triggers map[string]summaryNote `yaml:"triggers"`
+	Sinks    map[string]summaryNote `yaml:"sinks"`
+}
+
+type actionNote struct {
+	Summary    string `yaml:"summary"`
+	Class      string `yaml:"class"`
+	Mutating   bool   `yaml:"mutating"`
+	Deprecated string `yaml:"deprecated"`
+	Local      bool   `yaml:"local"`
+	Reason     string `yaml:"reason"`
+}
+
+type summaryNote struct {
+	Summary string `yaml:"summary"`
 }
 
 func main() {
@@ -218,68 +220,56 @@ func mergeNotes(d *extracted, path string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var unknown, missing []string
-	seen := map[string]bool{}
-	for i := range d.Actions {
-		a := &d.Actions[i]
-		nt, ok := n.Actions[a.Name]
-		if !ok {
-			missing = append(missing, "action "+a.Name)
-			continue
-		}
-		seen[a.Name] = true
-		switch nt.Class {
-		case "A", "B", "C", "D":
-		default:
-			return nil, fmt.Errorf("%s: action %s: class %q is not one of A, B, C, D", path, a.Name, nt.Class)
-		}
-		if !nt.Local && nt.Reason == "" {
-			return nil, fmt.Errorf("%s: action %s: local is false but no reason is given", path, a.Name)
-		}
-		a.Summary, a.Class, a.Mutating, a.Deprecated, a.Local, a.Reason = nt.Summary, nt.Class, nt.Mutating, nt.Deprecated, nt.Local, nt.Reason
+	err = applyNotes("action", d.Actions, func(a *action) string { return a.Name }, n.Actions, &missing, &unknown,
+		func(a *action, nt actionNote) error {
+			switch nt.Class {
+			case "A", "B", "C", "D":
+			default:
+				return fmt.Errorf("%s: action %s: class %q is not one of A, B, C, D", path, a.Name, nt.Class)
+			}
+			if !nt.Local && nt.Reason == "" {
+				return fmt.Errorf("%s: action %s: local is false but no reason is given", path, a.Name)
+			}
+			a.Summary, a.Class, a.Mutating, a.Deprecated, a.Local, a.Reason = nt.Summary, nt.Class, nt.Mutating, nt.Deprecated, nt.Local, nt.Reason
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	for name := range n.Actions {
-		if !seen[name] {
-			unknown = append(unknown, "action "+name)
-		}
-	}
-	seen = map[string]bool{}
-	for i := range d.Triggers {
-		t := &d.Triggers[i]
-		nt, ok := n.Triggers[t.Key]
-		if !ok {
-			missing = append(missing, "trigger "+t.Key)
-			continue
-		}
-		seen[t.Key] = true
-		t.Summary = nt.Summary
-	}
-	for key := range n.Triggers {
-		if !seen[key] {
-			unknown = append(unknown, "trigger "+key)
-		}
-	}
-	seen = map[string]bool{}
-	for i := range d.Sinks {
-		s := &d.Sinks[i]
-		nt, ok := n.Sinks[s.Key]
-		if !ok {
-			missing = append(missing, "sink "+s.Key)
-			continue
-		}
-		seen[s.Key] = true
-		s.Summary = nt.Summary
-	}
-	for key := range n.Sinks {
-		if !seen[key] {
-			unknown = append(unknown, "sink "+key)
-		}
-	}
+	_ = applyNotes("trigger", d.Triggers, func(t *trigger) string { return t.Key }, n.Triggers, &missing, &unknown,
+		func(t *trigger, nt summaryNote) error { t.Summary = nt.Summary; return nil })
+	_ = applyNotes("sink", d.Sinks, func(s *sink) string { return s.Key }, n.Sinks, &missing, &unknown,
+		func(s *sink, nt summaryNote) error { s.Summary = nt.Summary; return nil })
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("%s names what robusta-dev/robusta@%s does not have: %s", path, short(d.RobustaCommit), strings.Join(unknown, ", "))
 	}
 	sort.Strings(missing)
 	return missing, nil
+}
+
+// applyNotes gives each item its note through apply, and adds to missing the items the
+// notes lack and to unknown the notes that name no item.
+func applyNotes[T, N any](kind string, items []T, key func(*T) string, notes map[string]N, missing, unknown *[]string, apply func(*T, N) error) error {
+	seen := map[string]bool{}
+	for i := range items {
+		k := key(&items[i])
+		nt, ok := notes[k]
+		if !ok {
+			*missing = append(*missing, kind+" "+k)
+			continue
+		}
+		seen[k] = true
+		if err := apply(&items[i], nt); err != nil {
+			return err
+		}
+	}
+	for k := range notes {
+		if !seen[k] {
+			*unknown = append(*unknown, kind+" "+k)
+		}
+	}
+	return nil
 }
 
 func short(commit string) string {

@@ -162,28 +162,22 @@ var (
 
 func lookups() *index {
 	idxOnce.Do(func() {
-		idx.actions = make(map[string]*Action, len(actions))
-		for i := range actions {
-			idx.actions[actions[i].Name] = &actions[i]
-		}
-		idx.triggers = make(map[string]*Trigger, len(triggers))
-		for i := range triggers {
-			idx.triggers[triggers[i].Key] = &triggers[i]
-		}
-		idx.sinks = make(map[string]*Sink, len(sinks))
-		for i := range sinks {
-			idx.sinks[sinks[i].Key] = &sinks[i]
-		}
-		idx.models = make(map[string]*Model, len(models))
-		for i := range models {
-			idx.models[models[i].Name] = &models[i]
-		}
-		idx.events = make(map[string]*EventClass, len(events))
-		for i := range events {
-			idx.events[events[i].Name] = &events[i]
-		}
+		idx.actions = byKey(actions, func(a *Action) string { return a.Name })
+		idx.triggers = byKey(triggers, func(t *Trigger) string { return t.Key })
+		idx.sinks = byKey(sinks, func(s *Sink) string { return s.Key })
+		idx.models = byKey(models, func(m *Model) string { return m.Name })
+		idx.events = byKey(events, func(e *EventClass) string { return e.Name })
 	})
 	return &idx
+}
+
+// byKey indexes items in place: the map points into the slice.
+func byKey[T any](items []T, key func(*T) string) map[string]*T {
+	m := make(map[string]*T, len(items))
+	for i := range items {
+		m[key(&items[i])] = &items[i]
+	}
+	return m
 }
 
 // Actions returns every action, sorted by name. The slice is shared: do not modify it.
@@ -220,24 +214,17 @@ func LookupModel(name string) (*Model, bool) {
 }
 
 // ParamsOf returns an action's params, nil when it takes none.
-func (a *Action) ParamsOf() []Param {
-	if m, ok := LookupModel(a.Params); ok {
-		return m.Params
-	}
-	return nil
-}
+func (a *Action) ParamsOf() []Param { return modelParams(a.Params) }
 
 // ParamsOf returns a trigger's params.
-func (t *Trigger) ParamsOf() []Param {
-	if m, ok := LookupModel(t.Params); ok {
-		return m.Params
-	}
-	return nil
-}
+func (t *Trigger) ParamsOf() []Param { return modelParams(t.Params) }
 
 // ParamsOf returns a sink's params.
-func (s *Sink) ParamsOf() []Param {
-	if m, ok := LookupModel(s.Params); ok {
+func (s *Sink) ParamsOf() []Param { return modelParams(s.Params) }
+
+// modelParams returns the params of the named model, nil when there is none.
+func modelParams(model string) []Param {
+	if m, ok := LookupModel(model); ok {
 		return m.Params
 	}
 	return nil
