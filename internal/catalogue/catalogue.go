@@ -11,6 +11,7 @@ package catalogue
 
 import (
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -256,6 +257,12 @@ func IsSubclass(sub, base string) bool {
 		return false
 	}
 	return walk(sub)
+}
+
+// IsChangeEvent reports whether an action of this event class needs an old and a new
+// object (the *ChangeEvent classes).
+func IsChangeEvent(class string) bool {
+	return strings.HasSuffix(class, "ChangeEvent")
 }
 
 // KnownEvent reports whether the catalogue knows the event class.

@@ -8,8 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 	"github.com/robusta-dev/robusta-go/internal/kube"
-	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // Run is the state of one run of actions on an event.
@@ -95,7 +95,7 @@ func (e *ParamsError) Unwrap() error { return e.Err }
 func (a *Action) incompatible(e *Event) error {
 	err := &IncompatibleError{Action: a.Name, Wanted: a.Event, Got: e.Class}
 	switch {
-	case pbconfig.IsChangeEvent(a.Event):
+	case catalogue.IsChangeEvent(a.Event):
 		err.Hint = "it compares two versions of an object, so pass the old one with --old FILE"
 	case e.Class == AlertEvent && e.Kind == "":
 		err.Hint = "the alert's labels name no pod, node, deployment, job, daemonset or statefulset"

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 )
 
 // AlertEvent is the class of events made from Prometheus alerts.
@@ -40,12 +40,12 @@ type Event struct {
 // pod, not on one about a node).
 func (e *Event) Yields(wanted string) bool {
 	if e.Class != AlertEvent {
-		return pbconfig.Fits(e.Class, wanted)
+		return catalogue.IsSubclass(e.Class, wanted)
 	}
 	if wanted == AlertEvent || wanted == "ExecutionBaseEvent" {
 		return true
 	}
-	return e.Kind != "" && e.Obj != nil && pbconfig.Fits(e.Kind+"Event", wanted)
+	return e.Kind != "" && e.Obj != nil && catalogue.IsSubclass(e.Kind+"Event", wanted)
 }
 
 // Pod returns the event's object as a Pod, or nil when it is not one.
@@ -148,7 +148,7 @@ func ResolveAlert(ctx context.Context, dyn dynamic.Interface, a *Alert) (*Event,
 // KubernetesResourceEvent for kinds Robusta has no typed event for (custom resources).
 func ResourceEvent(kind string, obj *unstructured.Unstructured) *Event {
 	class := kind + "Event"
-	if !pbconfig.Fits(class, "KubernetesResourceEvent") {
+	if !catalogue.IsSubclass(class, "KubernetesResourceEvent") {
 		class = "KubernetesResourceEvent"
 	}
 	return &Event{Class: class, Kind: kind, Obj: obj}
@@ -159,7 +159,7 @@ func ResourceEvent(kind string, obj *unstructured.Unstructured) *Event {
 // without a typed one.
 func ChangeEvent(kind, operation string, old, obj *unstructured.Unstructured) *Event {
 	class := kind + "ChangeEvent"
-	if !pbconfig.Fits(class, "KubernetesAnyChangeEvent") {
+	if !catalogue.IsSubclass(class, "KubernetesAnyChangeEvent") {
 		class = "KubernetesAnyChangeEvent"
 	}
 	return &Event{Class: class, Kind: kind, Obj: obj, Old: old, Operation: operation}

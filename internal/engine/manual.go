@@ -9,8 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 	"github.com/robusta-dev/robusta-go/internal/kube"
-	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // The runner's error codes for a trigger (ROBUSTA.md).
@@ -43,7 +43,7 @@ func ManualEvent(ctx context.Context, kf *kube.Factory, a *Action, params map[st
 		rest[k] = v
 	}
 	switch {
-	case pbconfig.IsChangeEvent(a.Event):
+	case catalogue.IsChangeEvent(a.Event):
 		return nil, nil, &TriggerError{CodeNotManual, fmt.Sprintf("action %s takes a %s: it needs an old and a new object and cannot be run manually", a.Name, a.Event)}
 	case a.Event == "ExecutionBaseEvent":
 		return &Event{Class: "ExecutionBaseEvent"}, rest, nil

@@ -4,22 +4,8 @@
 package config
 
 import (
-	"strings"
-
 	"github.com/robusta-dev/robusta-go/internal/catalogue"
 )
-
-// Fits reports whether an event of class produced can be passed to an action that takes
-// class wanted: produced is wanted or derives from it, as Robusta's runner decides with
-// issubclass.
-func Fits(produced, wanted string) bool {
-	return catalogue.IsSubclass(produced, wanted)
-}
-
-// IsChangeEvent reports whether class needs an old and a new object.
-func IsChangeEvent(class string) bool {
-	return strings.HasSuffix(class, "ChangeEvent")
-}
 
 // Known is the vocabulary a validation uses beyond the catalogue: actions read from the
 // user's own playbook repositories (--actions-from) and their params models. Entries

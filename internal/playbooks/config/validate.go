@@ -689,7 +689,7 @@ func (v *validator) action(a *yaml.Node, path string, trigs []trig) {
 		v.add(sev, RuleDeprecated, k, path, "action %s is deprecated: %s", name, def.Deprecated)
 	}
 	for _, t := range trigs {
-		if def.Event == "" || t.event == "" || Fits(t.event, def.Event) {
+		if def.Event == "" || t.event == "" || catalogue.IsSubclass(t.event, def.Event) {
 			continue
 		}
 		v.add(SevError, RuleEventMismatch, k, path, "action %s needs a %s, but trigger %s gives a %s: the runner refuses the playbook%s", name, def.Event, t.key, t.event, fitting(def.Event))

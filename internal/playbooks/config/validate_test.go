@@ -438,7 +438,7 @@ func TestEventCompatibilityMatrix(t *testing.T) {
 		{"KubernetesAnyChangeEvent", "KubernetesResourceEvent", false},
 		{"HelmReleasesEvent", "ExecutionBaseEvent", true},
 	} {
-		if Fits(c.produced, c.wanted) != c.fits {
+		if catalogue.IsSubclass(c.produced, c.wanted) != c.fits {
 			t.Errorf("Fits(%s, %s) != %v", c.produced, c.wanted, c.fits)
 		}
 	}
