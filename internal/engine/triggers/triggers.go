@@ -74,3 +74,10 @@ func Compile(ctx context.Context, key string, params map[string]any) (Trigger, e
 		return nil, fmt.Errorf("trigger %s: not a trigger key", key)
 	}
 }
+
+// Source feeds incoming events to the runner until ctx ends. emit returns false when
+// the runner's queue is full and the event was dropped (and counted).
+type Source interface {
+	Name() string
+	Run(ctx context.Context, emit func(*Incoming) bool) error
+}
