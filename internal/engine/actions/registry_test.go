@@ -68,6 +68,11 @@ var builtIns = map[string]struct {
 	"fetch_crds":                          {event: "ExecutionBaseEvent", producingTrigger: "on_manual_trigger"},
 	"event_history":                       {event: "ExecutionBaseEvent", producingTrigger: "on_manual_trigger"},
 	"helm_status_enricher":                {event: "HelmReleasesEvent"}, // the validator has no on_helm_release_* triggers yet
+	"event_report":                        {event: "EventChangeEvent", producingTrigger: "on_event_create"},
+	"create_event_finding":                {event: "EventChangeEvent", required: []string{"aggregation_key"}, producingTrigger: "on_event_create"},
+	"warning_events_report":               {event: "EventChangeEvent", required: []string{"warning_event_groups"}, producingTrigger: "on_event_create"},
+	"node_health_watcher":                 {event: "NodeChangeEvent", producingTrigger: "on_node_update"},
+	"alert_on_hpa_reached_limit":          {event: "HorizontalPodAutoscalerChangeEvent", producingTrigger: "on_hpa_update"},
 	"fetch_cr_instances":                  {event: "ExecutionBaseEvent", required: []string{"kind"}, producingTrigger: "on_manual_trigger"},
 }
 
@@ -133,6 +138,13 @@ func TestValidatorKnowsBuiltInActions(t *testing.T) {
 		params := map[string]string{}
 		for _, p := range exp.required {
 			params[p] = "3" // a valid string and a valid number
+		}
+		if a, ok := engine.Lookup(name); ok && a.NewParams != nil {
+			for _, p := range engine.Params(a.NewParams()) {
+				if p.Required && strings.HasPrefix(p.Type, "list") {
+					params[p.Name] = "[]" // a valid list
+				}
+			}
 		}
 		if got := errorsOf(exp.producingTrigger, name, params); len(got) != 0 {
 			t.Errorf("%s under %s: %v", name, exp.producingTrigger, got)
