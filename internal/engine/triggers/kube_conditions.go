@@ -1,0 +1,117 @@
+package triggers
+
+import (
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// jobNewlyFailed is on_job_failure: the Job has a Failed condition now and had none
+// before (a Job updated after it failed does not fire again).
+func jobNewlyFailed(in *Incoming) bool {
+	e := in.Event
+	return e.Operation == "update" && jobFailed(e.Obj) && !jobFailed(e.Old)
+}
+
+func jobFailed(obj *unstructured.Unstructured) bool {
+	if obj == nil {
+		return false
+	}
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Failed" {
+			return true
+		}
+	}
+	return false
+}
+
+// containerStatuses are the pod's container and init container statuses, as the
+// runner reads them.
+func containerStatuses(obj *unstructured.Unstructured) []map[string]any {
+	var out []map[string]any
+	for _, field := range []string{"containerStatuses", "initContainerStatuses"} {
+		list, _, _ := unstructured.NestedSlice(obj.Object, "status", field)
+		for _, s := range list {
+			if m, ok := s.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func waitingReason(status map[string]any) (string, bool) {
+	w, ok, _ := unstructured.NestedMap(status, "state", "waiting")
+	if !ok || w == nil {
+		return "", false
+	}
+	r, _ := w["reason"].(string)
+	return r, true
+}
+
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	return 0
+}
+
+// crashLooping is on_pod_crash_loop: an update of a pod with a waiting container that
+// restarted at least count times, for reason when one is given (a substring of the
+// waiting reason, as the runner's `in`).
+func crashLooping(in *Incoming, count int, reason string) bool {
+	e := in.Event
+	if e.Kind != "Pod" || e.Operation != "update" {
+		return false
+	}
+	for _, s := range containerStatuses(e.Obj) {
+		r, waiting := waitingReason(s)
+		if waiting && toInt(s["restartCount"]) >= int64(count) && (reason == "" || strings.Contains(r, reason)) {
+			return true
+		}
+	}
+	return false
+}
+
+// imagePullBackOff is on_image_pull_backoff: a container waits with ImagePullBackOff in
+// a pod that started at least delay ago (the runner's fire_delay, against false alarms
+// at start-up; a pod without startTime counts as just started).
+func imagePullBackOff(in *Incoming, delay time.Duration, now time.Time) bool {
+	e := in.Event
+	if e.Kind != "Pod" || e.Operation != "update" {
+		return false
+	}
+	var running time.Duration
+	if s, ok, _ := unstructured.NestedString(e.Obj.Object, "status", "startTime"); ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			running = now.Sub(t)
+		}
+	}
+	if delay > running {
+		return false
+	}
+	for _, s := range containerStatuses(e.Obj) {
+		if r, waiting := waitingReason(s); waiting && r == "ImagePullBackOff" {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerKey is the runner's rate-limit key for pod triggers: namespace and the pod's
+// first owner's name (so one crash-looping Deployment fires once, not per pod).
+func ownerKey(in *Incoming) string {
+	obj := in.Event.Obj
+	name := obj.GetName()
+	if owners := obj.GetOwnerReferences(); len(owners) > 0 {
+		name = owners[0].Name
+	}
+	return obj.GetNamespace() + ":" + name
+}
