@@ -27,7 +27,7 @@ import (
 // NewCmdLocal builds the group.
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "local", Short: "Run playbook actions locally against your cluster", Args: cmdutil.NoArgs}
-	cmd.AddCommand(NewCmdRun(f, nil), NewCmdActions(f, nil), NewCmdServe(f, nil))
+	cmd.AddCommand(NewCmdRun(f, nil), NewCmdActions(f, nil), NewCmdServe(f, nil), NewCmdWatch(f, nil))
 	return cmd
 }
 
