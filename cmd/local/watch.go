@@ -18,6 +18,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/runner"
+	"github.com/robusta-dev/robusta-go/internal/engine/serve"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
@@ -37,6 +38,8 @@ type WatchOptions struct {
 	ActionTimeout  time.Duration
 	Quiet          bool
 	Apply          bool
+	// API is the runner API served by the watch (--listen); nil when off.
+	API *ServeOptions
 	// Ready, when set, is called once the watches have listed (tests).
 	Ready func()
 }
@@ -44,6 +47,7 @@ type WatchOptions struct {
 // NewCmdWatch builds `local watch`; runF replaces the run function in tests.
 func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *WatchOptions) error) *cobra.Command {
 	opts := &WatchOptions{IO: f.IOStreams, Kube: f.Kube}
+	api := &ServeOptions{IO: f.IOStreams, Kube: f.Kube, Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "watch -f VALUES.yaml [-f MORE.yaml]",
 		Short: "Run a values file's playbooks on this machine against the cluster's live changes",
@@ -59,11 +63,21 @@ or actions the local engine lacks are named and skipped. Objects that exist at s
 are not reported as created unless --replay-existing. The files are reloaded when they
 change and on SIGHUP; a file that does not validate leaves the running config as it
 is. Mutating actions run as a server-side dry run unless --apply. Ctrl-C finishes the
-events in hand and exits.`,
+events in hand and exits.
+
+With --listen the watch serves the runner's HTTP API with the same token and
+checks as 'local serve': point Alertmanager's webhook (or curl) at POST /api/alerts
+to run the on_prometheus_alert playbooks; an alert runs on the object its labels name.`,
 		Example: `  robusta local watch -f generated_values.yaml
   robusta local watch -f values.yaml -f my-playbooks.yaml --replay-existing`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if api.Listen != "" {
+				if err := api.Complete(); err != nil {
+					return err
+				}
+				opts.API = api
+			}
 			if len(opts.Files) == 0 {
 				return cli.UsageErrorf("give the values file to run with -f FILE")
 			}
@@ -85,6 +99,9 @@ events in hand and exits.`,
 	fl.DurationVar(&opts.ActionTimeout, "action-timeout", time.Minute, "longest time one action may run")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print findings here (sinks still get them)")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.StringVar(&api.Listen, "listen", "", "serve the runner's HTTP API here, e.g. 127.0.0.1:5000: Alertmanager webhooks (POST /api/alerts), /api/trigger, /api/playbooks/reload")
+	fl.BoolVar(&api.NoAuth, "no-auth", false, "with --listen: accept requests without the token")
+	fl.BoolVar(&api.ListenAny, "listen-any", false, "with --listen: allow an address other machines can reach (the token is then required)")
 	return cmd
 }
 
@@ -131,6 +148,27 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if err := r.Start(work, cfg); err != nil {
 		return err
 	}
+	apiReload := make(chan chan error)
+	if o.API != nil {
+		srv := &serve.Server{KF: kf, Apply: o.Apply, Log: o.IO.ErrOut,
+			Alerts: func(ctx context.Context, alerts []*engine.Alert) (int, error) {
+				return submitAlerts(ctx, kf, r, alerts)
+			},
+			Reload: func() error {
+				done := make(chan error, 1)
+				select {
+				case apiReload <- done:
+					return <-done
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}
+		go func() {
+			if err := o.API.serve(ctx, srv, "local watch"); err != nil {
+				logf("%s the API is not served: %v", o.IO.StderrStyles().WarningIcon(), err)
+			}
+		}()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -161,8 +199,13 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 				return err
 			case <-hup:
 			case <-changed:
+			case done := <-apiReload:
+				err := o.reload(ctx, r, logf)
+				done <- err
+				reloaded = err == nil
+				continue
 			}
-			reloaded = o.reload(ctx, r, logf)
+			reloaded = o.reload(ctx, r, logf) == nil
 		}
 		// The new config may watch other kinds: the watches start again (objects
 		// that exist are listed as seen, not reported).
@@ -173,7 +216,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 
 // reload loads the files again and installs them; a config that fails keeps the
 // running one, and says why.
-func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(string, ...any)) bool {
+func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(string, ...any)) error {
 	st := o.IO.StderrStyles()
 	next, err := o.load(ctx)
 	if err == nil && len(next.Playbooks) == 0 {
@@ -185,10 +228,33 @@ func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(s
 	}
 	if err != nil {
 		logf("%s reload refused, the running config stays: %v", st.WarningIcon(), err)
-		return false
+		return err
 	}
 	logf("reloaded: %d playbook(s)", len(next.Playbooks))
-	return true
+	return nil
+}
+
+// submitAlerts queues the alerts, each resolved to the object its labels name as the
+// runner resolves them.
+func submitAlerts(ctx context.Context, kf *kube.Factory, r *runner.Runner, alerts []*engine.Alert) (int, error) {
+	dyn, err := kf.Dynamic()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range alerts {
+		if a == nil || a.Name() == "" {
+			continue
+		}
+		ev, _, err := engine.ResolveAlert(ctx, dyn, a)
+		if err != nil {
+			return n, fmt.Errorf("alert %s: %w", a.Name(), err)
+		}
+		if r.Submit(&triggers.Incoming{Event: ev, Received: time.Now()}) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func kindsOf(cfg *runner.Config) []string {

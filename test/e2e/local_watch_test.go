@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -425,5 +427,81 @@ func TestLocalWatchBadInput(t *testing.T) {
 	r = run(t, env, "local", "watch", "-f", values)
 	if r.code == 0 || !strings.Contains(r.stderr, "node_bash_enricher runs only in the in-cluster runner") || !strings.Contains(r.stderr, "no playbook") {
 		t.Fatal(r)
+	}
+}
+
+// TestLocalWatchAlerts posts an Alertmanager webhook to the watch's API: the
+// on_prometheus_alert playbook runs on the pod the alert names, an alert it does not
+// match runs nothing, and requests without the token are refused.
+func TestLocalWatchAlerts(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "w-alerts"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: ns, Labels: map[string]string{"app": "api"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	zero := int64(0)
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Pods(ns).Delete(context.Background(), "api-1", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	})
+	dir := t.TempDir()
+	sink := filepath.Join(dir, "findings.jsonl")
+	values := filepath.Join(dir, "values.yaml")
+	writeText(t, values, `sinksConfig:
+- file_sink: {name: out, file_name: `+sink+`}
+customPlaybooks:
+- triggers:
+  - on_prometheus_alert: {alert_name: KubePodCrashLooping, namespace_prefix: w-al}
+  actions:
+  - create_finding: {title: "crash looping: $name", aggregation_key: crash}
+  - pod_events_enricher: {}
+`)
+	w := startWatch(t, env, "-f", values, "--listen", "127.0.0.1:0")
+	w.waitLog(t, "Token (send as")
+	_, e := w.output()
+	addr := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`).FindStringSubmatch(e)
+	token := regexp.MustCompile(`(?m)^  (\S+)$`).FindStringSubmatch(e)
+	if addr == nil || token == nil {
+		t.Fatalf("no address or token in:\n%s", e)
+	}
+	post := func(tok string, alerts ...map[string]any) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "robusta", "alerts": alerts})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr[1]+"/api/alerts", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	alert := func(name, status string) map[string]any {
+		return map[string]any{"status": status, "labels": map[string]string{"alertname": name, "namespace": ns, "pod": "api-1", "severity": "warning"},
+			"annotations": map[string]string{"summary": "restarting"}}
+	}
+	if code := post("", alert("KubePodCrashLooping", "firing")); code != http.StatusUnauthorized {
+		t.Fatalf("without the token: %d", code)
+	}
+	if code := post(token[1], alert("KubePodNotReady", "firing"), alert("KubePodCrashLooping", "resolved"), alert("KubePodCrashLooping", "firing")); code != http.StatusOK {
+		t.Fatalf("webhook: %d", code)
+	}
+	got := waitFindings(t, sink, 1)
+	time.Sleep(time.Second)
+	got = sinkFindings(t, sink)
+	if len(got) != 1 || got[0].Title != "crash looping: api-1" || got[0].Subject["name"] != "api-1" || got[0].Subject["kind"] != "pod" {
+		t.Fatalf("findings: %+v", got)
+	}
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 }

@@ -230,7 +230,9 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	e := in.Event
 	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
 	run.Finding = engine.NewFinding(e, defaultTitle(e))
-	run.Finding.Source = "kubernetes_api_server"
+	if e.Alert == nil {
+		run.Finding.Source = "kubernetes_api_server"
+	}
 	for _, s := range pb.Steps {
 		r.Rec.ActionRun(s.Action.Name)
 		if err := r.runAction(ctx, run, s); err != nil {

@@ -79,6 +79,9 @@ func resourceName(kind string) string {
 
 func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
 	if len(s.Kinds) == 0 {
+		if s.Synced != nil {
+			s.Synced()
+		}
 		<-ctx.Done()
 		return nil
 	}

@@ -181,3 +181,49 @@ func TestKubeTriggerErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertTrigger(t *testing.T) {
+	alert := func(status string, labels map[string]string) *Incoming {
+		return &Incoming{Event: &engine.Event{Class: engine.AlertEvent, Alert: &engine.Alert{Status: status, Labels: labels,
+			Annotations: map[string]string{"summary": "x"}}}}
+	}
+	crash := map[string]string{"alertname": "KubePodCrashLooping", "pod": "api-1", "namespace": "prod", "severity": "warning"}
+	noPod := map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod"}
+	cases := []struct {
+		params string
+		in     *Incoming
+		want   bool
+	}{
+		{"{}", alert("firing", crash), true},
+		{"{}", alert("resolved", crash), false}, // status defaults to firing
+		{"{status: all}", alert("resolved", crash), true},
+		{"{status: resolved}", alert("resolved", crash), true},
+		{"{alert_name: KubePodCrashLooping}", alert("firing", crash), true},
+		{"{alert_name: KubePodNotReady}", alert("firing", crash), false},
+		{"{pod_name_prefix: api}", alert("firing", crash), true},
+		{"{pod_name_prefix: web}", alert("firing", crash), false},
+		{"{pod_name_prefix: api}", alert("firing", noPod), false}, // a prefix never matches a missing label
+		{"{namespace_prefix: pro}", alert("firing", crash), true},
+		{"{instance_name_prefix: node}", alert("firing", crash), false},
+		{"{scope: {include: [{labels: 'severity=warn.*'}]}}", alert("firing", crash), true},
+		{"{scope: {exclude: [{labels: 'namespace=prod'}]}}", alert("firing", crash), false},
+		{"{scope: {include: [{annotations: 'summary=x'}]}}", alert("firing", crash), true},
+		{"{scope: {include: [{namespace: prod}]}}", alert("firing", crash), false}, // alerts give labels and annotations only
+	}
+	for _, c := range cases {
+		tr, err := Compile(context.Background(), "on_prometheus_alert", params(t, c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.Matches(c.in); got != c.want {
+			t.Errorf("%s on %s %v: %v, want %v", c.params, c.in.Event.Alert.Status, c.in.Event.Alert.Labels, got, c.want)
+		}
+	}
+	// A Kubernetes trigger never fires on an alert, even one resolved to a pod.
+	in := alert("firing", crash)
+	in.Event.Kind, in.Event.Obj = "Pod", obj(t, "kind: Pod\nmetadata: {name: api-1, namespace: prod}")
+	tr, _ := Compile(context.Background(), "on_pod_all_changes", nil)
+	if tr.Matches(in) {
+		t.Error("on_pod_all_changes fired on an alert")
+	}
+}

@@ -96,11 +96,30 @@ func fullMatch(pattern string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// scopeData is what a scope is matched against; nil fields are absent from the data
+// (an attribute that asks for them does not match).
+type scopeData struct {
+	name, namespace     string
+	labels, annotations map[string]string
+	obj                 map[string]any
+}
+
 // matchesObject evaluates the scope on a Kubernetes object: name, namespace, labels
 // and annotations when present in its metadata, attributes on the whole object.
 func (s *scope) matchesObject(obj *unstructured.Unstructured) bool {
+	d := scopeData{name: obj.GetName(), namespace: obj.GetNamespace(), obj: obj.Object}
+	if m, ok, _ := unstructured.NestedStringMap(obj.Object, "metadata", "labels"); ok {
+		d.labels = m
+	}
+	if m, ok, _ := unstructured.NestedStringMap(obj.Object, "metadata", "annotations"); ok {
+		d.annotations = m
+	}
+	return s.matches(d)
+}
+
+func (s *scope) matches(d scopeData) bool {
 	for _, m := range s.exclude {
-		if m.matches(obj) {
+		if m.matches(d) {
 			return false
 		}
 	}
@@ -108,27 +127,30 @@ func (s *scope) matchesObject(obj *unstructured.Unstructured) bool {
 		return true
 	}
 	for _, m := range s.include {
-		if m.matches(obj) {
+		if m.matches(d) {
 			return true
 		}
 	}
 	return false
 }
 
-func (m matcher) matches(obj *unstructured.Unstructured) bool {
+func (m matcher) matches(d scopeData) bool {
 	for _, a := range m {
-		if !a.matches(obj) {
+		if !a.matches(d) {
 			return false
 		}
 	}
 	return true
 }
 
-func (a attrMatch) matches(obj *unstructured.Unstructured) bool {
+func (a attrMatch) matches(d scopeData) bool {
 	switch a.attr {
 	case "labels", "annotations":
-		data, ok, _ := unstructured.NestedStringMap(obj.Object, "metadata", a.attr)
-		if !ok {
+		data := d.labels
+		if a.attr == "annotations" {
+			data = d.annotations
+		}
+		if data == nil {
 			return false // absent from the data: no match, as the runner
 		}
 		for _, v := range a.values {
@@ -138,8 +160,11 @@ func (a attrMatch) matches(obj *unstructured.Unstructured) bool {
 		}
 		return false
 	case "attributes":
+		if d.obj == nil {
+			return false
+		}
 		for _, v := range a.values {
-			if attributesHold(v, obj.Object) {
+			if attributesHold(v, d.obj) {
 				return true
 			}
 		}
@@ -148,9 +173,9 @@ func (a attrMatch) matches(obj *unstructured.Unstructured) bool {
 	var value string
 	switch a.attr {
 	case "name":
-		value = obj.GetName()
+		value = d.name
 	case "namespace":
-		value = obj.GetNamespace()
+		value = d.namespace
 	}
 	if value == "" {
 		return false
