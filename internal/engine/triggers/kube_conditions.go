@@ -115,3 +115,107 @@ func ownerKey(in *Incoming) string {
 	}
 	return obj.GetNamespace() + ":" + name
 }
+
+// oomExclude is one entry of the OOM triggers' exclude list: a namespace (exact) and a
+// name (prefix), either alone or both.
+type oomExclude struct{ name, namespace string }
+
+// excluded is the runner's is_name_namespace_excluded.
+func excluded(list []oomExclude, name, namespace string) bool {
+	for _, x := range list {
+		nsHit := x.namespace != "" && namespace == x.namespace
+		nameHit := x.name != "" && strings.HasPrefix(name, x.name)
+		if (nsHit && nameHit) || (nsHit && x.name == "") || (x.namespace == "" && nameHit) {
+			return true
+		}
+	}
+	return false
+}
+
+// oomKilled is on_pod_oom_killed (perContainer false: the pod's name is matched
+// against exclude) and on_container_oom_killed (each container's name is): some
+// relevant container's current state is terminated with reason OOMKilled.
+func oomKilled(in *Incoming, exclude []oomExclude, perContainer bool) bool {
+	e := in.Event
+	if e.Kind != "Pod" || e.Operation != "update" {
+		return false
+	}
+	ns := e.Obj.GetNamespace()
+	if !perContainer && excluded(exclude, e.Obj.GetName(), ns) {
+		return false
+	}
+	for _, s := range containerStatuses(e.Obj) {
+		if perContainer {
+			if name, _ := s["name"].(string); excluded(exclude, name, ns) {
+				continue
+			}
+		}
+		if reason, _, _ := unstructured.NestedString(s, "state", "terminated", "reason"); reason == "OOMKilled" {
+			return true
+		}
+	}
+	return false
+}
+
+// evicted is on_pod_evicted: the pod's status reason is Evicted.
+func evicted(in *Incoming) bool {
+	e := in.Event
+	if e.Kind != "Pod" || e.Operation != "update" {
+		return false
+	}
+	reason, _, _ := unstructured.NestedString(e.Obj.Object, "status", "reason")
+	return reason == "Evicted"
+}
+
+// podKey is the rate-limit key of on_pod_evicted: the pod itself, not its owner.
+func podKey(in *Incoming) string {
+	return in.Event.Obj.GetNamespace() + ":" + in.Event.Obj.GetName()
+}
+
+// warningEvent is on_kubernetes_warning_event_*: a Warning event about some object,
+// with an operation in operations (any when empty), whose reason and note (lower
+// case, joined) contain no exclude string and, when include is given, some include
+// string.
+func warningEvent(in *Incoming, operations, include, exclude []string) bool {
+	e := in.Event
+	if e.Kind != "Event" {
+		return false
+	}
+	if t, _, _ := unstructured.NestedString(e.Obj.Object, "type"); t != "Warning" {
+		return false
+	}
+	if _, ok, _ := unstructured.NestedMap(e.Obj.Object, "regarding"); !ok {
+		return false
+	}
+	if len(operations) > 0 && !contains(operations, e.Operation) {
+		return false
+	}
+	reason, _, _ := unstructured.NestedString(e.Obj.Object, "reason")
+	note, _, _ := unstructured.NestedString(e.Obj.Object, "note")
+	content := strings.ToLower(reason + note)
+	for _, x := range exclude {
+		if strings.Contains(content, strings.ToLower(x)) {
+			return false
+		}
+	}
+	if len(include) == 0 {
+		return true
+	}
+	for _, x := range include {
+		if strings.Contains(content, strings.ToLower(x)) {
+			return true
+		}
+	}
+	return false
+}
+
+// warningKey is the rate-limit key of the warning-event triggers: per reason, for the
+// regarded object (the runner first guesses a service key from its discovery cache,
+// which a laptop does not have).
+func warningKey(in *Incoming) string {
+	o := in.Event.Obj.Object
+	reason, _, _ := unstructured.NestedString(o, "reason")
+	ns, _, _ := unstructured.NestedString(o, "regarding", "namespace")
+	name, _, _ := unstructured.NestedString(o, "regarding", "name")
+	return reason + "/" + ns + ":" + name
+}

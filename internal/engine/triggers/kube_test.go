@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 )
 
@@ -171,7 +172,6 @@ func TestKubeTriggerErrors(t *testing.T) {
 		{"on_deployment_update", "{labels_selector: 'app'}", "not key=value"},
 		{"on_deployment_update", "{scope: {include: [{name: '(?<=x)y'}]}}", "RE2"},
 		{"on_deployment_update", "{scope: {}}", "include or exclude"},
-		{"on_pod_oom_killed", "{}", "does not support it yet"},
 		{"on_nothing_update", "{}", "not a Kubernetes trigger"},
 		{"on_pod_crash_loop", "{restart_count: many}", "whole number"},
 	} {
@@ -225,5 +225,77 @@ func TestAlertTrigger(t *testing.T) {
 	tr, _ := Compile(context.Background(), "on_pod_all_changes", nil)
 	if tr.Matches(in) {
 		t.Error("on_pod_all_changes fired on an alert")
+	}
+}
+
+func TestOOMEvictedWarningTriggers(t *testing.T) {
+	pod := func(name, containerReason, podReason string) *Incoming {
+		o := obj(t, `kind: Pod
+metadata: {name: `+name+`, namespace: prod}
+status:
+  reason: `+podReason+`
+  containerStatuses:
+  - {name: app, state: {terminated: {reason: `+containerReason+`}}}
+  - {name: sidecar, state: {running: {}}, lastState: {terminated: {reason: OOMKilled}}}`)
+		return &Incoming{Event: &engine.Event{Kind: "Pod", Operation: "update", Obj: o, Old: o}}
+	}
+	ev := func(op, typ, reason, note string) *Incoming {
+		o := obj(t, `kind: Event
+metadata: {name: e1, namespace: prod}
+type: `+typ+`
+reason: `+reason+`
+note: "`+note+`"
+regarding: {kind: Pod, name: api-1, namespace: prod}`)
+		return &Incoming{Event: &engine.Event{Kind: "Event", Operation: op, Obj: o}}
+	}
+	cases := []struct {
+		key, params string
+		in          *Incoming
+		want        bool
+	}{
+		{"on_pod_oom_killed", "{}", pod("api-1", "OOMKilled", "x"), true},
+		{"on_pod_oom_killed", "{}", pod("api-1", "Error", "x"), false}, // lastState OOM does not count
+		{"on_pod_oom_killed", "{exclude: [{name: api}]}", pod("api-1", "OOMKilled", "x"), false},
+		{"on_pod_oom_killed", "{exclude: [{namespace: prod}]}", pod("api-1", "OOMKilled", "x"), false},
+		{"on_pod_oom_killed", "{exclude: [{namespace: dev, name: api}]}", pod("api-1", "OOMKilled", "x"), true},
+		{"on_container_oom_killed", "{exclude: [{name: app}]}", pod("api-1", "OOMKilled", "x"), false},
+		{"on_container_oom_killed", "{exclude: [{name: side}]}", pod("api-1", "OOMKilled", "x"), true},
+		{"on_pod_evicted", "{}", pod("api-1", "Error", "Evicted"), true},
+		{"on_pod_evicted", "{}", pod("api-1", "Error", "Failed"), false},
+		{"on_kubernetes_warning_event", "{}", ev("create", "Warning", "BackOff", "Back-off restarting"), true},
+		{"on_kubernetes_warning_event", "{}", ev("create", "Normal", "Pulled", "pulled"), false},
+		{"on_kubernetes_warning_event", "{operations: [update]}", ev("create", "Warning", "BackOff", "x"), false},
+		{"on_kubernetes_warning_event_create", "{}", ev("update", "Warning", "BackOff", "x"), false},
+		{"on_kubernetes_warning_event_create", "{include: [RESTARTING]}", ev("create", "Warning", "BackOff", "Back-off restarting"), true},
+		{"on_kubernetes_warning_event_create", "{include: [mount]}", ev("create", "Warning", "BackOff", "Back-off restarting"), false},
+		{"on_kubernetes_warning_event_create", "{exclude: [backoff]}", ev("create", "Warning", "BackOff", "x"), false},
+	}
+	for _, c := range cases {
+		tr, err := Compile(context.Background(), c.key, params(t, c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.Matches(c.in); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.key, c.params, got, c.want)
+		}
+	}
+	tr, _ := Compile(context.Background(), "on_kubernetes_warning_event_create", nil)
+	if key, period, _ := tr.(RateLimited).RateLimit(ev("create", "Warning", "BackOff", "x")); key != "BackOff/prod:api-1" || period != time.Hour {
+		t.Errorf("warning rate limit %q %v", key, period)
+	}
+}
+
+// Every trigger key of the catalogue compiles, except the families the local watch
+// does not have yet, which say so.
+func TestEveryCatalogueTrigger(t *testing.T) {
+	for _, ct := range catalogue.Triggers() {
+		_, err := Compile(context.Background(), ct.Key, map[string]any{})
+		later := ct.Key == "on_schedule" || strings.HasPrefix(ct.Key, "on_helm_release_")
+		switch {
+		case later && (err == nil || !strings.Contains(err.Error(), "does not support it yet")):
+			t.Errorf("%s: %v", ct.Key, err)
+		case !later && err != nil:
+			t.Errorf("%s: %v", ct.Key, err)
+		}
 	}
 }
