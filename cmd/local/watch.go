@@ -38,6 +38,9 @@ type WatchOptions struct {
 	ActionTimeout  time.Duration
 	Quiet          bool
 	Apply          bool
+	ScheduleFloor  time.Duration
+	// StatePath keeps the schedules' run counts across restarts.
+	StatePath string
 	// API is the runner API served by the watch (--listen); nil when off.
 	API *ServeOptions
 	// Ready, when set, is called once the watches have listed (tests).
@@ -99,6 +102,8 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 	fl.DurationVar(&opts.ActionTimeout, "action-timeout", time.Minute, "longest time one action may run")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print findings here (sinks still get them)")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.DurationVar(&opts.ScheduleFloor, "schedule-floor", 120*time.Second, "shortest wait between runs of a scheduled playbook, as the runner's 120 s (0 while developing)")
+	fl.StringVar(&opts.StatePath, "schedule-state", "", "file keeping scheduled playbooks' run counts (default: robusta/watch-schedules.json in your config folder)")
 	fl.StringVar(&api.Listen, "listen", "", "serve the runner's HTTP API here, e.g. 127.0.0.1:5000: Alertmanager webhooks (POST /api/alerts), /api/trigger, /api/playbooks/reload")
 	fl.BoolVar(&api.NoAuth, "no-auth", false, "with --listen: accept requests without the token")
 	fl.BoolVar(&api.ListenAny, "listen-any", false, "with --listen: allow an address other machines can reach (the token is then required)")
@@ -137,8 +142,14 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if len(cfg.Playbooks) == 0 {
 		return cli.WithHint(errors.New("no playbook of the files can run locally"), "see the skipped playbooks above; robusta local actions --local-only lists what runs here")
 	}
+	statePath := o.StatePath
+	if statePath == "" {
+		if dir, err := os.UserConfigDir(); err == nil {
+			statePath = filepath.Join(dir, "robusta", "watch-schedules.json")
+		}
+	}
 	r := &runner.Runner{KF: kf, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
-		NewSink: newSink, Logf: logf}
+		NewSink: newSink, Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
 		r.Always = append(r.Always, &terminalSink{io: o.IO})
 	}

@@ -505,3 +505,57 @@ customPlaybooks:
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestLocalWatchSchedule runs an on_schedule playbook with repeat: 3 and the floor
+// lowered: three findings, and a restart with the same state file runs it no more.
+func TestLocalWatchSchedule(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	dir := t.TempDir()
+	sink := filepath.Join(dir, "findings.jsonl")
+	state := filepath.Join(dir, "state.json")
+	values := filepath.Join(dir, "values.yaml")
+	writeText(t, values, `sinksConfig:
+- file_sink: {name: out, file_name: `+sink+`}
+customPlaybooks:
+- triggers:
+  - on_schedule:
+      fixed_delay_repeat: {seconds_delay: 1, repeat: 3}
+  actions:
+  - create_finding: {title: "scheduled check", aggregation_key: sched}
+`)
+	args := []string{"-f", values, "--schedule-floor", "0", "--schedule-state", state}
+	w := startWatch(t, env, args...)
+	w.waitLog(t, "its schedule is done")
+	got := sinkFindings(t, sink)
+	if len(got) != 3 || got[0].Title != "scheduled check" {
+		t.Fatalf("findings: %+v", got)
+	}
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var st map[string]struct {
+		Count int `json:"exec_count"`
+	}
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, string(b), &st)
+	if len(st) != 1 {
+		t.Fatalf("state: %s", b)
+	}
+	for _, v := range st {
+		if v.Count != 3 {
+			t.Fatalf("state: %s", b)
+		}
+	}
+	// Restarted with the same state: the schedule is already done.
+	w = startWatch(t, env, args...)
+	w.waitLog(t, "its schedule is done")
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(sinkFindings(t, sink)); n != 3 {
+		t.Fatalf("%d findings after a restart, want 3", n)
+	}
+	w.stop(t)
+}

@@ -59,8 +59,12 @@ type Runner struct {
 	NewSink SinkFactory
 	Rec     Recorder
 	Logf    func(format string, args ...any)
+	// Schedule runs the on_schedule playbooks; nil leaves them unscheduled.
+	Schedule *Scheduler
 
 	cfg     atomic.Pointer[loaded]
+	qmu     sync.RWMutex // Submit against Stop closing the queue
+	closed  bool
 	queue   chan *triggers.Incoming
 	limiter *engine.RateLimiter
 	wg      sync.WaitGroup
@@ -147,6 +151,11 @@ func (r *Runner) install(cfg *Config) error {
 	}
 	d.start(r.ctx)
 	old := r.cfg.Swap(&loaded{cfg: cfg, disp: d, defaults: defaults})
+	if r.Schedule != nil {
+		r.Schedule.Start(r.ctx, cfg, func(pb *Playbook, count int) {
+			r.Submit(&triggers.Incoming{Event: scheduledEvent(), ScheduleID: pb.ID, Received: time.Now()})
+		}, r.Logf)
+	}
 	if old != nil {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -162,6 +171,11 @@ func (r *Runner) Config() *Config { return r.cfg.Load().cfg }
 
 // Submit queues an event; false when the queue is full and it was dropped.
 func (r *Runner) Submit(in *triggers.Incoming) bool {
+	r.qmu.RLock()
+	defer r.qmu.RUnlock()
+	if r.closed {
+		return false
+	}
 	select {
 	case r.queue <- in:
 		r.Rec.QueueDepth(len(r.queue))
@@ -175,7 +189,13 @@ func (r *Runner) Submit(in *triggers.Incoming) bool {
 // Stop closes the queue, lets the workers finish what is queued and the sinks
 // deliver, until ctx ends.
 func (r *Runner) Stop(ctx context.Context) {
+	if r.Schedule != nil {
+		r.Schedule.Stop()
+	}
+	r.qmu.Lock()
+	r.closed = true
 	close(r.queue)
+	r.qmu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -198,6 +218,16 @@ func describe(in *triggers.Incoming) string {
 // `stop: true` that fires ends the later playbooks.
 func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 	l := r.cfg.Load()
+	if in.ScheduleID != "" {
+		// A scheduled run is for its own playbook only.
+		for _, pb := range l.cfg.Playbooks {
+			if pb.ID == in.ScheduleID {
+				r.Rec.EventMatched("on_schedule")
+				r.runPlaybook(ctx, pb, in, l)
+			}
+		}
+		return
+	}
 	for _, pb := range l.cfg.Playbooks {
 		fired := false
 		for _, t := range pb.Triggers {

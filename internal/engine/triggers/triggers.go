@@ -21,9 +21,9 @@ type Incoming struct {
 	Event *engine.Event
 	// Helm is set for events of the Helm release poller.
 	Helm *HelmRelease
-	// Playbook is set for scheduled events: the index of the playbook (in the runner's
-	// loaded order) whose on_schedule trigger is due. Scheduled events fire only it.
-	Playbook int
+	// ScheduleID is set for scheduled events: the id of the playbook whose on_schedule
+	// trigger is due. Scheduled events run only that playbook.
+	ScheduleID string
 	// Received is when the source saw the event.
 	Received time.Time
 }
