@@ -21,6 +21,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/serve"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
@@ -39,6 +40,8 @@ type WatchOptions struct {
 	Quiet          bool
 	Apply          bool
 	ScheduleFloor  time.Duration
+	// SinkURLs replace sinks' service URLs by sink name (--sink-url NAME=URL).
+	SinkURLs map[string]string
 	// StatePath keeps the schedules' run counts across restarts.
 	StatePath string
 	// API is the runner API served by the watch (--listen); nil when off.
@@ -102,6 +105,7 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 	fl.DurationVar(&opts.ActionTimeout, "action-timeout", time.Minute, "longest time one action may run")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print findings here (sinks still get them)")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.StringToStringVar(&opts.SinkURLs, "sink-url", nil, "send a sink's findings to this URL instead of its service's (NAME=URL, repeatable): for tests and self-hosted services")
 	fl.DurationVar(&opts.ScheduleFloor, "schedule-floor", 120*time.Second, "shortest wait between runs of a scheduled playbook, as the runner's 120 s (0 while developing)")
 	fl.StringVar(&opts.StatePath, "schedule-state", "", "file keeping scheduled playbooks' run counts (default: robusta/watch-schedules.json in your config folder)")
 	fl.StringVar(&api.Listen, "listen", "", "serve the runner's HTTP API here, e.g. 127.0.0.1:5000: Alertmanager webhooks (POST /api/alerts), /api/trigger, /api/playbooks/reload")
@@ -149,7 +153,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 		}
 	}
 	r := &runner.Runner{KF: kf, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
-		NewSink: newSink, Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
+		NewSink: sinkFactory(o.SinkURLs, cfg), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
 		r.Always = append(r.Always, &terminalSink{io: o.IO})
 	}
@@ -289,9 +293,18 @@ func report(o *WatchOptions, cfg *runner.Config, logf func(string, ...any)) {
 	}
 }
 
-// newSink builds the sinks this engine has.
-func newSink(cfg sinks.Config) (sinks.Sink, string, error) {
+// sinkFactory builds the sinks this engine has.
+func sinkFactory(urls map[string]string, cfg *runner.Config) runner.SinkFactory {
+	cluster, _ := cfg.Global["cluster_name"].(string)
+	opts := sinks.Options{BaseURLs: urls, ClusterName: cluster}
+	return func(sc sinks.Config) (sinks.Sink, string, error) { return newSink(sc, opts) }
+}
+
+func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {
 	switch cfg.Type {
+	case "webhook_sink":
+		s, err := webhook.New(cfg, opts)
+		return s, "", err
 	case "file_sink":
 		if fn, _ := cfg.Params["file_name"].(string); fn == "" {
 			return nil, "a file_sink without file_name prints to the runner's log; here the terminal shows every finding", nil

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -450,11 +452,29 @@ func TestLocalWatchAlerts(t *testing.T) {
 	t.Cleanup(func() {
 		_ = c.Client.CoreV1().Pods(ns).Delete(context.Background(), "api-1", metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	})
+	// A webhook that fails once: the finding is retried and delivered once, with the
+	// token taken from the environment as the runner does.
+	var hookMu sync.Mutex
+	var hookBodies []string
+	var hookAuth []string
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		hookBodies = append(hookBodies, string(b))
+		hookAuth = append(hookAuth, req.Header.Get("Authorization"))
+		if len(hookBodies) == 1 {
+			rw.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer hook.Close()
 	dir := t.TempDir()
 	sink := filepath.Join(dir, "findings.jsonl")
 	values := filepath.Join(dir, "values.yaml")
-	writeText(t, values, `sinksConfig:
+	writeText(t, values, `globalConfig: {cluster_name: laptop}
+sinksConfig:
 - file_sink: {name: out, file_name: `+sink+`}
+- webhook_sink: {name: hook, url: "https://hooks.example.com/x", format: json, authorization: "{{ env.HOOK_TOKEN }}"}
 customPlaybooks:
 - triggers:
   - on_prometheus_alert: {alert_name: KubePodCrashLooping, namespace_prefix: w-al}
@@ -462,7 +482,7 @@ customPlaybooks:
   - create_finding: {title: "crash looping: $name", aggregation_key: crash}
   - pod_events_enricher: {}
 `)
-	w := startWatch(t, env, "-f", values, "--listen", "127.0.0.1:0")
+	w := startWatch(t, append(env, "HOOK_TOKEN=Bearer hook-secret"), "-f", values, "--listen", "127.0.0.1:0", "--sink-url", "hook="+hook.URL)
 	w.waitLog(t, "Token (send as")
 	_, e := w.output()
 	addr := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`).FindStringSubmatch(e)
@@ -500,6 +520,18 @@ customPlaybooks:
 	got = sinkFindings(t, sink)
 	if len(got) != 1 || got[0].Title != "crash looping: api-1" || got[0].Subject["name"] != "api-1" || got[0].Subject["kind"] != "pod" {
 		t.Fatalf("findings: %+v", got)
+	}
+	waitFor(t, func() bool { hookMu.Lock(); defer hookMu.Unlock(); return len(hookBodies) >= 2 }, "the webhook's retry")
+	time.Sleep(time.Second)
+	hookMu.Lock()
+	var sent map[string]any
+	decode(t, hookBodies[1], &sent)
+	if len(hookBodies) != 2 || hookAuth[1] != "Bearer hook-secret" || sent["title"] != "crash looping: api-1" || sent["cluster_name"] != "laptop" {
+		t.Fatalf("webhook got %d requests (auth %q): %v", len(hookBodies), hookAuth, hookBodies)
+	}
+	hookMu.Unlock()
+	if _, e := w.output(); strings.Contains(e, "hook-secret") {
+		t.Errorf("the token is in the log:\n%s", e)
 	}
 	if code := w.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -180,11 +182,38 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		}
 		for typ, raw := range m {
 			params, _ := raw.(map[string]any)
+			params, _ = envSubst(params).(map[string]any)
 			name, _ := params["name"].(string)
 			cfg.Sinks = append(cfg.Sinks, SinkConfig{Type: typ, Name: name, Params: params})
 		}
 	}
 	return cfg, nil
+}
+
+// envRef is the runner's {{ env.NAME }} reference in config values: sink tokens are
+// kept out of values files this way.
+var envRef = regexp.MustCompile(`{{\s*env\.(\w+)\s*}}`)
+
+// envSubst replaces env references in every string of v, as the runner does when it
+// loads its config.
+func envSubst(v any) any {
+	switch x := v.(type) {
+	case string:
+		return envRef.ReplaceAllStringFunc(x, func(m string) string { return os.Getenv(envRef.FindStringSubmatch(m)[1]) })
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = envSubst(item)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = envSubst(item)
+		}
+		return out
+	}
+	return v
 }
 
 func asList(v any) []any {
