@@ -6,10 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/robusta-dev/robusta-go/internal/engine"
 )
 
 // changeFilters is a trigger's change_filters: ignore paths are removed from both
@@ -43,31 +39,38 @@ func compileChangeFilters(raw any) (*changeFilters, error) {
 	return cf, bad
 }
 
-func (cf *changeFilters) pass(e *engine.Event) bool {
+func (cf *changeFilters) pass(in *Incoming) bool {
+	e := in.Event
 	if e.Operation != "update" || e.Old == nil {
 		return true
 	}
-	return len(cf.Diffs(e)) > 0
+	return len(cf.diffsOf(in)) > 0
 }
 
-// Diffs are the paths (Kind.spec.x[0].y, as the runner formats them) that differ
-// between the event's versions after the ignore paths are removed, kept when they
-// contain an include string.
-func (cf *changeFilters) Diffs(e *engine.Event) []string {
-	obj := runtime.DeepCopyJSON(e.Obj.Object)
-	old := runtime.DeepCopyJSON(e.Old.Object)
-	for _, p := range cf.ignore {
-		clearPath(obj, p)
-		clearPath(old, p)
+// allDiffs are the paths (Kind.spec.x[0].y, as the runner formats them) where the
+// event's versions differ, computed once per event.
+func allDiffs(in *Incoming) []string {
+	if !in.diffed {
+		diffPaths(in.Event.Kind, in.Event.Old.Object, in.Event.Obj.Object, &in.diffs)
+		sort.Strings(in.diffs)
+		in.diffed = true
 	}
-	var paths []string
-	diffPaths(e.Kind, old, obj, &paths)
-	sort.Strings(paths)
-	if len(cf.include) == 0 {
-		return paths
-	}
+	return in.diffs
+}
+
+// diffsOf are the differences left once the ignore paths are removed from both
+// versions (a difference at or under an ignored path goes), kept when they contain
+// an include string.
+func (cf *changeFilters) diffsOf(in *Incoming) []string {
 	var kept []string
-	for _, p := range paths {
+	for _, p := range allDiffs(in) {
+		if cf.ignored(in.Event.Kind, p) {
+			continue
+		}
+		if len(cf.include) == 0 {
+			kept = append(kept, p)
+			continue
+		}
 		for _, inc := range cf.include {
 			if strings.Contains(p, inc) {
 				kept = append(kept, p)
@@ -78,37 +81,29 @@ func (cf *changeFilters) Diffs(e *engine.Event) []string {
 	return kept
 }
 
-// clearPath sets a dot path (numeric parts index lists) to nothing; a path that does
-// not exist is skipped, as the runner's duplicate_without_fields does.
-func clearPath(obj map[string]any, path string) {
-	parts := strings.Split(path, ".")
-	var cur any = obj
-	for i, part := range parts {
-		last := i == len(parts)-1
-		switch c := cur.(type) {
-		case map[string]any:
-			if _, ok := c[part]; !ok {
-				return
-			}
-			if last {
-				c[part] = nil
-				return
-			}
-			cur = c[part]
-		case []any:
-			n, err := strconv.Atoi(part)
-			if err != nil || n < 0 || n >= len(c) {
-				return
-			}
-			if last {
-				c[n] = nil
-				return
-			}
-			cur = c[n]
-		default:
-			return
+// ignored says whether a difference's path is at or under an ignore path (dot path,
+// numeric parts for list items).
+func (cf *changeFilters) ignored(kind, path string) bool {
+	for _, ig := range cf.ignore {
+		prefix := kind + formatPath(ig)
+		if path == prefix || strings.HasPrefix(path, prefix+".") || strings.HasPrefix(path, prefix+"[") {
+			return true
 		}
 	}
+	return false
+}
+
+// formatPath turns a.b.0.c into .a.b[0].c.
+func formatPath(dot string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(dot, ".") {
+		if _, err := strconv.Atoi(part); err == nil {
+			b.WriteString("[" + part + "]")
+		} else {
+			b.WriteString("." + part)
+		}
+	}
+	return b.String()
 }
 
 // diffPaths lists where a and b differ: map keys as .key, list items as [i], a list

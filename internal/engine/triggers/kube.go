@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/robusta-dev/robusta-go/internal/catalogue"
 )
 
@@ -51,10 +53,12 @@ func (t *kubeTrigger) Matches(in *Incoming) bool {
 	if t.nsPrefix != "" && (e.Obj.GetNamespace() == "" || !strings.HasPrefix(e.Obj.GetNamespace(), t.nsPrefix)) {
 		return false
 	}
-	labels := e.Obj.GetLabels()
-	for _, kv := range t.labels {
-		if labels[kv[0]] != kv[1] {
-			return false
+	if len(t.labels) > 0 {
+		labels := noCopyMap(e.Obj.Object, "metadata", "labels")
+		for _, kv := range t.labels {
+			if v, _ := labels[kv[0]].(string); v != kv[1] {
+				return false
+			}
 		}
 	}
 	if len(t.resources) > 0 && !contains(t.resources, strings.ToLower(e.Kind)) {
@@ -69,7 +73,7 @@ func (t *kubeTrigger) Matches(in *Incoming) bool {
 	if t.scope != nil && !t.scope.matchesObject(e.Obj) {
 		return false
 	}
-	if t.filters != nil && !t.filters.pass(e) {
+	if t.filters != nil && !t.filters.pass(in) {
 		return false
 	}
 	return true
@@ -82,6 +86,20 @@ func (t *kubeTrigger) RateLimit(in *Incoming) (string, time.Duration, bool) {
 		return "", 0, false
 	}
 	return t.limit(in), t.period, true
+}
+
+// noCopyMap reads a nested map without the deep copy unstructured's getters make:
+// matching runs for every event and playbook, and copies dominated its time.
+func noCopyMap(obj map[string]any, fields ...string) map[string]any {
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, fields...)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func noCopySlice(obj map[string]any, fields ...string) []any {
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, fields...)
+	l, _ := v.([]any)
+	return l
 }
 
 func contains(list []string, s string) bool {

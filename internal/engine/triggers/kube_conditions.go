@@ -18,7 +18,7 @@ func jobFailed(obj *unstructured.Unstructured) bool {
 	if obj == nil {
 		return false
 	}
-	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	conds := noCopySlice(obj.Object, "status", "conditions")
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] == "Failed" {
 			return true
@@ -32,7 +32,7 @@ func jobFailed(obj *unstructured.Unstructured) bool {
 func containerStatuses(obj *unstructured.Unstructured) []map[string]any {
 	var out []map[string]any
 	for _, field := range []string{"containerStatuses", "initContainerStatuses"} {
-		list, _, _ := unstructured.NestedSlice(obj.Object, "status", field)
+		list := noCopySlice(obj.Object, "status", field)
 		for _, s := range list {
 			if m, ok := s.(map[string]any); ok {
 				out = append(out, m)
@@ -43,8 +43,8 @@ func containerStatuses(obj *unstructured.Unstructured) []map[string]any {
 }
 
 func waitingReason(status map[string]any) (string, bool) {
-	w, ok, _ := unstructured.NestedMap(status, "state", "waiting")
-	if !ok || w == nil {
+	w := noCopyMap(status, "state", "waiting")
+	if w == nil {
 		return "", false
 	}
 	r, _ := w["reason"].(string)
@@ -184,7 +184,7 @@ func warningEvent(in *Incoming, operations, include, exclude []string) bool {
 	if t, _, _ := unstructured.NestedString(e.Obj.Object, "type"); t != "Warning" {
 		return false
 	}
-	if _, ok, _ := unstructured.NestedMap(e.Obj.Object, "regarding"); !ok {
+	if noCopyMap(e.Obj.Object, "regarding") == nil {
 		return false
 	}
 	if len(operations) > 0 && !contains(operations, e.Operation) {

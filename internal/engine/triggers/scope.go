@@ -108,13 +108,23 @@ type scopeData struct {
 // and annotations when present in its metadata, attributes on the whole object.
 func (s *scope) matchesObject(obj *unstructured.Unstructured) bool {
 	d := scopeData{name: obj.GetName(), namespace: obj.GetNamespace(), obj: obj.Object}
-	if m, ok, _ := unstructured.NestedStringMap(obj.Object, "metadata", "labels"); ok {
-		d.labels = m
-	}
-	if m, ok, _ := unstructured.NestedStringMap(obj.Object, "metadata", "annotations"); ok {
-		d.annotations = m
-	}
+	d.labels = stringMap(noCopyMap(obj.Object, "metadata", "labels"))
+	d.annotations = stringMap(noCopyMap(obj.Object, "metadata", "annotations"))
 	return s.matches(d)
+}
+
+// stringMap keeps the string values of m; nil stays nil (absent).
+func stringMap(m map[string]any) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
 }
 
 func (s *scope) matches(d scopeData) bool {

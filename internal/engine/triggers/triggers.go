@@ -26,6 +26,11 @@ type Incoming struct {
 	ScheduleID string
 	// Received is when the source saw the event.
 	Received time.Time
+
+	// diffs caches every difference between Old and Obj for the change filters of
+	// the playbooks (one worker handles an Incoming at a time).
+	diffs  []string
+	diffed bool
 }
 
 // HelmRelease is the state of one Helm release as the poller saw it.
