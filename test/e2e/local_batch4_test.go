@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -254,5 +255,86 @@ func TestLocalHPAReachedLimit(t *testing.T) {
 	f, r = runFinding(t, env, args...)
 	if len(f.Enrichments) != 0 || !strings.Contains(r.stderr, "currentReplicas is 5 in both versions") {
 		t.Fatalf("%+v\n%s", f, r)
+	}
+}
+
+// TestLocalAlertNameAndOldRevision: an alert made on the command line resolves to the
+// object its labels name, as an --alert file does; a Deployment's old version comes
+// from the ReplicaSet of a revision.
+func TestLocalAlertNameAndOldRevision(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b4-rev"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := runFinding(t, env, "local", "run", "default_enricher", "--alert-name", "HighLoad", "--label", "severity=warning", "--label", "zone=a")
+	if b := f.block(t, f.enrichment(t, "Alert labels"), 0); !rowsEqual(b.Rows, [][]string{{"alertname", "HighLoad"}, {"severity", "warning"}, {"zone", "a"}}) || f.Title != "HighLoad" {
+		t.Fatalf("%+v", f)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: ns}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, c, ns, map[string][]string{"pod": {"api-1"}})
+	f, _ = runFinding(t, env, "local", "run", "pod_events_enricher", "--alert-name", "KubePodCrashLooping", "--label", "pod=api-1", "--label", "namespace="+ns)
+	if f.Title != "KubePodCrashLooping" || f.Subject["kind"] != "pod" || f.Subject["name"] != "api-1" {
+		t.Fatalf("%+v", f)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"default_enricher", "--label", "a=b"}, "add --alert-name NAME"},
+		{[]string{"default_enricher", "--alert-name", "X", "--label", "nolabel"}, "want key=value"},
+		{[]string{"default_enricher", "--alert-name", "X", "--pod", ns + "/api-1"}, "an alert names its own object"},
+		{[]string{"report_image_changes", "--pod", ns + "/api-1", "--old-revision", "1"}, "use it with --deployment"},
+	} {
+		r := run(t, env, append([]string{"local", "run"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: %s", c.args, r)
+		}
+	}
+
+	// A Deployment rolled out twice: revision 1 holds the old image.
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Replicas: int32p(0), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.24"}}}}}}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), "shop", metav1.DeleteOptions{})
+	})
+	revisions := func() int {
+		l, err := c.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=shop"})
+		if err != nil {
+			return 0
+		}
+		return len(l.Items)
+	}
+	waitFor(t, func() bool { return revisions() == 1 }, "revision 1")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = "nginx:1.25"
+		_, err = c.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return revisions() == 2 }, "revision 2")
+	lf, _ := runLinked(t, env, "local", "run", "report_image_changes", "--deployment", ns+"/shop", "--old-revision", "1")
+	if got := onlyBlock(t, lf.finding, "json"); !strings.Contains(got, `"message": "image name: nginx new tag: 1.25 old tag 1.24"`) {
+		t.Fatalf("%s", got)
+	}
+	r := run(t, env, "local", "run", "report_image_changes", "--deployment", ns+"/shop", "--old-revision", "7")
+	if r.code == 0 || !strings.Contains(r.stderr, "has no revision 7; its ReplicaSets have revisions 1, 2") {
+		t.Fatal(r)
 	}
 }
