@@ -25,7 +25,7 @@ func graphFinding() *Finding {
 	}
 	f := &Finding{Title: "cpu", Severity: Info, Source: "manual"}
 	f.AddEnrichment("Pod Resources", Graph(&graph.Chart{Title: "CPU Usage for this pod", Format: graph.CPUUsage,
-		Query: `sum(irate(container_cpu_usage_seconds_total{namespace="prod", pod=~"api-1"}[5m])) by (pod, job)`,
+		Query:  `sum(irate(container_cpu_usage_seconds_total{namespace="prod", pod=~"api-1"}[5m])) by (pod, job)`,
 		Series: []graph.Series{s}}))
 	return f
 }
