@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/robusta-dev/robusta-go/internal/graph"
 )
 
 // Severity of a finding.
@@ -40,6 +42,9 @@ const (
 	BlockJSON             = "json"
 	BlockFile             = "file"
 	BlockCallback         = "callback"
+	// BlockGraph is a time-series chart (Robusta's GraphBlock): the series as data,
+	// drawn to SVG/PNG or in the terminal when rendered.
+	BlockGraph = "graph"
 )
 
 // Block is one piece of an enrichment. Which fields are set depends on Type: text for
@@ -56,6 +61,8 @@ type Block struct {
 	Data    []byte     `json:"data,omitempty"`
 	// Truncated says how many rows or bytes were left out of the block.
 	Truncated int `json:"truncated,omitempty"`
+	// Graph is the chart of a graph block.
+	Graph *graph.Chart `json:"graph,omitempty"`
 }
 
 // Markdown is a markdown block.
@@ -96,6 +103,10 @@ func File(name string, data []byte) Block { return Block{Type: BlockFile, Name: 
 func Callback(label, action string) Block {
 	return Block{Type: BlockCallback, Name: label, Text: action}
 }
+
+// Graph is a graph block of a chart; its name is the chart's title, as the runner
+// names its SVG.
+func Graph(c *graph.Chart) Block { return Block{Type: BlockGraph, Name: c.Title, Graph: c} }
 
 // Enrichment is a titled group of blocks.
 type Enrichment struct {

@@ -29,8 +29,7 @@ func Params(v any) []ParamDoc {
 		t = t.Elem()
 	}
 	var out []ParamDoc
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+	for _, f := range paramFields(t) {
 		name := f.Tag.Get("param")
 		if name == "" {
 			continue
@@ -40,6 +39,24 @@ func Params(v any) []ParamDoc {
 			d.Enum = strings.Split(e, "|")
 		}
 		out = append(out, d)
+	}
+	return out
+}
+
+// paramFields are a params struct's fields, those of embedded structs (shared params
+// such as Prometheus' connection) in place.
+func paramFields(t reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("param") == "" {
+			for _, inner := range paramFields(f.Type) {
+				inner.Index = append([]int{i}, inner.Index...)
+				out = append(out, inner)
+			}
+			continue
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -56,6 +73,12 @@ func typeName(t reflect.Type) string {
 		return "list of " + typeName(t.Elem())
 	case reflect.Struct:
 		return "object"
+	case reflect.Float64:
+		return "number"
+	case reflect.Map:
+		return "map of " + typeName(t.Elem())
+	case reflect.Interface:
+		return "any"
 	}
 	return t.String()
 }
@@ -70,12 +93,11 @@ func Decode(raw map[string]any, dst any) error {
 		return fmt.Errorf("params target must be a pointer to a struct")
 	}
 	sv := rv.Elem()
-	st := sv.Type()
-	fields := map[string]int{}
+	fields := map[string]reflect.StructField{}
 	var names []string
-	for i := 0; i < st.NumField(); i++ {
-		if n := st.Field(i).Tag.Get("param"); n != "" {
-			fields[n] = i
+	for _, f := range paramFields(sv.Type()) {
+		if n := f.Tag.Get("param"); n != "" {
+			fields[n] = f
 			names = append(names, n)
 		}
 	}
@@ -89,7 +111,8 @@ func Decode(raw map[string]any, dst any) error {
 		}
 	}
 	for _, n := range names {
-		f := st.Field(fields[n])
+		f := fields[n]
+		fv := sv.FieldByIndex(f.Index)
 		val, given := raw[n]
 		if !given {
 			if f.Tag.Get("required") == "true" {
@@ -101,18 +124,18 @@ func Decode(raw map[string]any, dst any) error {
 			}
 			val = def
 		}
-		if err := set(sv.Field(fields[n]), val); err != nil {
+		if err := set(fv, val); err != nil {
 			return fmt.Errorf("parameter %q: %v", n, err)
 		}
-		if e := f.Tag.Get("enum"); e != "" && sv.Field(fields[n]).Kind() == reflect.String {
+		if e := f.Tag.Get("enum"); e != "" && fv.Kind() == reflect.String {
 			ok := false
 			for _, allowed := range strings.Split(e, "|") {
-				if sv.Field(fields[n]).String() == allowed {
+				if fv.String() == allowed {
 					ok = true
 				}
 			}
 			if !ok {
-				return fmt.Errorf("parameter %q: %q is not one of %s", n, sv.Field(fields[n]).String(), strings.ReplaceAll(e, "|", ", "))
+				return fmt.Errorf("parameter %q: %q is not one of %s", n, fv.String(), strings.ReplaceAll(e, "|", ", "))
 			}
 		}
 	}
@@ -199,6 +222,48 @@ func set(f reflect.Value, v any) error {
 		}
 		if err := Decode(m, f.Addr().Interface()); err != nil {
 			return err
+		}
+	case reflect.Float64:
+		switch x := v.(type) {
+		case float64:
+			f.SetFloat(x)
+		case int:
+			f.SetFloat(float64(x))
+		case int64:
+			f.SetFloat(float64(x))
+		case string:
+			n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return fmt.Errorf("want a number, got %q", x)
+			}
+			f.SetFloat(n)
+		case fmt.Stringer: // json.Number
+			n, err := strconv.ParseFloat(x.String(), 64)
+			if err != nil {
+				return fmt.Errorf("want a number, got %q", x.String())
+			}
+			f.SetFloat(n)
+		default:
+			return fmt.Errorf("want a number, got %T", v)
+		}
+	case reflect.Map:
+		m, ok := v.(map[string]any)
+		if !ok || f.Type().Key().Kind() != reflect.String {
+			return fmt.Errorf("want an object, got %T", v)
+		}
+		out := reflect.MakeMapWithSize(f.Type(), len(m))
+		for k, it := range m {
+			ev := reflect.New(f.Type().Elem()).Elem()
+			if err := set(ev, it); err != nil {
+				return fmt.Errorf("key %q: %v", k, err)
+			}
+			out.SetMapIndex(reflect.ValueOf(k).Convert(f.Type().Key()), ev)
+		}
+		f.Set(out)
+	case reflect.Interface:
+		// Kept as given (a union or a nested model the action reads itself).
+		if v != nil {
+			f.Set(reflect.ValueOf(v))
 		}
 	default:
 		return fmt.Errorf("unsupported field kind %s", f.Kind())

@@ -86,6 +86,10 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 				}
 			case BlockCallback:
 				bw.printf("  %s %s (runs %s)\n", st.Accent("button"), pr(b.Name), pr(b.Text))
+			case BlockGraph:
+				if err := graphText(bw, st, b, o); err != nil {
+					return err
+				}
 			default:
 				bw.printf("  (%s block)\n", pr(b.Type))
 			}

@@ -74,6 +74,10 @@ func RenderMarkdown(w io.Writer, f *Finding, o RenderOptions) error {
 				bw.write("\n\n")
 			case BlockCallback:
 				bw.printf("**[%s]** (runs `%s`)\n\n", mdEscape(b.Name), b.Text)
+			case BlockGraph:
+				if err := graphMarkdown(bw, b, o); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -122,6 +126,11 @@ func Render(w io.Writer, st *cli.Styles, format cli.OutputFormat, f *Finding, o 
 				for _, b := range e.Blocks {
 					if b.Type == BlockFile {
 						if _, err := saveFile(o.SaveDir, b); err != nil {
+							return err
+						}
+					}
+					if b.Type == BlockGraph {
+						if _, err := saveGraph(o.SaveDir, b); err != nil {
 							return err
 						}
 					}
