@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
+	"github.com/robusta-dev/robusta-go/cmd/integrations"
 	"github.com/robusta-dev/robusta-go/cmd/local"
 	"github.com/robusta-dev/robusta-go/cmd/logs"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks"
@@ -76,6 +78,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(genconfig.NewCmdGenConfig(f, nil))
 	cmd.AddCommand(local.NewCmdLocal(f))
 	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
+	cmd.AddCommand(integrations.NewCmdIntegrations(f))
 	return cmd
 }
 
@@ -117,6 +120,11 @@ func exitAfterGrace(ctx context.Context, stop func(), done <-chan struct{}, stde
 // Execute runs the command tree with args and reports errors on f's stderr.
 func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
+	if isKubectlPlugin(os.Args[0]) {
+		// Run by kubectl (krew installs the binary as kubectl-robusta): help and usage
+		// lines show the command as typed.
+		cmd.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl robusta"}
+	}
 	cmd.SetArgs(args)
 	start := time.Now()
 	err := unknownSubcommand(cmd, args)
@@ -139,6 +147,12 @@ func Execute(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	cli.PrintError(f.IOStreams.ErrOut, f.IOStreams.StderrStyles(), err)
 	return cli.ExitCode(err)
+}
+
+// isKubectlPlugin says whether the binary was started under its kubectl plugin name.
+func isKubectlPlugin(argv0 string) bool {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	return base == "kubectl-robusta"
 }
 
 // unknownSubcommand catches `robusta playbooks nope`: cobra checks the words after a
