@@ -205,7 +205,9 @@ func TestWatchAlertWebhook(t *testing.T) {
 	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), dep.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), dep.Name, metav1.DeleteOptions{})
+	})
 
 	b := &wsBackend{}
 	srv := httptest.NewServer(nil)
