@@ -74,8 +74,9 @@ func (s *Watch) Handler() http.Handler {
 	mux.HandleFunc("/api/alerts", postOnly(s.alerts))
 	mux.HandleFunc("/api/playbooks/reload", postOnly(s.reload))
 	g := s.Guard
-	// /metrics reveals counts only, and Prometheus scrapes without a token.
-	g.Open = []string{"/healthz", "/metrics"}
+	// /metrics names actions and sinks, so it needs the token like the rest;
+	// Prometheus sends it with the scrape config's authorization credentials.
+	g.Open = []string{"/healthz"}
 	g.Refused = func(r *http.Request, status int, why string) {
 		s.logf("REFUSED %s %s from %s (%d): %s", r.Method, r.URL.EscapedPath(), r.RemoteAddr, status, why)
 	}

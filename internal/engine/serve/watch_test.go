@@ -82,7 +82,9 @@ func startWatch(t *testing.T, w *Watch) (*httptest.Server, func(method, path, bo
 			req.Header.Set("Content-Type", "application/json")
 		}
 		for i := 0; i+1 < len(hdr); i += 2 {
-			if hdr[i+1] == "" {
+			if hdr[i] == "Host" {
+				req.Host = hdr[i+1]
+			} else if hdr[i+1] == "" {
 				req.Header.Del(hdr[i])
 			} else {
 				req.Header.Set(hdr[i], hdr[i+1])
@@ -112,7 +114,9 @@ func TestWatchAPI(t *testing.T) {
 		want                     string
 	}{
 		{"health without token", "GET", "/healthz", "", []string{"Authorization", ""}, 200, `{"status":"OK"}`},
-		{"metrics without token", "GET", "/metrics", "", []string{"Authorization", ""}, 200, `robusta_local_actions_run_total{action="x"} 1`},
+		{"metrics need the token", "GET", "/metrics", "", []string{"Authorization", ""}, 401, "token"},
+		{"metrics refuse a foreign Host", "GET", "/metrics", "", []string{"Host", "evil.example"}, 403, "DNS rebinding"},
+		{"metrics", "GET", "/metrics", "", nil, 200, `robusta_local_actions_run_total{action="x"} 1`},
 		{"trigger needs the token", "POST", "/api/trigger", `{"action_name":"a"}`, []string{"Authorization", ""}, 401, "missing or wrong token"},
 		{"trigger refuses other origins", "POST", "/api/trigger", `{"action_name":"a"}`, []string{"Origin", "http://evil.example"}, 403, "cross-origin"},
 		{"trigger refuses text/plain", "POST", "/api/trigger", `{"action_name":"a"}`, []string{"Content-Type", "text/plain"}, 415, "application/json"},
