@@ -86,7 +86,7 @@ func (t *alertTrigger) Matches(in *Incoming) bool {
 		}
 	}
 	if t.scope != nil {
-		return t.scope.matches(map[string]map[string]string{"labels": a.Labels, "annotations": a.Annotations})
+		return t.scope.matches(alertAttrs{a})
 	}
 	return true
 }
@@ -108,8 +108,13 @@ type scope struct {
 	include, exclude []scopeEntry
 }
 
-// scopeEntry is one matcher map: attribute -> expressions, any of which may match.
-type scopeEntry map[string][]labelExpr
+// scopeEntry is one matcher map: per attribute, expressions any of which may match.
+type scopeEntry []scopeAttr
+
+type scopeAttr struct {
+	name  string
+	exprs []labelExpr
+}
 
 // labelExpr is one "name=regex,name2!=regex" expression: all its parts must match.
 type labelExpr []labelPart
@@ -118,6 +123,28 @@ type labelPart struct {
 	name   string
 	re     *regexp.Regexp
 	negate bool
+	// literals, when set, are the values the regex matches when it is a plain word or
+	// an alternation of plain words: a set lookup instead of running the regex.
+	literals map[string]bool
+}
+
+func (p *labelPart) match(v string) bool {
+	if p.literals != nil {
+		return p.literals[v]
+	}
+	return p.re.MatchString(v)
+}
+
+// literalSet returns the words of a regex that is only words joined by |.
+func literalSet(re string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range strings.Split(re, "|") {
+		if w == "" || regexp.QuoteMeta(w) != w {
+			return nil
+		}
+		set[w] = true
+	}
+	return set
 }
 
 func compileScope(v any, attrs []string) (*scope, error) {
@@ -162,7 +189,7 @@ func compileScopeEntry(item any, attrs []string) (scopeEntry, error) {
 	if !ok {
 		return nil, errors.New("a matcher must be a mapping of attribute to expressions")
 	}
-	e := scopeEntry{}
+	var e scopeEntry
 	for attr, v := range m {
 		known := false
 		for _, a := range attrs {
@@ -188,13 +215,15 @@ func compileScopeEntry(item any, attrs []string) (scopeEntry, error) {
 		default:
 			return nil, fmt.Errorf("%s: want a string or a list of strings", attr)
 		}
+		sa := scopeAttr{name: attr}
 		for _, ex := range exprs {
 			le, err := compileLabelExpr(ex)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", attr, err)
 			}
-			e[attr] = append(e[attr], le)
+			sa.exprs = append(sa.exprs, le)
 		}
+		e = append(e, sa)
 	}
 	return e, nil
 }
@@ -219,12 +248,28 @@ func compileLabelExpr(s string) (labelExpr, error) {
 			return nil, fmt.Errorf("%q: bad regex: %v", part, err)
 		}
 		lp.re = rx
+		lp.literals = literalSet(strings.TrimSpace(re))
 		out = append(out, lp)
 	}
 	return out, nil
 }
 
-func (s *scope) matches(data map[string]map[string]string) bool {
+// scopeData gives a scope the values of one attribute (labels, annotations).
+type scopeData interface {
+	attr(name string) map[string]string
+}
+
+// alertAttrs is an alert's scope data, without building a map per match.
+type alertAttrs struct{ a *engine.Alert }
+
+func (d alertAttrs) attr(name string) map[string]string {
+	if name == "annotations" {
+		return d.a.Annotations
+	}
+	return d.a.Labels
+}
+
+func (s *scope) matches(data scopeData) bool {
 	if len(s.exclude) > 0 && anyEntry(s.exclude, data) {
 		return false
 	}
@@ -234,7 +279,7 @@ func (s *scope) matches(data map[string]map[string]string) bool {
 	return true
 }
 
-func anyEntry(entries []scopeEntry, data map[string]map[string]string) bool {
+func anyEntry(entries []scopeEntry, data scopeData) bool {
 	for _, e := range entries {
 		if e.matches(data) {
 			return true
@@ -243,11 +288,11 @@ func anyEntry(entries []scopeEntry, data map[string]map[string]string) bool {
 	return false
 }
 
-func (e scopeEntry) matches(data map[string]map[string]string) bool {
-	for attr, exprs := range e {
-		values := data[attr]
+func (e scopeEntry) matches(data scopeData) bool {
+	for _, sa := range e {
+		values := data.attr(sa.name)
 		ok := false
-		for _, ex := range exprs {
+		for _, ex := range sa.exprs {
 			if ex.matches(values) {
 				ok = true
 				break
@@ -261,13 +306,14 @@ func (e scopeEntry) matches(data map[string]map[string]string) bool {
 }
 
 func (le labelExpr) matches(values map[string]string) bool {
-	for _, p := range le {
+	for i := range le {
+		p := &le[i]
 		v, ok := values[p.name]
 		if !ok {
 			// A missing label fails both name=re and name!=re, as in the runner.
 			return false
 		}
-		if p.re.MatchString(strings.TrimSpace(v)) == p.negate {
+		if p.match(strings.TrimSpace(v)) == p.negate {
 			return false
 		}
 	}

@@ -39,6 +39,9 @@ func TestAlertTrigger(t *testing.T) {
 		{"scope include is a full match", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "namespace=prod"}}}}, "firing", crash, nil, false},
 		{"scope include: all parts of an expression", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "namespace=prod-.*, severity=critical"}}}}, "firing", crash, nil, false},
 		{"scope include: any expression of a list", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": []any{"severity=critical", "severity=warning"}}}}}, "firing", crash, nil, true},
+		{"scope word alternation is a full match", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "severity=warn|critical"}}}}, "firing", crash, nil, false},
+		{"scope word alternation", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "severity=info|warning"}}}}, "firing", crash, nil, true},
+		{"scope negated word", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "severity!=warning"}}}}, "firing", crash, nil, false},
 		{"scope negation", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "namespace!=kube-.*"}}}}, "firing", crash, nil, true},
 		{"scope negation of a missing label does not match", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "team!=x"}}}}, "firing", crash, nil, false},
 		{"scope exclude wins", map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "pod=api.*"}}, "exclude": []any{map[string]any{"labels": "namespace=prod-eu"}}}}, "firing", crash, nil, false},
@@ -162,4 +165,30 @@ func TestParseWebhook(t *testing.T) {
 			t.Errorf("body %.40q: err %v, want %q", tc.body, err, tc.want)
 		}
 	}
+}
+
+// BenchmarkAlertMatch: one alert against 200 on_prometheus_alert triggers with
+// prefixes and scope, the load of playbooks.
+func BenchmarkAlertMatch(b *testing.B) {
+	var trs []Trigger
+	for i := 0; i < 200; i++ {
+		tr, err := Compile(context.Background(), "on_prometheus_alert", map[string]any{
+			"namespace_prefix": "prod",
+			"scope":            map[string]any{"include": []any{map[string]any{"labels": "severity=warning|critical, team!=infra"}}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		trs = append(trs, tr)
+	}
+	in := alertIn("firing", map[string]string{"alertname": "KubePodCrashLooping", "pod": "api-1", "namespace": "prod-eu", "severity": "warning", "team": "web"}, nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, tr := range trs {
+			if !tr.Matches(in) {
+				b.Fatal("no match")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
