@@ -2,8 +2,10 @@
 package genconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,9 +13,12 @@ import (
 
 	"github.com/AlecAivazis/survey/v2/terminal"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/robusta-dev/robusta-go/internal/backend"
+	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/config"
@@ -31,14 +36,88 @@ type Options struct {
 	NoInput    bool
 	Force      bool
 	Update     bool
+	Debug      bool
+	SkipVerify bool
+	AcceptEULA bool
+	BackendURL string
+
+	// SlackAPI is Slack's Web API base (ROBUSTA_SLACK_API_URL overrides it).
+	SlackAPI string
+	Getenv   func(string) string
+	ReadIn   io.Reader
 
 	changed func(string) bool
 }
 
+// secretFlags are the flags whose values are secrets: each also reads
+// ROBUSTA_<FLAG> and --<flag>-file PATH (- for stdin), so tokens stay out of ps
+// and the shell history.
+var secretFlags = []string{"slack-api-key", "robusta-api-key", "msteams-webhook", "discord-webhook", "webhook-url"}
+
+// boolFlags are the yes/no answers; each also has the Python CLI's --no-X form.
+var boolFlags = []string{"is-small-cluster", "enable-prometheus-stack", "playbooks-persistent-volume", "enable-crash-report"}
+
+func secretEnv(flag string) string {
+	return "ROBUSTA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func (o *Options) secretDst(flag string) *string {
+	a := &o.Answers
+	return map[string]*string{
+		"slack-api-key": &a.SlackAPIKey, "robusta-api-key": &a.RobustaAPIKey, "msteams-webhook": &a.MSTeamsWebhook,
+		"discord-webhook": &a.DiscordWebhook, "webhook-url": &a.GenericWebhook,
+	}[flag]
+}
+
+// resolveSecrets fills each secret not given as a flag from its file flag or its
+// environment variable, and returns the flags so answered.
+func resolveSecrets(o *Options, fl *pflag.FlagSet, files map[string]*string) (map[string]bool, error) {
+	answered := map[string]bool{}
+	stdinUsed := ""
+	for _, name := range secretFlags {
+		dst := o.secretDst(name)
+		file := *files[name]
+		fromFile := fl.Changed(name + "-file")
+		switch {
+		case fl.Changed(name) && fromFile:
+			return nil, cli.UsageErrorf("--%s and --%s-file both given: pass one", name, name)
+		case fromFile:
+			var b []byte
+			var err error
+			if file == "-" {
+				if stdinUsed != "" {
+					return nil, cli.UsageErrorf("--%s-file - and --%s-file - both read stdin: pass one of them as a file", stdinUsed, name)
+				}
+				stdinUsed = name
+				b, err = io.ReadAll(io.LimitReader(o.ReadIn, 1<<20))
+			} else {
+				b, err = fileio.ReadFile(file, 1<<20)
+			}
+			if err != nil {
+				return nil, cli.UsageErrorf("--%s-file %s: %v", name, file, err)
+			}
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				return nil, cli.UsageErrorf("--%s-file %s is empty: put the value in it", name, file)
+			}
+			*dst = v
+			answered[name] = true
+		case !fl.Changed(name):
+			if v := strings.TrimSpace(o.Getenv(secretEnv(name))); v != "" {
+				*dst = v
+				answered[name] = true
+			}
+		}
+	}
+	return answered, nil
+}
+
 // NewCmdGenConfig builds the command.
 func NewCmdGenConfig(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Settings: func() *config.Settings { return f.Settings }}
+	opts := &Options{IO: f.IOStreams, Settings: func() *config.Settings { return f.Settings }, Getenv: os.Getenv, ReadIn: f.IOStreams.In}
 	var small, prom, pv, crash bool
+	files := map[string]*string{}
+	noFlags := map[string]*bool{}
 	cmd := &cobra.Command{
 		Use:   "gen-config",
 		Short: "Generate generated_values.yaml for installing Robusta with Helm",
@@ -61,7 +140,23 @@ cover, its signing key and account id included, and stops on a key of the wrong 
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()
-			opts.changed = fl.Changed
+			for _, b := range boolFlags {
+				if fl.Changed(b) && fl.Changed("no-"+b) {
+					return cli.UsageErrorf("--%s and --no-%s both given: pass one", b, b)
+				}
+			}
+			// --no-X is --X=false.
+			for b, dst := range map[string]*bool{"is-small-cluster": &small, "enable-prometheus-stack": &prom, "playbooks-persistent-volume": &pv, "enable-crash-report": &crash} {
+				if fl.Changed("no-" + b) {
+					*dst = !*noFlags[b]
+					_ = fl.Set(b, fmt.Sprint(*dst))
+				}
+			}
+			answered, err := resolveSecrets(opts, fl, files)
+			if err != nil {
+				return err
+			}
+			opts.changed = func(name string) bool { return fl.Changed(name) || answered[name] }
 			if fl.Changed("is-small-cluster") {
 				opts.Answers.IsSmallCluster = helmvalues.Bool(small)
 			}
@@ -96,6 +191,19 @@ cover, its signing key and account id included, and stops on a key of the wrong 
 	fl.BoolVar(&opts.NoInput, "no-input", false, "never prompt; unanswered questions take their defaults")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing output file")
 	fl.BoolVar(&opts.Update, "update", false, "update an existing output file, keeping what the answers do not cover")
+	fl.BoolVar(&opts.Debug, "debug", false, "print the replies of Slack and the Robusta platform")
+	fl.BoolVar(&opts.SkipVerify, "skip-verify", false, "write the Slack sink without posting a welcome message to check the channel")
+	fl.BoolVar(&opts.AcceptEULA, "accept-eula", false, "accept the Robusta UI's End User License Agreement without being asked")
+	fl.StringVar(&opts.BackendURL, "backend-url", "", "Robusta platform API address (default: from "+backend.ProfileEnv+", else https://api.robusta.dev)")
+	for _, name := range secretFlags {
+		files[name] = new(string)
+		fl.StringVar(files[name], name+"-file", "", "read --"+name+" from this file (- for stdin); also $"+secretEnv(name))
+	}
+	for _, b := range boolFlags {
+		noFlags[b] = new(bool)
+		fl.BoolVar(noFlags[b], "no-"+b, false, "same as --"+b+"=false")
+		_ = fl.MarkHidden("no-" + b)
+	}
 	return cmd
 }
 
@@ -187,6 +295,21 @@ func runGenConfig(o *Options) error {
 	if err := a.Validate(); err != nil {
 		return cli.UsageErrorf("%v", err)
 	}
+	profile, err := backend.Load(o.Getenv, o.BackendURL)
+	if err != nil {
+		return cli.UsageErrorf("%v", err)
+	}
+	a.RunnerEnv = profile.RunnerEnv()
+	if a.SlackAPIKey != "" && !o.SkipVerify {
+		if err := o.verifySlack(interactive); err != nil {
+			return err
+		}
+	}
+	if a.RobustaAPIKey != "" {
+		if err := o.eula(profile, interactive); err != nil {
+			return err
+		}
+	}
 
 	out, err := helmvalues.Build(doc, *a, helmvalues.RandomUUID)
 	if err != nil {
@@ -210,6 +333,78 @@ func runGenConfig(o *Options) error {
 		}
 	}
 	summary(o, toStdout)
+	return nil
+}
+
+// verifySlack posts the welcome message; on a terminal a refused channel is asked
+// again, as the Python CLI does.
+func (o *Options) verifySlack(interactive bool) error {
+	base := o.SlackAPI
+	if v := o.Getenv(SlackAPIEnv); v != "" {
+		base = v
+	}
+	if base == "" {
+		base = defaultSlackAPI
+	}
+	var debug io.Writer
+	if o.Debug {
+		debug = o.IO.ErrOut
+	}
+	for {
+		err := verifySlackChannel(context.Background(), base, o.Answers.SlackAPIKey, o.Answers.SlackChannel, debug)
+		var se *SlackError
+		if err == nil || !errors.As(err, &se) || !interactive || se.Code == "invalid_auth" || se.Code == "not_authed" {
+			if err != nil && !interactive {
+				return cli.WithHint(err, "fix the channel, or pass --skip-verify to write the sink unchecked")
+			}
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "%s %v\n", o.IO.StderrStyles().WarningIcon(), err)
+		ch, err := input(o, "Slack channel:", "", "The channel name, with or without #.", required("the channel"))
+		if err != nil {
+			if errors.Is(err, terminal.InterruptErr) {
+				return cli.ErrAborted
+			}
+			return err
+		}
+		o.Answers.SlackChannel = helmvalues.CleanSlackChannel(ch)
+	}
+}
+
+// eula shows the license the Robusta UI requires and records its acceptance with the
+// platform, as the Python CLI does.
+func (o *Options) eula(p backend.Profile, interactive bool) error {
+	st := o.IO.StderrStyles()
+	fmt.Fprintf(o.IO.ErrOut, "The Robusta UI comes with an End User License Agreement: %s\n", st.Accent(p.EULAURL()))
+	accepted := o.AcceptEULA
+	if !accepted && interactive {
+		ok, err := confirm(o, "Do you accept the End User License Agreement?", false)
+		if err != nil {
+			if errors.Is(err, terminal.InterruptErr) {
+				return cli.ErrAborted
+			}
+			return err
+		}
+		if !ok {
+			return cli.WithHint(errors.New("the Robusta UI needs the End User License Agreement accepted"), "accept it, or run again without the Robusta UI token")
+		}
+		accepted = true
+	}
+	if !accepted {
+		fmt.Fprintf(o.IO.ErrOut, "%s acceptance not recorded: pass --accept-eula to accept it\n", st.WarningIcon())
+		return nil
+	}
+	tok, err := helmvalues.ParseUIToken(o.Answers.RobustaAPIKey)
+	if err != nil {
+		return err
+	}
+	c := backend.NewClient(p, o.Getenv, "robusta-cli/"+build.Version)
+	if err := c.AcceptEULA(context.Background(), tok.AccountID); err != nil {
+		// The values are still right; the platform asks again at first login.
+		fmt.Fprintf(o.IO.ErrOut, "%s could not record the acceptance: %v\n", st.WarningIcon(), err)
+	} else if o.Debug {
+		fmt.Fprintf(o.IO.ErrOut, "debug: acceptance recorded at %s\n", p.EULAURL())
+	}
 	return nil
 }
 

@@ -27,7 +27,7 @@ import (
 // NewCmdLocal builds the group.
 func NewCmdLocal(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "local", Short: "Run playbook actions locally against your cluster", Args: cmdutil.NoArgs}
-	cmd.AddCommand(NewCmdRun(f, nil), NewCmdActions(f, nil), NewCmdServe(f, nil))
+	cmd.AddCommand(NewCmdRun(f, nil), NewCmdActions(f, nil), NewCmdServe(f, nil), NewCmdWatch(f, nil))
 	return cmd
 }
 
@@ -45,6 +45,13 @@ type RunOptions struct {
 	Old        string
 	Operation  string
 	Alert      string
+	// AlertName and Labels synthesize an alert (--alert-name, --label k=v).
+	AlertName string
+	Labels    []string
+	// OldRevision rebuilds a Deployment's old version from its ReplicaSet of that
+	// revision (--old-revision N).
+	OldRevision int
+	synth       *engine.Alert
 	// HelmRelease is NS/NAME of a Helm release, for helm_status_enricher.
 	HelmRelease string
 	SaveDir     string
@@ -115,6 +122,9 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Old, "old", "", "YAML or JSON of the object's old version, for change-event actions")
 	fl.StringVar(&opts.Operation, "operation", "", "make a change event: create, update (needs --old) or delete (the object from --old, else the live one); default update with --old")
 	fl.StringVar(&opts.Alert, "alert", "", "YAML or JSON of a Prometheus alert (or an Alertmanager webhook body)")
+	fl.StringVar(&opts.AlertName, "alert-name", "", "run on a firing alert of this name made here, with the labels of --label (instead of --alert FILE)")
+	fl.StringArrayVar(&opts.Labels, "label", nil, "a label of the --alert-name alert, k=v (repeatable), e.g. --label pod=api-1 --label namespace=prod")
+	fl.IntVar(&opts.OldRevision, "old-revision", 0, "for a Deployment: its old version rebuilt from the ReplicaSet of this revision (instead of --old FILE)")
 	fl.StringVar(&opts.HelmRelease, "helm-release", "", "NAMESPACE/NAME of a Helm release (Secret storage): runs on its newest revision, as the runner's helm triggers do")
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
@@ -149,13 +159,29 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	if err := o.targetFromParams(namespace(explicitNS, defaultNS)); err != nil {
 		return err
 	}
+	if err := o.completeAlertName(); err != nil {
+		return err
+	}
+	if o.OldRevision != 0 {
+		switch {
+		case o.OldRevision < 0:
+			return cli.UsageErrorf("--old-revision %d: revisions start at 1", o.OldRevision)
+		case o.Old != "":
+			return cli.UsageErrorf("give either --old FILE or --old-revision N")
+		case !strings.EqualFold(o.target.Kind, "deployment") && !strings.EqualFold(o.target.Kind, "deployments") && !strings.EqualFold(o.target.Kind, "deploy"):
+			return cli.UsageErrorf("--old-revision rebuilds a Deployment's old version: use it with --deployment NS/NAME")
+		case o.Operation != "" && o.Operation != "update":
+			return cli.UsageErrorf("--old-revision makes an update event: drop --operation %s", o.Operation)
+		}
+		o.Operation = "update"
+	}
 	switch o.Operation {
 	case "":
 		if o.Old != "" {
 			o.Operation = "update"
 		}
 	case "update":
-		if o.Old == "" {
+		if o.Old == "" && o.OldRevision == 0 {
 			return cli.UsageErrorf("--operation update compares two versions: give the old one with --old FILE")
 		}
 	case "create":
@@ -174,11 +200,14 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 		if o.releaseNS, o.releaseName, err = splitRelease(o.HelmRelease, explicitNS, defaultNS); err != nil {
 			return err
 		}
-	case o.Alert != "" && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
-		return cli.UsageErrorf("--alert names its own object: drop the object flags, --old and --operation")
+	case o.Alert != "" && o.synth != nil:
+		return cli.UsageErrorf("give either --alert FILE or --alert-name NAME")
+	case (o.Alert != "" || o.synth != nil) && (o.target.Kind != "" || o.Old != "" || o.Operation != ""):
+		return cli.UsageErrorf("an alert names its own object: drop the object flags, --old and --operation")
 	case o.manual && (o.Old != "" || o.Operation != ""):
 		return cli.UsageErrorf("name=/namespace= make a manual-trigger event, which has no old version: use --pod (--deployment, ...) with --old")
 	case o.manual:
+	case o.synth != nil:
 	case o.Alert == "" && o.target.Kind == "" && o.Old == "" && o.Operation == "" && needsNoObject(o.steps):
 		// Actions on the base event (create_finding) run on no object, as the
 		// runner's on_manual_trigger does.
@@ -187,6 +216,30 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	}
 	// Before the action runs: found missing while rendering, the files would be lost.
 	return engine.CheckSaveDir(o.SaveDir)
+}
+
+// completeAlertName builds the --alert-name alert: firing, its labels from --label.
+func (o *RunOptions) completeAlertName() error {
+	if o.AlertName == "" {
+		if len(o.Labels) > 0 {
+			return cli.UsageErrorf("--label gives labels of an --alert-name alert: add --alert-name NAME")
+		}
+		return nil
+	}
+	labels := map[string]string{}
+	for _, l := range o.Labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return cli.UsageErrorf("--label %q: want key=value, e.g. --label pod=api-1", l)
+		}
+		labels[k] = v
+	}
+	if n, ok := labels["alertname"]; ok && n != o.AlertName {
+		return cli.UsageErrorf("--label alertname=%s disagrees with --alert-name %s: drop the label", n, o.AlertName)
+	}
+	labels["alertname"] = o.AlertName
+	o.synth = &engine.Alert{Status: "firing", Labels: labels, Annotations: map[string]string{}}
+	return nil
 }
 
 func (o *RunOptions) completeSteps() error {
@@ -353,17 +406,19 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 		}
 		return []*engine.Event{ev}, nil
 	}
-	if o.Alert == "" && o.target.Kind == "" {
+	if o.Alert == "" && o.synth == nil && o.target.Kind == "" {
 		return []*engine.Event{{Class: "ExecutionBaseEvent"}}, nil
 	}
 	dyn, err := kf.Dynamic()
 	if err != nil {
 		return nil, kf.Explain(err, "", "", "")
 	}
-	if o.Alert != "" {
-		alerts, err := readAlerts(o.Alert)
-		if err != nil {
-			return nil, err
+	if o.Alert != "" || o.synth != nil {
+		alerts := []*engine.Alert{o.synth}
+		if o.Alert != "" {
+			if alerts, err = readAlerts(o.Alert); err != nil {
+				return nil, err
+			}
 		}
 		var out []*engine.Event
 		for _, a := range alerts {
@@ -410,6 +465,11 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 	obj, err := dyn.Resource(res.GVR).Namespace(ns).Get(ctx, o.target.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, kf.Explain(err, "get", res.GVR.Resource, ns)
+	}
+	if o.OldRevision > 0 {
+		if old, err = actions.DeploymentAtRevision(ctx, kf, obj, o.OldRevision); err != nil {
+			return nil, err
+		}
 	}
 	switch o.Operation {
 	case "":

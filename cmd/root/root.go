@@ -22,6 +22,7 @@ import (
 	"github.com/robusta-dev/robusta-go/cmd/local"
 	"github.com/robusta-dev/robusta-go/cmd/logs"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks"
+	"github.com/robusta-dev/robusta-go/cmd/selfhost"
 	"github.com/robusta-dev/robusta-go/cmd/version"
 	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -74,6 +75,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(logs.NewCmdLogs(f, nil))
 	cmd.AddCommand(genconfig.NewCmdGenConfig(f, nil))
 	cmd.AddCommand(local.NewCmdLocal(f))
+	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
 	return cmd
 }
 

@@ -96,7 +96,7 @@ var actions = []Action{
 		Event:   "HorizontalPodAutoscalerChangeEvent",
 		Params:  "HPALimitParams",
 		Class:   ClassKubeAPI,
-		Reason:  "its button calls back into the runner through Slack; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Reports an HPA that hit maxReplicas, with a Slack button to raise the limit",
 	},
 	{
@@ -233,7 +233,7 @@ var actions = []Action{
 		Event:   "EventChangeEvent",
 		Params:  "EventFindingParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Turns a Kubernetes Event into a notification, from its reason, message and object",
 	},
 	{
@@ -491,7 +491,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/event_enrichments.py:132",
 		Event:   "EventChangeEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Reports a Kubernetes Event as a finding about the object it concerns",
 	},
 	{
@@ -1028,7 +1028,7 @@ var actions = []Action{
 		Source:  "playbooks/robusta_playbooks/node_enrichments.py:134",
 		Event:   "NodeChangeEvent",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Reports a node that just turned NotReady, with its status details",
 	},
 	{
@@ -1662,7 +1662,7 @@ var actions = []Action{
 		Event:   "EventChangeEvent",
 		Params:  "WarningEventReportParams",
 		Class:   ClassKubeAPI,
-		Reason:  "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Reports an Event as a finding; maps event reasons to your own aggregation keys",
 	},
 }

@@ -54,6 +54,8 @@ func typeName(t reflect.Type) string {
 		return "bool"
 	case reflect.Slice:
 		return "list of " + typeName(t.Elem())
+	case reflect.Struct:
+		return "object"
 	}
 	return t.String()
 }
@@ -188,6 +190,16 @@ func set(f reflect.Value, v any) error {
 			}
 		}
 		f.Set(out)
+	case reflect.Struct:
+		// A nested params object (an item of a list such as warning_event_groups): the
+		// same rules as the top level, so its unknown or missing keys are named too.
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("want an object (key: value), got %T", v)
+		}
+		if err := Decode(m, f.Addr().Interface()); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unsupported field kind %s", f.Kind())
 	}

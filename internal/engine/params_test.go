@@ -60,3 +60,59 @@ func TestDecode(t *testing.T) {
 		t.Fatalf("%+v", docs)
 	}
 }
+
+type groupParams struct {
+	Matchers    []string `param:"matchers" required:"true"`
+	Key         string   `param:"aggregation_key" required:"true"`
+	Description string   `param:"description"`
+}
+
+type groupsParams struct {
+	Groups []groupParams `param:"groups" required:"true"`
+}
+
+// A list of nested objects decodes item by item with the top level's rules, and an
+// error says which item and which key is wrong.
+func TestDecodeListOfObjects(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		want      []groupParams
+		err       string
+	}{
+		{"two items", `{"groups":[{"matchers":["A","B"],"aggregation_key":"k1"},{"matchers":"C","aggregation_key":"k2","description":"d"}]}`,
+			[]groupParams{{Matchers: []string{"A", "B"}, Key: "k1"}, {Matchers: []string{"C"}, Key: "k2", Description: "d"}}, ""},
+		{"empty list", `{"groups":[]}`, []groupParams{}, ""},
+		{"missing key in item", `{"groups":[{"matchers":["A"],"aggregation_key":"k"},{"matchers":["B"]}]}`, nil,
+			`parameter "groups": item 1: missing required parameter "aggregation_key"`},
+		{"unknown key in item", `{"groups":[{"matchers":["A"],"aggregation_key":"k","colour":1}]}`, nil,
+			`parameter "groups": item 0: unknown parameter "colour": allowed are aggregation_key, description, matchers`},
+		{"item not an object", `{"groups":["A"]}`, nil, `parameter "groups": item 0: want an object (key: value), got string`},
+		{"not a list", `{"groups":{"matchers":["A"]}}`, nil, `parameter "groups": want a list`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw map[string]any
+			if err := json.Unmarshal([]byte(tc.raw), &raw); err != nil {
+				t.Fatal(err)
+			}
+			var got groupsParams
+			err := Decode(raw, &got)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(got.Groups)
+			b, _ := json.Marshal(tc.want)
+			if string(a) != string(b) {
+				t.Fatalf("got %s, want %s", a, b)
+			}
+		})
+	}
+	if d := Params(&groupsParams{}); len(d) != 1 || d[0].Type != "list of object" {
+		t.Fatalf("Params: %+v", d)
+	}
+}

@@ -41,6 +41,10 @@ type Answers struct {
 	EnablePrometheusStack     *bool
 	PlaybooksPersistentVolume *bool
 	EnableCrashReport         *bool
+
+	// RunnerEnv are runner environment variables (name, value) pointing the runner at
+	// a custom backend profile; set under runner.additional_env_vars.
+	RunnerEnv [][2]string
 }
 
 // Bool returns a pointer to b.
@@ -258,8 +262,17 @@ func Build(existing *yaml.Node, a Answers, uuid func() (string, error)) (*yaml.N
 	}
 	m.setOrDelete("playbooksPersistentVolume", a.PlaybooksPersistentVolume)
 
+	if a.RobustaAPIKey != "" {
+		// As the Python CLI does with a UI token: HolmesGPT on, using Robusta's AI.
+		m.set("enableHolmesGPT", boolNode(true))
+		setEnvVars(m.child("holmes").seq("additional_env_vars"), [][2]string{{"ROBUSTA_AI", "true"}})
+	}
+
 	runner := m.child("runner")
 	runner.setOrDelete("sendAdditionalTelemetry", a.EnableCrashReport)
+	if len(a.RunnerEnv) > 0 {
+		setEnvVars(runner.seq("additional_env_vars"), a.RunnerEnv)
+	}
 	if len(runner.n.Content) == 0 {
 		m.delete("runner")
 	}
@@ -302,6 +315,10 @@ var typedKeys = []struct {
 	{[]string{"playbooksPersistentVolume"}, yaml.ScalarNode},
 	{[]string{"runner"}, yaml.MappingNode},
 	{[]string{"runner", "sendAdditionalTelemetry"}, yaml.ScalarNode},
+	{[]string{"runner", "additional_env_vars"}, yaml.SequenceNode},
+	{[]string{"enableHolmesGPT"}, yaml.ScalarNode},
+	{[]string{"holmes"}, yaml.MappingNode},
+	{[]string{"holmes", "additional_env_vars"}, yaml.SequenceNode},
 	{[]string{"kube-prometheus-stack"}, yaml.MappingNode},
 	{[]string{"kube-prometheus-stack", "prometheus"}, yaml.MappingNode},
 	{[]string{"kube-prometheus-stack", "prometheus", "prometheusSpec"}, yaml.MappingNode},
@@ -367,6 +384,27 @@ func replaceSink(sinks *yaml.Node, name string, entry *yaml.Node, first bool) {
 		return
 	}
 	sinks.Content = append(sinks.Content, entry)
+}
+
+// setEnvVars sets each (name, value) in a list of {name, value} entries: an entry of
+// the same name is replaced, others are kept, new ones appended.
+func setEnvVars(list *yaml.Node, vars [][2]string) {
+	for _, v := range vars {
+		entry := mapping{&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}
+		entry.set("name", str(v[0]))
+		entry.set("value", str(v[1]))
+		replaced := false
+		for i, e := range list.Content {
+			if e.Kind == yaml.MappingNode && (mapping{e}).get("name") == v[0] {
+				list.Content[i] = entry.n
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			list.Content = append(list.Content, entry.n)
+		}
+	}
 }
 
 // Marshal renders the document with two-space indentation.

@@ -39,7 +39,7 @@ func TestGenConfigFlags(t *testing.T) {
 	_ = os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: kind-dev\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: kind-dev\n  context: {cluster: kind-dev, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: kind-dev\n"), 0o600)
 	env := kubeconfigEnv(kc)
 
-	r := run(t, env, "gen-config", "--no-input", "--output-path", out, "--slack-api-key", "xoxb-secret-1234", "--slack-channel", "#ops")
+	r := run(t, env, "gen-config", "--no-input", "--output-path", out, "--slack-api-key", "xoxb-secret-1234", "--slack-channel", "#ops", "--skip-verify")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -131,6 +131,12 @@ func TestGenConfigBadInputWritesNothing(t *testing.T) {
 // wizard runs gen-config on a pseudo-terminal and lets script answer like a person.
 func wizard(t *testing.T, dir string, args []string, script func(c *expect.Console)) (int, string) {
 	t.Helper()
+	return wizardEnv(t, dir, nil, args, script)
+}
+
+// wizardEnv is wizard with more environment variables.
+func wizardEnv(t *testing.T, dir string, env, args []string, script func(c *expect.Console)) (int, string) {
+	t.Helper()
 	pty, tty, err := pseudotty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +153,7 @@ func wizard(t *testing.T, dir string, args []string, script func(c *expect.Conso
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, append([]string{"gen-config"}, args...)...)
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + filepath.Join(dir, "none")}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Tty(), c.Tty(), c.Tty()
 	if err := cmd.Start(); err != nil {
@@ -189,7 +196,8 @@ func TestGenConfigWizard(t *testing.T) {
 		// before that answer would be mixed into it. A person is slower than this anyway.
 		time.Sleep(100 * time.Millisecond)
 	}
-	code, screen := wizard(t, dir, nil, func(c *expect.Console) {
+	slackAPI := newSlackStandIn(t, map[string]string{"alerts": ""})
+	code, screen := wizardEnv(t, dir, []string{"ROBUSTA_SLACK_API_URL=" + slackAPI.URL}, nil, func(c *expect.Console) {
 		prompt(c, "Cluster name")
 		c.SendLine("my-cluster")
 		prompt(c, "small or local cluster")

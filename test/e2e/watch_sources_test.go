@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -130,43 +129,6 @@ func TestWatchHelmSource(t *testing.T) {
 	ins, err := triggers.PollHelmReleases(ctx, c.Client, ns)
 	if err != nil || len(ins) != 1 || ins[0].Helm.Version != 2 {
 		t.Fatalf("PollHelmReleases: %d releases, %v", len(ins), err)
-	}
-}
-
-// The scheduler on the real clock with the floor at 0: a fixed delay job runs its
-// repeats and a restart with the same state file does not run it again.
-func TestWatchScheduler(t *testing.T) {
-	state := filepath.Join(t.TempDir(), "schedule.json")
-	tr := wsCompile(t, "on_schedule", map[string]any{"fixed_delay_repeat": map[string]any{"repeat": 2, "seconds_delay": 1}})
-	entries := []triggers.ScheduleEntry{{Playbook: 3, ID: "pb-3", Trigger: tr}}
-	runFor := func(d time.Duration) *wsCollected {
-		s := triggers.NewScheduler(state)
-		s.Floor = 0
-		s.Update(entries)
-		got := &wsCollected{}
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		if err := s.Run(ctx, got.emit); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	first := runFor(3 * time.Second)
-	if len(first.ins) != 2 {
-		t.Fatalf("%d runs, want 2", len(first.ins))
-	}
-	if gap := first.ins[1].Received.Sub(first.ins[0].Received); gap < 900*time.Millisecond || gap > 2500*time.Millisecond {
-		t.Fatalf("runs %s apart, want about 1s", gap)
-	}
-	if in := first.ins[0]; in.Playbook != 3 || !tr.Matches(in) || !in.Event.Yields("ExecutionBaseEvent") {
-		t.Fatalf("event %+v", in)
-	}
-	b, err := os.ReadFile(state)
-	if err != nil || !strings.Contains(string(b), `"status": "done"`) {
-		t.Fatalf("state %s (%v)", b, err)
-	}
-	if again := runFor(1500 * time.Millisecond); len(again.ins) != 0 {
-		t.Fatalf("a finished job ran %d times after a restart", len(again.ins))
 	}
 }
 

@@ -47,12 +47,19 @@ var shapes = []repoShape{
 func main() {
 	n := flag.Int("n", 5, "runs of each tool per repo")
 	only := flag.String("shapes", "small,random,source,many", "which repos, comma-separated")
+	link := flag.String("link", "0", "limit the bandwidth to kube-apiserver, as a laptop's link to its cluster: e.g. 100Mbit, 20MB (per second); 0 for none")
 	hold := flag.Bool("hold", false, "set up the cluster, runner and repos, print how to reach them and wait for a signal (to profile by hand)")
 	flag.Parse()
-	benchutil.Main(func() error { return run(*n, *only, *hold) })
+	benchutil.Main(func() error {
+		bps, err := parseRate(*link)
+		if err != nil {
+			return err
+		}
+		return run(*n, *only, *hold, *link, bps)
+	})
 }
 
-func run(n int, only string, hold bool) error {
+func run(n int, only string, hold bool, link string, bps int) error {
 	ctx := context.Background()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -70,11 +77,23 @@ func run(n int, only string, hold bool) error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
+	kubeconfig := c.KubeconfigPath
+	if bps > 0 {
+		// Only the measured commands go through the link; setting up does not.
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if kubeconfig, err = throttledKubeconfig(lctx, kubeconfig, tmp, bps); err != nil {
+			return err
+		}
+	}
+	env := append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	storage := filepath.Join(execDir, "storage")
 
 	fmt.Printf("Measured %s on %s/%s, %d CPUs, load average %s at the start; median of %d runs each.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchutil.LoadAvg(), n)
+	if bps > 0 {
+		fmt.Printf("Both tools reach kube-apiserver through a %s link (%.1f MB/s each way, a loopback proxy).\n\n", link, float64(bps)/1e6)
+	}
 	var runs []string
 	var firstRows, repeatRows []string
 	for _, sh := range shapes {

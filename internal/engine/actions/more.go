@@ -86,7 +86,8 @@ func babysitter(_ context.Context, r *engine.Run, p any) error {
 	}
 	sort.Strings(paths)
 	if len(paths) == 0 {
-		r.Finding.AddEnrichment("", engine.Markdown("No monitored field changed."))
+		// The runner sends nothing then; a note tells a local run's user why.
+		r.Notes = append(r.Notes, "resource_babysitter: no monitored field changed, so there is no finding")
 		r.Stop = true
 		return nil
 	}

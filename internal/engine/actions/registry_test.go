@@ -77,6 +77,11 @@ var builtIns = map[string]struct {
 	"foreign_logs_enricher":                    {event: "ExecutionBaseEvent", required: []string{"label_selectors"}},
 	"alert_foreign_logs_enricher":              {event: "PrometheusKubernetesAlert", required: []string{"label_selectors"}},
 	"target_down_dns_enricher":                 {event: "PrometheusKubernetesAlert"},
+	"event_report":                             {event: "EventChangeEvent"},
+	"create_event_finding":                     {event: "EventChangeEvent", required: []string{"aggregation_key"}},
+	"warning_events_report":                    {event: "EventChangeEvent", required: []string{"warning_event_groups"}},
+	"node_health_watcher":                      {event: "NodeChangeEvent"},
+	"alert_on_hpa_reached_limit":               {event: "HorizontalPodAutoscalerChangeEvent"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.

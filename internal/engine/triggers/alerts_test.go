@@ -12,7 +12,7 @@ func alertIn(status string, labels, annotations map[string]string) *Incoming {
 	return &Incoming{Event: &engine.Event{Class: engine.AlertEvent, Alert: &engine.Alert{Status: status, Labels: labels, Annotations: annotations}}}
 }
 
-func TestAlertTrigger(t *testing.T) {
+func TestAlertTriggerRunnerCases(t *testing.T) {
 	crash := map[string]string{"alertname": "KubePodCrashLooping", "pod": "api-7f9", "namespace": "prod-eu", "instance": "10.0.0.1:8080", "severity": "warning"}
 	for _, tc := range []struct {
 		name   string
@@ -72,44 +72,15 @@ func TestAlertTriggerNotAnAlert(t *testing.T) {
 	}
 }
 
-func TestAlertTriggerProviders(t *testing.T) {
-	old := ClusterProvider
-	defer func() { ClusterProvider = old }()
-	ClusterProvider = func() string { return "GKE" }
-	for _, tc := range []struct {
-		providers []any
-		want      bool
-	}{{[]any{"gke"}, true}, {[]any{"EKS", "AKS"}, false}, {nil, true}} {
-		p := map[string]any{}
-		if tc.providers != nil {
-			p["k8s_providers"] = tc.providers
-		}
-		tr, err := Compile(context.Background(), "on_prometheus_alert", p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := tr.Matches(alertIn("firing", map[string]string{"alertname": "A"}, nil)); got != tc.want {
-			t.Errorf("providers %v: got %v want %v", tc.providers, got, tc.want)
-		}
+// Unknown keys are ignored (the runner's model has no strict keys); a malformed scope
+// is refused.
+func TestAlertTriggerParams(t *testing.T) {
+	if _, err := Compile(context.Background(), "on_prometheus_alert", map[string]any{"alert_nam": "X"}); err != nil {
+		t.Errorf("unknown key refused: %v", err)
 	}
-}
-
-func TestAlertTriggerBadParams(t *testing.T) {
-	for _, tc := range []struct {
-		params map[string]any
-		want   string
-	}{
-		{map[string]any{"alert_nam": "X"}, `unknown parameter "alert_nam"`},
-		{map[string]any{"scope": "x"}, "scope: must be a mapping"},
-		{map[string]any{"scope": map[string]any{}}, "needs include and/or exclude"},
-		{map[string]any{"scope": map[string]any{"include": []any{}}}, "non-empty list"},
-		{map[string]any{"scope": map[string]any{"include": []any{map[string]any{"name": "x"}}}}, `unknown attribute "name"`},
-		{map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "noequals"}}}}, "name=regex"},
-		{map[string]any{"scope": map[string]any{"include": []any{map[string]any{"labels": "a=("}}}}, "bad regex"},
-	} {
-		_, err := Compile(context.Background(), "on_prometheus_alert", tc.params)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "trigger on_prometheus_alert") {
-			t.Errorf("%v: err %v, want %q", tc.params, err, tc.want)
+	for _, sc := range []any{"x", map[string]any{}, map[string]any{"include": []any{}}} {
+		if _, err := Compile(context.Background(), "on_prometheus_alert", map[string]any{"scope": sc}); err == nil {
+			t.Errorf("scope %v accepted", sc)
 		}
 	}
 }

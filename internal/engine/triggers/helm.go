@@ -134,15 +134,6 @@ func (t *helmTrigger) RateLimit(in *Incoming) (string, time.Duration, bool) {
 	return key, t.rateLimit, true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // DefaultHelmInterval is the runner's discovery period (DISCOVERY_PERIOD_SEC).
 const DefaultHelmInterval = 90 * time.Second
 

@@ -21,11 +21,16 @@ type Incoming struct {
 	Event *engine.Event
 	// Helm is set for events of the Helm release poller.
 	Helm *HelmRelease
-	// Playbook is set for scheduled events: the index of the playbook (in the runner's
-	// loaded order) whose on_schedule trigger is due. Scheduled events fire only it.
-	Playbook int
+	// ScheduleID is set for scheduled events: the id of the playbook whose on_schedule
+	// trigger is due. Scheduled events run only that playbook.
+	ScheduleID string
 	// Received is when the source saw the event.
 	Received time.Time
+
+	// diffs caches every difference between Old and Obj for the change filters of
+	// the playbooks (one worker handles an Incoming at a time).
+	diffs  []string
+	diffed bool
 }
 
 // HelmRelease is the state of one Helm release as the poller saw it.

@@ -1,0 +1,376 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/spf13/cobra"
+
+	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/runner"
+	"github.com/robusta-dev/robusta-go/internal/engine/serve"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
+	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
+	"github.com/robusta-dev/robusta-go/internal/fileio"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+)
+
+// WatchOptions are the inputs of `local watch`.
+type WatchOptions struct {
+	IO   *cli.IOStreams
+	Kube func() *kube.Factory
+
+	Files          []string
+	WithBuiltin    bool
+	ReplayExisting bool
+	Queue, Workers int
+	ActionTimeout  time.Duration
+	Quiet          bool
+	Apply          bool
+	ScheduleFloor  time.Duration
+	// SinkURLs replace sinks' service URLs by sink name (--sink-url NAME=URL).
+	SinkURLs map[string]string
+	// StatePath keeps the schedules' run counts across restarts.
+	StatePath string
+	// API is the runner API served by the watch (--listen); nil when off.
+	API *ServeOptions
+	// Ready, when set, is called once the watches have listed (tests).
+	Ready func()
+}
+
+// NewCmdWatch builds `local watch`; runF replaces the run function in tests.
+func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *WatchOptions) error) *cobra.Command {
+	opts := &WatchOptions{IO: f.IOStreams, Kube: f.Kube}
+	api := &ServeOptions{IO: f.IOStreams, Kube: f.Kube, Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "watch -f VALUES.yaml [-f MORE.yaml]",
+		Short: "Run a values file's playbooks on this machine against the cluster's live changes",
+		Long: `Run the playbooks of a Robusta values file from this machine: the cluster's
+changes are watched with the current kubeconfig, matched against each playbook's
+triggers as the runner matches them, and the actions of every playbook that fires run
+on one finding, which is printed here and sent to the sinks of sinksConfig that this
+engine has (file_sink so far; the others are named at start and skipped).
+
+Several -f files merge as Helm merges values (later files win). The files are
+validated first: errors stop the watch, warnings are shown. Playbooks whose triggers
+or actions the local engine lacks are named and skipped. Objects that exist at start
+are not reported as created unless --replay-existing. The files are reloaded when they
+change and on SIGHUP; a file that does not validate leaves the running config as it
+is. Mutating actions run as a server-side dry run unless --apply. Ctrl-C finishes the
+events in hand and exits.
+
+With --listen the watch serves the runner's HTTP API with the same token and
+checks as 'local serve': point Alertmanager's webhook (or curl) at POST /api/alerts
+to run the on_prometheus_alert playbooks; an alert runs on the object its labels name.`,
+		Example: `  robusta local watch -f generated_values.yaml
+  robusta local watch -f values.yaml -f my-playbooks.yaml --replay-existing`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if api.Listen != "" {
+				if err := api.Complete(); err != nil {
+					return err
+				}
+				opts.API = api
+			}
+			if len(opts.Files) == 0 {
+				return cli.UsageErrorf("give the values file to run with -f FILE")
+			}
+			if opts.Queue < 1 || opts.Workers < 1 {
+				return cli.UsageErrorf("--queue and --workers must be at least 1")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunWatch(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&opts.Files, "values", "f", nil, "values file with customPlaybooks and sinksConfig (repeatable; later files win)")
+	fl.BoolVar(&opts.WithBuiltin, "with-builtin", false, "also run builtinPlaybooks and priorityBuiltinPlaybooks found in the files")
+	fl.BoolVar(&opts.ReplayExisting, "replay-existing", false, "report the objects that exist at start as created")
+	fl.IntVar(&opts.Queue, "queue", 1000, "events waiting to be processed before new ones are dropped")
+	fl.IntVar(&opts.Workers, "workers", 4, "events processed in parallel")
+	fl.DurationVar(&opts.ActionTimeout, "action-timeout", time.Minute, "longest time one action may run")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print findings here (sinks still get them)")
+	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.StringToStringVar(&opts.SinkURLs, "sink-url", nil, "send a sink's findings to this URL instead of its service's (NAME=URL, repeatable): for tests and self-hosted services")
+	fl.DurationVar(&opts.ScheduleFloor, "schedule-floor", 120*time.Second, "shortest wait between runs of a scheduled playbook, as the runner's 120 s (0 while developing)")
+	fl.StringVar(&opts.StatePath, "schedule-state", "", "file keeping scheduled playbooks' run counts (default: robusta/watch-schedules.json in your config folder)")
+	fl.StringVar(&api.Listen, "listen", "", "serve the runner's HTTP API here, e.g. 127.0.0.1:5000: Alertmanager webhooks (POST /api/alerts), /api/trigger, /api/playbooks/reload")
+	fl.BoolVar(&api.NoAuth, "no-auth", false, "with --listen: accept requests without the token")
+	fl.BoolVar(&api.ListenAny, "listen-any", false, "with --listen: allow an address other machines can reach (the token is then required)")
+	return cmd
+}
+
+func (o *WatchOptions) load(ctx context.Context) (*runner.Config, error) {
+	var files []runner.File
+	for _, p := range o.Files {
+		b, err := fileio.ReadFile(p, fileio.MaxInput)
+		if err != nil {
+			return nil, cli.UsageErrorf("-f: %v", err)
+		}
+		files = append(files, runner.File{Name: p, Data: b})
+	}
+	return runner.Load(ctx, files, runner.Options{WithBuiltin: o.WithBuiltin})
+}
+
+// RunWatch watches until ctx ends.
+func RunWatch(ctx context.Context, o *WatchOptions) error {
+	var logMu sync.Mutex
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+	cfg, err := o.load(ctx)
+	if err != nil {
+		return err
+	}
+	kf := o.Kube()
+	if _, err := kf.RESTConfig(); err != nil {
+		return kf.Explain(err, "", "", "")
+	}
+	report(o, cfg, logf)
+	if len(cfg.Playbooks) == 0 {
+		return cli.WithHint(errors.New("no playbook of the files can run locally"), "see the skipped playbooks above; robusta local actions --local-only lists what runs here")
+	}
+	statePath := o.StatePath
+	if statePath == "" {
+		if dir, err := os.UserConfigDir(); err == nil {
+			statePath = filepath.Join(dir, "robusta", "watch-schedules.json")
+		}
+	}
+	r := &runner.Runner{KF: kf, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
+		NewSink: sinkFactory(o.SinkURLs, cfg), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
+	if !o.Quiet {
+		r.Always = append(r.Always, &terminalSink{io: o.IO})
+	}
+	// Workers and sinks outlive ctx: after Ctrl-C they finish what is in hand.
+	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	if err := r.Start(work, cfg); err != nil {
+		return err
+	}
+	apiReload := make(chan chan error)
+	if o.API != nil {
+		srv := &serve.Server{KF: kf, Apply: o.Apply, Log: o.IO.ErrOut,
+			Alerts: func(ctx context.Context, alerts []*engine.Alert) (int, error) {
+				return submitAlerts(ctx, kf, r, alerts)
+			},
+			Reload: func() error {
+				done := make(chan error, 1)
+				select {
+				case apiReload <- done:
+					return <-done
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}
+		go func() {
+			if err := o.API.serve(ctx, srv, "local watch"); err != nil {
+				logf("%s the API is not served: %v", o.IO.StderrStyles().WarningIcon(), err)
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	changed := watchFiles(ctx, o.Files, logf)
+
+	for {
+		srcCtx, stopSrc := context.WithCancel(ctx)
+		src := &triggers.KubeSource{KF: kf, Kinds: kindsOf(r.Config()), ReplayExisting: o.ReplayExisting, Synced: func() {
+			logf("watching %v; %d playbook(s) loaded; Ctrl-C stops", kindsOf(r.Config()), len(r.Config().Playbooks))
+			if o.Ready != nil {
+				o.Ready()
+			}
+		}}
+		srcDone := make(chan error, 1)
+		go func() { srcDone <- src.Run(srcCtx, r.Submit) }()
+		for reloaded := false; !reloaded; {
+			select {
+			case <-ctx.Done():
+				stopSrc()
+				<-srcDone
+				logf("stopping: finishing the events in hand")
+				drain, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+				r.Stop(drain)
+				cancel()
+				return nil
+			case err := <-srcDone:
+				stopSrc()
+				return err
+			case <-hup:
+			case <-changed:
+			case done := <-apiReload:
+				err := o.reload(ctx, r, logf)
+				done <- err
+				reloaded = err == nil
+				continue
+			}
+			reloaded = o.reload(ctx, r, logf) == nil
+		}
+		// The new config may watch other kinds: the watches start again (objects
+		// that exist are listed as seen, not reported).
+		stopSrc()
+		<-srcDone
+	}
+}
+
+// reload loads the files again and installs them; a config that fails keeps the
+// running one, and says why.
+func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(string, ...any)) error {
+	st := o.IO.StderrStyles()
+	next, err := o.load(ctx)
+	if err == nil && len(next.Playbooks) == 0 {
+		err = errors.New("no playbook of the files can run locally")
+	}
+	if err == nil {
+		report(o, next, logf)
+		err = r.Install(next)
+	}
+	if err != nil {
+		logf("%s reload refused, the running config stays: %v", st.WarningIcon(), err)
+		return err
+	}
+	logf("reloaded: %d playbook(s)", len(next.Playbooks))
+	return nil
+}
+
+// submitAlerts queues the alerts, each resolved to the object its labels name as the
+// runner resolves them.
+func submitAlerts(ctx context.Context, kf *kube.Factory, r *runner.Runner, alerts []*engine.Alert) (int, error) {
+	dyn, err := kf.Dynamic()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range alerts {
+		if a == nil || a.Name() == "" {
+			continue
+		}
+		ev, _, err := engine.ResolveAlert(ctx, dyn, a)
+		if err != nil {
+			return n, fmt.Errorf("alert %s: %w", a.Name(), err)
+		}
+		if r.Submit(&triggers.Incoming{Event: ev, Received: time.Now()}) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func kindsOf(cfg *runner.Config) []string {
+	var ts []triggers.Trigger
+	for _, pb := range cfg.Playbooks {
+		ts = append(ts, pb.Triggers...)
+	}
+	return triggers.KindsOf(ts)
+}
+
+// report prints the validator's warnings and what is skipped.
+func report(o *WatchOptions, cfg *runner.Config, logf func(string, ...any)) {
+	st := o.IO.StderrStyles()
+	for _, f := range cfg.Findings {
+		if f.Severity == "warning" {
+			logf("%s %s:%d: %s", st.WarningIcon(), f.File, f.Line, f.Message)
+		}
+	}
+	for _, s := range cfg.Skipped {
+		logf("%s skipped: %s", st.WarningIcon(), s)
+	}
+}
+
+// sinkFactory builds the sinks this engine has.
+func sinkFactory(urls map[string]string, cfg *runner.Config) runner.SinkFactory {
+	cluster, _ := cfg.Global["cluster_name"].(string)
+	opts := sinks.Options{BaseURLs: urls, ClusterName: cluster}
+	return func(sc sinks.Config) (sinks.Sink, string, error) { return newSink(sc, opts) }
+}
+
+func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {
+	switch cfg.Type {
+	case "webhook_sink":
+		s, err := webhook.New(cfg, opts)
+		return s, "", err
+	case "file_sink":
+		if fn, _ := cfg.Params["file_name"].(string); fn == "" {
+			return nil, "a file_sink without file_name prints to the runner's log; here the terminal shows every finding", nil
+		}
+		s, err := file.New(cfg)
+		return s, "", err
+	}
+	return nil, "the local watch has no " + cfg.Type + " yet; its findings are shown here only", nil
+}
+
+// watchFiles says when one of the files changed, debounced: editors write in
+// several steps (and some replace the file), so the folders are watched.
+func watchFiles(ctx context.Context, files []string, logf func(string, ...any)) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		logf("files are not watched for changes (%v); send SIGHUP to reload", err)
+		return out
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		abs, _ := filepath.Abs(f)
+		want[abs] = true
+		_ = w.Add(filepath.Dir(abs))
+	}
+	go func() {
+		defer w.Close()
+		var timer <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if want[ev.Name] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+					timer = time.After(300 * time.Millisecond)
+				}
+			case <-w.Errors:
+			case <-timer:
+				timer = nil
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// terminalSink prints findings as `local run` does.
+type terminalSink struct {
+	io *cli.IOStreams
+	mu sync.Mutex
+}
+
+func (t *terminalSink) Name() string { return "terminal" }
+func (t *terminalSink) Type() string { return "stdout" }
+func (t *terminalSink) Send(_ context.Context, f *engine.Finding) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := 0
+	if t.io.IsStdoutTTY() {
+		w = t.io.TerminalWidth()
+	}
+	return false, engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w})
+}

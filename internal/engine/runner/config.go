@@ -1,0 +1,296 @@
+// Package runner is the local watch's loop: it loads a values file's playbooks as the
+// chart hands them to the runner, matches incoming events against their triggers in
+// config order, runs the actions of each playbook that fires on one finding, and hands
+// the findings to the sinks.
+package runner
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
+	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
+)
+
+// Playbook is one loaded playbook.
+type Playbook struct {
+	// Index is its place in the loaded order; Name its name in the values file, if any.
+	Index int
+	Name  string
+	// ID is the runner's playbook id: a digest of its definition, stable across reloads
+	// (rate limits are kept per playbook id).
+	ID       string
+	Triggers []triggers.Trigger
+	Steps    []engine.Step
+	Sinks    []string
+	Stop     bool
+}
+
+// Config is what a watch runs.
+type Config struct {
+	Playbooks []*Playbook
+	// Sinks are the sinksConfig entries: type key and params.
+	Sinks []SinkConfig
+	// Skipped says which playbooks are not run here, and why.
+	Skipped []string
+	// Findings are the validator's warnings and infos about the files.
+	Findings []pbconfig.Finding
+	// Global is globalConfig.
+	Global map[string]any
+}
+
+// SinkConfig is one sinksConfig entry.
+type SinkConfig struct {
+	Type   string
+	Name   string
+	Params map[string]any
+}
+
+// File is a values file to load.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// ConfigError says why a configuration cannot run, with the validator's errors.
+type ConfigError struct {
+	Findings []pbconfig.Finding
+	Err      error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	f := e.Findings[0]
+	msg := fmt.Sprintf("%s:%d:%d: %s", f.File, f.Line, f.Column, f.Message)
+	if n := len(e.Findings) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more error(s))", n)
+	}
+	files := map[string]bool{}
+	var names []string
+	for _, f := range e.Findings {
+		if !files[f.File] {
+			files[f.File] = true
+			names = append(names, f.File)
+		}
+	}
+	return msg + "; see them all with robusta playbooks validate " + strings.Join(names, " ")
+}
+
+// Options of loading.
+type Options struct {
+	// WithBuiltin loads priorityBuiltinPlaybooks, builtinPlaybooks and (when
+	// enablePlatformPlaybooks) platformPlaybooks, as the chart does; off by default.
+	WithBuiltin bool
+}
+
+// Load merges the files as Helm merges values (later files win, maps merge, lists are
+// replaced), validates each file, and compiles the playbooks. Validation errors stop
+// the load; playbooks this engine cannot run (a trigger or an action it lacks) are
+// skipped and listed.
+func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
+	merged := map[string]any{}
+	cfg := &Config{}
+	var errs []pbconfig.Finding
+	for _, f := range files {
+		pf, err := pbconfig.Parse(f.Name, f.Data)
+		if err != nil {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: %w", f.Name, err)}
+		}
+		for _, fd := range pbconfig.Validate(pf) {
+			if fd.Severity == pbconfig.SevError {
+				errs = append(errs, fd)
+			} else {
+				cfg.Findings = append(cfg.Findings, fd)
+			}
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(f.Data, &m); err != nil {
+			return nil, &ConfigError{Err: fmt.Errorf("%s: %w", f.Name, err)}
+		}
+		mergeValues(merged, m)
+	}
+	if len(errs) > 0 {
+		return nil, &ConfigError{Findings: errs}
+	}
+	cfg.Global, _ = merged["globalConfig"].(map[string]any)
+	disabled := map[string]bool{}
+	for _, n := range asList(merged["disabledPlaybooks"]) {
+		if s, ok := n.(string); ok {
+			disabled[s] = true
+		}
+	}
+	var defs []any
+	add := func(key string) {
+		for _, p := range asList(merged[key]) {
+			if m, ok := p.(map[string]any); ok {
+				if name, _ := m["name"].(string); name != "" && disabled[name] {
+					continue
+				}
+			}
+			defs = append(defs, p)
+		}
+	}
+	// The chart's order: priority built-ins, custom, named custom, built-ins, platform.
+	if opts.WithBuiltin {
+		add("priorityBuiltinPlaybooks")
+	}
+	add("customPlaybooks")
+	if named, ok := merged["namedCustomPlaybooks"].(map[string]any); ok {
+		keys := make([]string, 0, len(named))
+		for k := range named {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			defs = append(defs, named[k])
+		}
+	}
+	if opts.WithBuiltin {
+		add("builtinPlaybooks")
+		if on, _ := merged["enablePlatformPlaybooks"].(bool); on {
+			add("platformPlaybooks")
+		}
+	}
+	for i, d := range defs {
+		pb, skip, err := compilePlaybook(ctx, i, d)
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		if skip != "" {
+			cfg.Skipped = append(cfg.Skipped, skip)
+			continue
+		}
+		pb.Index = len(cfg.Playbooks)
+		cfg.Playbooks = append(cfg.Playbooks, pb)
+	}
+	for _, s := range asList(merged["sinksConfig"]) {
+		m, ok := s.(map[string]any)
+		if !ok || len(m) != 1 {
+			continue // the validator has said so
+		}
+		for typ, raw := range m {
+			params, _ := raw.(map[string]any)
+			params, _ = envSubst(params).(map[string]any)
+			name, _ := params["name"].(string)
+			cfg.Sinks = append(cfg.Sinks, SinkConfig{Type: typ, Name: name, Params: params})
+		}
+	}
+	return cfg, nil
+}
+
+// envRef is the runner's {{ env.NAME }} reference in config values: sink tokens are
+// kept out of values files this way.
+var envRef = regexp.MustCompile(`{{\s*env\.(\w+)\s*}}`)
+
+// envSubst replaces env references in every string of v, as the runner does when it
+// loads its config.
+func envSubst(v any) any {
+	switch x := v.(type) {
+	case string:
+		return envRef.ReplaceAllStringFunc(x, func(m string) string { return os.Getenv(envRef.FindStringSubmatch(m)[1]) })
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = envSubst(item)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = envSubst(item)
+		}
+		return out
+	}
+	return v
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// mergeValues merges src into dst as Helm merges values files: maps merge key by
+// key, anything else (lists included) is replaced; a null removes the key.
+func mergeValues(dst, src map[string]any) {
+	for k, v := range src {
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		sm, sok := v.(map[string]any)
+		dm, dok := dst[k].(map[string]any)
+		if sok && dok {
+			mergeValues(dm, sm)
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// compilePlaybook builds one playbook; skip says why it cannot run here.
+func compilePlaybook(ctx context.Context, i int, def any) (*Playbook, string, error) {
+	m, ok := def.(map[string]any)
+	if !ok {
+		return nil, "", fmt.Errorf("playbook %d is not a mapping", i+1)
+	}
+	pb := &Playbook{}
+	pb.Name, _ = m["name"].(string)
+	label := fmt.Sprintf("playbook %d", i+1)
+	if pb.Name != "" {
+		label += " (" + pb.Name + ")"
+	}
+	// The runner's id: a digest of the definition, so rate limits survive reloads.
+	b, _ := json.Marshal([]any{m["triggers"], m["actions"], m["sinks"], m["stop"]})
+	sum := md5.Sum(b)
+	pb.ID = hex.EncodeToString(sum[:])
+	for _, t := range asList(m["triggers"]) {
+		tm, ok := t.(map[string]any)
+		if !ok || len(tm) != 1 {
+			return nil, "", fmt.Errorf("%s: a trigger must be one key with its params", label)
+		}
+		for key, raw := range tm {
+			params, _ := raw.(map[string]any)
+			tr, err := triggers.Compile(ctx, key, params)
+			if err != nil {
+				return nil, fmt.Sprintf("%s: %v", label, err), nil
+			}
+			pb.Triggers = append(pb.Triggers, tr)
+		}
+	}
+	for _, a := range asList(m["actions"]) {
+		am, ok := a.(map[string]any)
+		if !ok || len(am) != 1 {
+			return nil, "", fmt.Errorf("%s: an action must be one name with its params", label)
+		}
+		for name, raw := range am {
+			act, ok := engine.Lookup(name)
+			if !ok {
+				return nil, fmt.Sprintf("%s: action %s runs only in the in-cluster runner (see robusta local actions %s)", label, name, name), nil
+			}
+			params, _ := raw.(map[string]any)
+			if params == nil {
+				params = map[string]any{}
+			}
+			pb.Steps = append(pb.Steps, engine.Step{Action: act, Params: params})
+		}
+	}
+	for _, s := range asList(m["sinks"]) {
+		if n, ok := s.(string); ok {
+			pb.Sinks = append(pb.Sinks, n)
+		}
+	}
+	pb.Stop, _ = m["stop"].(bool)
+	return pb, "", nil
+}

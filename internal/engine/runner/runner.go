@@ -1,0 +1,329 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+)
+
+// Recorder receives the watch's counts (the metrics endpoint implements it).
+type Recorder interface {
+	EventSeen(trigger string)
+	EventMatched(trigger string)
+	ActionRun(action string)
+	ActionFailed(action string)
+	QueueDepth(n int)
+	InformerLag(kind string, d time.Duration)
+	SinkSent(sink string)
+	SinkFailed(sink string)
+	SinkDropped(sink string)
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) EventSeen(string)                  {}
+func (nopRecorder) EventMatched(string)               {}
+func (nopRecorder) ActionRun(string)                  {}
+func (nopRecorder) ActionFailed(string)               {}
+func (nopRecorder) QueueDepth(int)                    {}
+func (nopRecorder) InformerLag(string, time.Duration) {}
+func (nopRecorder) SinkSent(string)                   {}
+func (nopRecorder) SinkFailed(string)                 {}
+func (nopRecorder) SinkDropped(string)                {}
+
+// SinkFactory builds a sink from its sinksConfig entry; a nil sink with skip set
+// means this engine does not run it, and why.
+type SinkFactory func(cfg sinks.Config) (s sinks.Sink, skip string, err error)
+
+// Runner runs a Config against incoming events.
+type Runner struct {
+	KF *kube.Factory
+	// Apply lets mutating actions change the cluster (else server-side dry run).
+	Apply bool
+	// ActionTimeout bounds each action.
+	ActionTimeout time.Duration
+	// Workers run events in parallel; QueueSize bounds the events waiting.
+	Workers, QueueSize int
+	// Always are sinks that get every finding (the terminal).
+	Always []sinks.Sink
+	// NewSink builds the sinks of sinksConfig.
+	NewSink SinkFactory
+	Rec     Recorder
+	Logf    func(format string, args ...any)
+	// Schedule runs the on_schedule playbooks; nil leaves them unscheduled.
+	Schedule *Scheduler
+
+	cfg     atomic.Pointer[loaded]
+	qmu     sync.RWMutex // Submit against Stop closing the queue
+	closed  bool
+	queue   chan *triggers.Incoming
+	limiter *engine.RateLimiter
+	wg      sync.WaitGroup
+	ctx     context.Context
+}
+
+// loaded is a config with its sinks, swapped whole on reload.
+type loaded struct {
+	cfg      *Config
+	disp     *dispatcher
+	defaults map[string]bool
+}
+
+// Start checks and installs cfg and starts the workers; they stop when ctx ends.
+func (r *Runner) Start(ctx context.Context, cfg *Config) error {
+	if r.Rec == nil {
+		r.Rec = nopRecorder{}
+	}
+	if r.Logf == nil {
+		r.Logf = func(string, ...any) {}
+	}
+	if r.Workers <= 0 {
+		r.Workers = 4
+	}
+	if r.QueueSize <= 0 {
+		r.QueueSize = 1000
+	}
+	if r.ActionTimeout <= 0 {
+		r.ActionTimeout = time.Minute
+	}
+	r.ctx = ctx
+	r.limiter = engine.NewRateLimiter()
+	r.queue = make(chan *triggers.Incoming, r.QueueSize)
+	if err := r.install(cfg); err != nil {
+		return err
+	}
+	for i := 0; i < r.Workers; i++ {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for in := range r.queue {
+				r.Rec.QueueDepth(len(r.queue))
+				r.process(ctx, in)
+			}
+		}()
+	}
+	return nil
+}
+
+// Install swaps in a new configuration (a reload); the old one's sinks drain in the
+// background.
+func (r *Runner) Install(cfg *Config) error { return r.install(cfg) }
+
+func (r *Runner) install(cfg *Config) error {
+	d := &dispatcher{boxes: map[string]*outbox{}, unknown: func(n string) {
+		r.Logf("a playbook names sink %s, which sinksConfig does not have", n)
+	}}
+	defaults := map[string]bool{}
+	for _, s := range r.Always {
+		d.always = append(d.always, newOutbox(s, r.QueueSize, r.Logf, r.Rec))
+	}
+	for _, sc := range cfg.Sinks {
+		if r.NewSink == nil {
+			break
+		}
+		s, skip, err := r.NewSink(sinks.Config{Type: sc.Type, Params: sc.Params})
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		if s == nil {
+			r.Logf("! skipped: sink %s: %s", sc.Name, skip)
+			continue
+		}
+		if _, dup := d.boxes[sc.Name]; dup {
+			return fmt.Errorf("two sinks are named %s", sc.Name)
+		}
+		d.boxes[sc.Name] = newOutbox(s, r.QueueSize, r.Logf, r.Rec)
+		d.order = append(d.order, sc.Name)
+		def, set := sc.Params["default"].(bool)
+		defaults[sc.Name] = def || !set
+		if _, scoped := sc.Params["scope"]; scoped {
+			r.Logf("! sink %s: its scope is not applied by the local watch yet; it gets every finding routed to it", sc.Name)
+		}
+	}
+	d.start(r.ctx)
+	old := r.cfg.Swap(&loaded{cfg: cfg, disp: d, defaults: defaults})
+	if r.Schedule != nil {
+		r.Schedule.Start(r.ctx, cfg, func(pb *Playbook, count int) {
+			r.Submit(&triggers.Incoming{Event: scheduledEvent(), ScheduleID: pb.ID, Received: time.Now()})
+		}, r.Logf)
+	}
+	if old != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			old.disp.close(ctx)
+		}()
+	}
+	return nil
+}
+
+// Config is the running configuration.
+func (r *Runner) Config() *Config { return r.cfg.Load().cfg }
+
+// Submit queues an event; false when the queue is full and it was dropped.
+func (r *Runner) Submit(in *triggers.Incoming) bool {
+	r.qmu.RLock()
+	defer r.qmu.RUnlock()
+	if r.closed {
+		return false
+	}
+	select {
+	case r.queue <- in:
+		r.Rec.QueueDepth(len(r.queue))
+		return true
+	default:
+		r.Logf("queue full (%d): %s event dropped", cap(r.queue), describe(in))
+		return false
+	}
+}
+
+// Stop closes the queue, lets the workers finish what is queued and the sinks
+// deliver, until ctx ends.
+func (r *Runner) Stop(ctx context.Context) {
+	if r.Schedule != nil {
+		r.Schedule.Stop()
+	}
+	r.qmu.Lock()
+	r.closed = true
+	close(r.queue)
+	r.qmu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.Logf("stopping: events still queued or running were not finished")
+	}
+	r.cfg.Load().disp.close(ctx)
+}
+
+func describe(in *triggers.Incoming) string {
+	if e := in.Event; e != nil && e.Obj != nil {
+		return fmt.Sprintf("%s %s %s/%s", e.Kind, e.Operation, e.Obj.GetNamespace(), e.Obj.GetName())
+	}
+	return "an"
+}
+
+// process runs the playbooks in order for one event: the first matching trigger of a
+// playbook fires it; its actions run in order on one finding; a playbook with
+// `stop: true` that fires ends the later playbooks.
+func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
+	l := r.cfg.Load()
+	if in.ScheduleID != "" {
+		// A scheduled run is for its own playbook only.
+		for _, pb := range l.cfg.Playbooks {
+			if pb.ID == in.ScheduleID {
+				r.Rec.EventMatched("on_schedule")
+				r.runPlaybook(ctx, pb, in, l)
+			}
+		}
+		return
+	}
+	for _, pb := range l.cfg.Playbooks {
+		fired := false
+		for _, t := range pb.Triggers {
+			r.Rec.EventSeen(t.Key())
+			if !t.Matches(in) {
+				continue
+			}
+			if rl, ok := t.(triggers.RateLimited); ok {
+				if key, period, ok := rl.RateLimit(in); ok && !r.limiter.MarkAndTest(t.Key()+"_"+pb.ID, key, period) {
+					continue
+				}
+			}
+			r.Rec.EventMatched(t.Key())
+			fired = true
+			break
+		}
+		if !fired {
+			continue
+		}
+		r.runPlaybook(ctx, pb, in, l)
+		if pb.Stop {
+			return
+		}
+	}
+}
+
+// runPlaybook runs one playbook's actions and sends its finding when the actions made
+// one. An action that stops the chain (engine.Run.Stop) ends this playbook only.
+func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, l *loaded) {
+	e := in.Event
+	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
+	run.Finding = engine.NewFinding(e, defaultTitle(e))
+	if e.Alert == nil {
+		run.Finding.Source = "kubernetes_api_server"
+	}
+	for _, s := range pb.Steps {
+		r.Rec.ActionRun(s.Action.Name)
+		if err := r.runAction(ctx, run, s); err != nil {
+			r.Rec.ActionFailed(s.Action.Name)
+			r.Logf("playbook %s: %s on %s: %v", pb.label(), s.Action.Name, describe(in), err)
+			run.Finding.AddEnrichment("Error", engine.Markdown(fmt.Sprintf("Action %s failed: %v", s.Action.Name, err)))
+		}
+		if run.Stop {
+			break
+		}
+	}
+	for _, n := range run.Notes {
+		r.Logf("playbook %s: %s", pb.label(), n)
+	}
+	if len(run.Finding.Enrichments) > 0 || run.Finding.Title != defaultTitle(e) {
+		run.Finding.SetFingerprint()
+		l.disp.dispatch(run.Finding, pb.Sinks, l.defaults)
+	}
+}
+
+func (pb *Playbook) label() string {
+	if pb.Name != "" {
+		return pb.Name
+	}
+	return fmt.Sprintf("#%d", pb.Index+1)
+}
+
+// runAction runs one action with its timeout; a panic becomes its error.
+func (r *Runner) runAction(ctx context.Context, run *engine.Run, s engine.Step) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, r.ActionTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v (%s)", p, firstFrame(debug.Stack()))
+		}
+	}()
+	if !s.Action.Accepts(run.Event) {
+		return fmt.Errorf("it takes a %s, and this event is a %s", s.Action.Event, run.Event.Class)
+	}
+	return s.Action.Execute(ctx, run, s.Params)
+}
+
+// firstFrame is the panicking function's line, for the log (not a stack trace).
+func firstFrame(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic(") && i+3 < len(lines) {
+			return strings.TrimSpace(lines[i+3])
+		}
+	}
+	return "unknown place"
+}
+
+// defaultTitle is the title of a finding no action titled.
+func defaultTitle(e *engine.Event) string {
+	if e.Obj == nil {
+		return e.Class
+	}
+	name := e.Obj.GetName()
+	if ns := e.Obj.GetNamespace(); ns != "" {
+		name = ns + "/" + name
+	}
+	return fmt.Sprintf("%s %s %sd", e.Kind, name, strings.TrimSuffix(e.Operation, "e"))
+}

@@ -1,0 +1,174 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the actions the playbooks run
+	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
+)
+
+// memSink keeps what it is sent.
+type memSink struct {
+	name string
+	mu   sync.Mutex
+	got  []*engine.Finding
+}
+
+func (m *memSink) Name() string { return m.name }
+func (m *memSink) Type() string { return "mem" }
+func (m *memSink) Send(_ context.Context, f *engine.Finding) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, f)
+	return false, nil
+}
+
+func (m *memSink) titles() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, f := range m.got {
+		out = append(out, f.Title)
+	}
+	return out
+}
+
+func crashingPod(name string) *triggers.Incoming {
+	o := &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": name, "namespace": "prod"},
+		"status": map[string]any{"containerStatuses": []any{map[string]any{"name": "c", "restartCount": int64(5),
+			"state": map[string]any{"waiting": map[string]any{"reason": "CrashLoopBackOff"}}}}}}}
+	return &triggers.Incoming{Event: engine.ChangeEvent("Pod", "update", o, o)}
+}
+
+func load(t *testing.T, y string) *Config {
+	t.Helper()
+	cfg, err := Load(context.Background(), []File{{Name: "values.yaml", Data: []byte(y)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// The runner's semantics on one worker: rate_limit per pod and playbook, stop, and
+// a failing action's error block.
+func TestRunnerSemantics(t *testing.T) {
+	cfg := load(t, `customPlaybooks:
+- triggers: [{on_pod_crash_loop: {rate_limit: 3600}}]
+  actions: [{create_finding: {title: "crash $name", aggregation_key: c}}]
+  stop: true
+- triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "not stopped", aggregation_key: x}}]
+- triggers: [{on_pod_update: {name_prefix: web}}]
+  actions: [{create_finding: {title: "broken $name", aggregation_key: b}}, {logs_enricher: {tail: -5}}]
+`)
+	sink := &memSink{name: "mem"}
+	r := &Runner{Workers: 1, Always: nil}
+	r.Always = append(r.Always, sink)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := r.Start(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		r.Submit(crashingPod("api-1"))
+	}
+	r.Submit(crashingPod("api-2"))
+	stop, c := context.WithTimeout(context.Background(), 5*time.Second)
+	defer c()
+	r.Stop(stop)
+	got := fmt.Sprint(sink.titles())
+	// api-1 three times within the window: the crash playbook fires once and stops the
+	// next; the two rate-limited times it does not fire, so it stops nothing. api-2 has
+	// its own window. The web- playbook matches no pod here.
+	if got != "[crash api-1 not stopped not stopped crash api-2]" {
+		t.Fatalf("%s", got)
+	}
+}
+
+// A playbook that does not stop lets the next run; an action error becomes a block.
+func TestRunnerErrorsBecomeBlocks(t *testing.T) {
+	cfg := load(t, `customPlaybooks:
+- triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "first", aggregation_key: a}}]
+- triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "second", aggregation_key: b}}, {logs_enricher: {}}]
+`)
+	sink := &memSink{name: "mem"}
+	r := &Runner{Workers: 1, Always: nil}
+	r.Always = append(r.Always, sink)
+	if err := r.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	r.Submit(crashingPod("api-1"))
+	stop, c := context.WithTimeout(context.Background(), 5*time.Second)
+	defer c()
+	r.Stop(stop)
+	if got := fmt.Sprint(sink.titles()); got != "[first second]" {
+		t.Fatalf("%s", got)
+	}
+	last := sink.got[1]
+	e := last.Enrichments[len(last.Enrichments)-1]
+	if e.Title != "Error" || len(e.Blocks) != 1 {
+		t.Fatalf("no error block for logs_enricher without a cluster: %+v", last.Enrichments)
+	}
+}
+
+// BenchmarkMatch measures trigger matching alone: 200 playbooks of the usual kinds
+// (update triggers with prefixes, label selectors, scopes and change filters) against
+// a stream of pod and deployment updates, on one goroutine.
+func BenchmarkMatch(b *testing.B) {
+	var doc string
+	for i := 0; i < 200; i++ {
+		switch i % 4 {
+		case 0:
+			doc += fmt.Sprintf("- triggers: [{on_pod_update: {name_prefix: app-%d}}]\n  actions: [{echo: {message: x}}]\n", i)
+		case 1:
+			doc += fmt.Sprintf("- triggers: [{on_deployment_update: {labels_selector: 'app=svc-%d'}}]\n  actions: [{echo: {message: x}}]\n", i)
+		case 2:
+			doc += fmt.Sprintf("- triggers: [{on_pod_crash_loop: {scope: {include: [{namespace: 'team-%d-.*'}]}}}]\n  actions: [{echo: {message: x}}]\n", i)
+		case 3:
+			doc += fmt.Sprintf("- triggers: [{on_deployment_update: {namespace_prefix: ns-%d, change_filters: {include: [image]}}}]\n  actions: [{echo: {message: x}}]\n", i)
+		}
+	}
+	cfg, err := Load(context.Background(), []File{{Name: "v.yaml", Data: []byte("customPlaybooks:\n" + doc)}}, Options{})
+	if err != nil || len(cfg.Playbooks) != 200 {
+		b.Fatal(err, len(cfg.Playbooks))
+	}
+	events := make([]*triggers.Incoming, 0, 64)
+	for i := 0; i < 64; i++ {
+		meta := map[string]any{"name": fmt.Sprintf("app-%d-x", i), "namespace": fmt.Sprintf("ns-%d", i*3), "labels": map[string]any{"app": fmt.Sprintf("svc-%d", i)}}
+		if i%2 == 0 {
+			events = append(events, crashingPod(fmt.Sprintf("app-%d", i)))
+			continue
+		}
+		spec := map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "image": "a:1"}}}}}
+		old := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "metadata": meta, "spec": spec}}
+		spec2 := map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "image": "a:2"}}}}}
+		obj := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "metadata": meta, "spec": spec2}}
+		events = append(events, &triggers.Incoming{Event: engine.ChangeEvent("Deployment", "update", old, obj)})
+	}
+	b.ResetTimer()
+	matched := 0
+	for i := 0; i < b.N; i++ {
+		// A fresh Incoming per event, as the sources make them: the diff cache starts empty.
+		in := &triggers.Incoming{Event: events[i%len(events)].Event}
+		for _, pb := range cfg.Playbooks {
+			for _, t := range pb.Triggers {
+				if t.Matches(in) {
+					matched++
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if matched == 0 {
+		b.Fatal("nothing matched")
+	}
+}

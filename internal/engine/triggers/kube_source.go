@@ -1,0 +1,173 @@
+package triggers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/kube"
+)
+
+// ChartKinds are the kinds the Robusta chart's kubewatch watches by default: what the
+// any-resource triggers see in the runner, and so here.
+var ChartKinds = []string{"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Service", "Pod", "Job", "Node",
+	"HorizontalPodAutoscaler", "ClusterRole", "ClusterRoleBinding", "ServiceAccount", "PersistentVolume",
+	"Namespace", "ConfigMap", "Event", "Ingress"}
+
+// KindsOf lists the kinds the given triggers need watched, sorted.
+func KindsOf(ts []Trigger) []string {
+	set := map[string]bool{}
+	for _, t := range ts {
+		kt, ok := t.(*kubeTrigger)
+		if !ok {
+			continue
+		}
+		switch {
+		case kt.kind != "Any":
+			set[kt.kind] = true
+		case len(kt.resources) > 0:
+			for _, k := range ChartKinds {
+				if contains(kt.resources, strings.ToLower(k)) {
+					set[k] = true
+				}
+			}
+		default:
+			for _, k := range ChartKinds {
+				set[k] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// KubeSource watches kinds with shared informers (one per kind, full objects) and
+// emits their changes. Objects that exist at start are seen, not emitted, unless
+// ReplayExisting; a relist after a broken watch emits no update for an object whose
+// resourceVersion did not change.
+type KubeSource struct {
+	KF             *kube.Factory
+	Kinds          []string
+	ReplayExisting bool
+	// Synced, when set, is called once every informer has listed.
+	Synced func()
+	// Lag, when set, gets how long after an object's last change its event was seen.
+	Lag func(kind string, d time.Duration)
+}
+
+func (s *KubeSource) Name() string { return "kubernetes" }
+
+// resourceName is how a trigger kind is asked of discovery: events are the
+// events.k8s.io ones, as kubewatch sends them.
+func resourceName(kind string) string {
+	if kind == "Event" {
+		return "events.events.k8s.io"
+	}
+	return kind
+}
+
+func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
+	if len(s.Kinds) == 0 {
+		if s.Synced != nil {
+			s.Synced()
+		}
+		<-ctx.Done()
+		return nil
+	}
+	dyn, err := s.KF.Dynamic()
+	if err != nil {
+		return err
+	}
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+	var synced []cache.InformerSynced
+	for _, kind := range s.Kinds {
+		res, err := s.KF.ResolveKind(resourceName(kind))
+		if err != nil {
+			return fmt.Errorf("watch %s: %w", kind, err)
+		}
+		inf := factory.ForResource(res.GVR).Informer()
+		if _, err := inf.AddEventHandler(s.handler(res.Kind, emit)); err != nil {
+			return fmt.Errorf("watch %s: %w", kind, err)
+		}
+		synced = append(synced, inf.HasSynced)
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		factory.Shutdown()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("the watches of %s did not list", strings.Join(s.Kinds, ", "))
+	}
+	if s.Synced != nil {
+		s.Synced()
+	}
+	<-ctx.Done()
+	factory.Shutdown()
+	return nil
+}
+
+func (s *KubeSource) handler(kind string, emit func(*Incoming) bool) cache.ResourceEventHandler {
+	send := func(op string, old, obj *unstructured.Unstructured) {
+		if s.Lag != nil {
+			s.Lag(kind, lagOf(op, obj))
+		}
+		emit(&Incoming{Event: engine.ChangeEvent(kind, op, old, obj), Received: time.Now()})
+	}
+	return cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			if initial && !s.ReplayExisting {
+				return
+			}
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				send("create", nil, u)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*unstructured.Unstructured)
+			n, ok2 := newObj.(*unstructured.Unstructured)
+			if !ok1 || !ok2 || o.GetResourceVersion() == n.GetResourceVersion() {
+				return // a relist or resync, not a change
+			}
+			send("update", o, n)
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				send("delete", nil, u)
+			}
+		},
+	}
+}
+
+// lagOf estimates how late an event is seen: from the object's creation for a
+// create, its deletion timestamp for a delete; zero when unknown (updates carry no
+// time of change).
+func lagOf(op string, obj *unstructured.Unstructured) time.Duration {
+	var t time.Time
+	switch op {
+	case "create":
+		t = obj.GetCreationTimestamp().Time
+	case "delete":
+		if d := obj.GetDeletionTimestamp(); d != nil {
+			t = d.Time
+		}
+	}
+	if t.IsZero() {
+		return 0
+	}
+	return time.Since(t)
+}
