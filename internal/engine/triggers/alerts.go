@@ -22,6 +22,10 @@ func prefixMatch(prefix, value string, present bool) bool {
 }
 
 func (t *alertTrigger) Matches(in *Incoming) bool {
+	// Helm and scheduled incomings may come without an event.
+	if in == nil || in.Event == nil {
+		return false
+	}
 	a := in.Event.Alert
 	if a == nil {
 		return false
