@@ -114,8 +114,9 @@ func TestWatchHelmSource(t *testing.T) {
 	if _, err := c.HelmUpgrade(ctx, name, ns, watchDemoChart(), map[string]any{"broken": true}); err == nil {
 		t.Fatal("the broken upgrade succeeded")
 	}
+	// The poller may see revision 2 as pending-upgrade first, as the runner would.
 	failed := wsWaitIncoming(t, "failed revision", got, func(in *triggers.Incoming) bool {
-		return in.Helm.Name == name && in.Helm.Version == 2
+		return in.Helm.Name == name && in.Helm.Version == 2 && in.Helm.Status == "failed"
 	})
 	if failed.Helm.Status != "failed" || !onFail.Matches(failed) || onDeploy.Matches(failed) {
 		t.Fatalf("revision 2: %+v", failed.Helm)
