@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+// TestLocalRestartLoopReporter runs the deprecated restart_loop_reporter on a pod
+// whose container waits after five restarts: the deprecation note, the container's
+// fields, last exit and previous logs; a reason filter that matches nothing and a
+// pod restarted only once give no report.
+func TestLocalRestartLoopReporter(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
+	if err := sandbox.WriteCRILog(logFile, "starting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sandbox.WriteCRILog(prevFile, "loading config", "fatal: missing key"); err != nil {
+		t.Fatal(err)
+	}
+	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "b5-rl", Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.DeleteRunner(context.Background(), rn); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	env := kubeconfigEnv(c.KubeconfigPath)
+	pods := c.Client.CoreV1().Pods("b5-rl")
+	setRestarts := func(n int32) {
+		t.Helper()
+		pod, err := pods.Get(ctx, rn.Pod, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished := metav1.NewTime(time.Now().Add(-time.Minute).Truncate(time.Second))
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name: "runner", Image: "robusta-runner:sandbox", RestartCount: n,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 3, Reason: "Error", StartedAt: finished, FinishedAt: finished}},
+		}}
+		if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setRestarts(5)
+	ref := "b5-rl/" + rn.Pod
+
+	f, r := runFinding(t, env, "local", "run", "restart_loop_reporter", "--pod", ref)
+	if !strings.Contains(r.stderr, "restart_loop_reporter is deprecated: use the on_pod_crash_loop trigger with the report_crash_loop action") {
+		t.Fatalf("no deprecation note: %s", r)
+	}
+	if f.Title != "Crashing pod "+rn.Pod+" in namespace b5-rl" || f.Severity != "HIGH" || f.AggregationKey != "CrashLoopBackoff" || len(f.Enrichments) != 1 {
+		t.Fatalf("%+v", f)
+	}
+	e := f.enrichment(t, "Container runner")
+	if got := f.field(t, e, "restarts"); got != "5" {
+		t.Fatalf("restarts %q", got)
+	}
+	if got := f.field(t, e, "state"); got != "waiting: CrashLoopBackOff" {
+		t.Fatalf("state %q", got)
+	}
+	blocks := f.Enrichments[e].Blocks
+	if len(blocks) != 3 || !strings.Contains(blocks[1].Text, "exited with code 3") {
+		t.Fatalf("last exit: %+v", blocks)
+	}
+	if blocks[2].Type != "file" || string(blocks[2].Data) != "loading config\nfatal: missing key\n" {
+		t.Fatalf("previous logs: %+v", blocks[2])
+	}
+
+	// restart_reason filters on the waiting reason.
+	f, _ = runFinding(t, env, "local", "run", "restart_loop_reporter", "--pod", ref, "restart_reason=ImagePull")
+	if f.Severity == "HIGH" || len(f.Enrichments) != 1 || !strings.Contains(f.Enrichments[0].Blocks[0].Text, `with a waiting reason containing "ImagePull"`) {
+		t.Fatalf("reason filter: %+v", f)
+	}
+	f, _ = runFinding(t, env, "local", "run", "restart_loop_reporter", "--pod", ref, "restart_reason=CrashLoop")
+	if f.Severity != "HIGH" {
+		t.Fatalf("matching reason: %+v", f)
+	}
+	// One restart is not enough: the runner waits for the second so previous logs exist.
+	setRestarts(1)
+	f, _ = runFinding(t, env, "local", "run", "restart_loop_reporter", "--pod", ref)
+	if f.Severity == "HIGH" || !strings.Contains(f.Enrichments[0].Blocks[0].Text, "No container of pod "+rn.Pod+" is waiting after more than one restart.") {
+		t.Fatalf("one restart: %+v", f)
+	}
+	r = run(t, env, "local", "run", "restart_loop_reporter", "--pod", ref, "rate_limit=soon")
+	if r.code != 2 || !strings.Contains(r.stderr, "rate_limit") {
+		t.Fatalf("bad rate_limit: %s", r)
+	}
+}
+
+// TestLocalCountPodCreations: one run in one process counts the Deployment once.
+func TestLocalCountPodCreations(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b5-count"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "shop"}
+	_, err := c.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1"}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := runFinding(t, env, "local", "run", "count_pod_creations", "--deployment", ns+"/shop")
+	if f.Title != "DeploymentChangeCounter: {shop: 1}" || f.AggregationKey != "CountPodCreations" || f.Severity != "INFO" || len(f.Enrichments) != 0 {
+		t.Fatalf("%+v", f)
+	}
+	r := run(t, env, "local", "run", "count_pod_creations", "--pod", ns+"/nothing")
+	if r.code == 0 {
+		t.Fatalf("a pod is not a deployment: %s", r)
+	}
+}
+
+// TestLocalCPUThrottling covers the enricher's cases on pods as written: a CPU limit,
+// no limit, metrics-server with a limit, and GKE's metrics-server, which stops the chain.
+func TestLocalCPUThrottling(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b5-cpu"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string, limit bool, tolerate string) {
+		t.Helper()
+		res := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
+		if limit {
+			res.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m")}
+		}
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "busybox", Resources: res}}}}
+		if tolerate != "" {
+			p.Spec.Tolerations = []corev1.Toleration{{Key: tolerate, Operator: corev1.TolerationOpExists}}
+		}
+		if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("limited", true, "")
+	mk("unlimited", false, "")
+	mk("metrics-server-1", true, "")
+	mk("metrics-server-gke", false, "components.gke.io/gke-managed-components")
+	for _, tc := range []struct {
+		pod  string
+		want []string
+	}{
+		{"limited", []string{"Explanation: the pod is throttled by its CPU limit", "Recommendation: remove the pod's CPU limit"}},
+		{"unlimited", []string{"Explanation: the pod has no CPU limit"}},
+		{"metrics-server-1", []string{"Explanation: metrics-server is throttled", "Recommendation: raise the CPU limit of the metrics-server deployment"}},
+	} {
+		f, _ := runFinding(t, env, "local", "run", "cpu_throttling_analysis_enricher", "--pod", ns+"/"+tc.pod)
+		if len(f.Enrichments) != 1 || len(f.Enrichments[0].Blocks) != len(tc.want) {
+			t.Fatalf("%s: %+v", tc.pod, f)
+		}
+		for i, w := range tc.want {
+			if b := f.Enrichments[0].Blocks[i]; b.Type != "markdown" || !strings.HasPrefix(b.Text, w) {
+				t.Fatalf("%s block %d: %+v, want %q", tc.pod, i, b, w)
+			}
+		}
+	}
+	f, r := runFinding(t, env, "local", "run", "cpu_throttling_analysis_enricher", "--pod", ns+"/metrics-server-gke")
+	if len(f.Enrichments) != 0 || !strings.Contains(r.stderr, "GKE manages this metrics-server pod") {
+		t.Fatalf("gke: %+v\n%s", f, r)
+	}
+}
