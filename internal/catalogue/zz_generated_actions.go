@@ -1612,7 +1612,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "a test example that deletes the pod; not implemented in the local engine",
+		Local:          true,
 		Summary:        "Example: runs ls in a pod, then deletes the pod",
 	},
 	{

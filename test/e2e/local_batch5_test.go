@@ -185,3 +185,41 @@ func TestLocalCPUThrottling(t *testing.T) {
 		t.Fatalf("gke: %+v\n%s", f, r)
 	}
 }
+
+// TestLocalTestPodORM: the example reads the pod's images, runs ls -l / in it (kwok
+// runs it on this machine, a harmless listing) and deletes the pod: a server-side dry
+// run that leaves it, then with --apply it is gone.
+func TestLocalTestPodORM(t *testing.T) {
+	e := startRunner(t, "b5-orm", nil, sandbox.RunnerSpec{ExecDir: t.TempDir()})
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	ref := "b5-orm/" + e.runner.Pod
+	pods := c.Client.CoreV1().Pods("b5-orm")
+	pod, err := pods.Get(ctx, e.runner.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, r := runFinding(t, e.env, "local", "run", "test_pod_orm", "--pod", ref)
+	if len(f.Enrichments) != 3 {
+		t.Fatalf("%+v", f)
+	}
+	if b := f.Enrichments[0]; b.Title != "Images" || b.Blocks[0].Text != pod.Spec.Containers[0].Image {
+		t.Fatalf("images: %+v", b)
+	}
+	if b := f.Enrichments[1]; b.Title != "ls -l /" || !strings.Contains(b.Blocks[0].Text, "total ") {
+		t.Fatalf("ls: %+v", b)
+	}
+	if b := f.Enrichments[2]; b.Blocks[0].Text != "Dry run: would delete pod "+ref || !strings.Contains(r.stderr, "test_pod_orm ran as a server-side dry run") {
+		t.Fatalf("dry run: %+v\n%s", b, r)
+	}
+	if _, err := pods.Get(ctx, e.runner.Pod, metav1.GetOptions{}); err != nil {
+		t.Fatalf("dry run removed the pod: %v", err)
+	}
+	f, _ = runFinding(t, e.env, "local", "run", "test_pod_orm", "--pod", ref, "--apply")
+	if len(f.Enrichments) != 3 || f.Enrichments[2].Blocks[0].Text != "Deleted pod "+ref {
+		t.Fatalf("apply: %+v", f)
+	}
+	if after, err := pods.Get(ctx, e.runner.Pod, metav1.GetOptions{}); err == nil && after.UID == pod.UID && after.DeletionTimestamp == nil {
+		t.Fatalf("the pod is still there after --apply")
+	}
+}

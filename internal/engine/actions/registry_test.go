@@ -36,6 +36,7 @@ var builtIns = map[string]struct {
 	"restart_loop_reporter":                    {event: "PodEvent"},
 	"count_pod_creations":                      {event: "DeploymentEvent"},
 	"cpu_throttling_analysis_enricher":         {event: "PodEvent"},
+	"test_pod_orm":                             {event: "PodEvent", mutating: true, execs: true},
 	"image_pull_backoff_reporter":              {event: "PodEvent"},
 	"resource_babysitter":                      {event: "KubernetesAnyChangeEvent"},
 	"delete_pod":                               {event: "PodEvent", mutating: true},
