@@ -256,7 +256,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Takes a VolumeSnapshot of a PersistentVolumeClaim",
 	},
 	{

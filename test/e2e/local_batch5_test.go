@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
@@ -221,5 +223,79 @@ func TestLocalTestPodORM(t *testing.T) {
 	}
 	if after, err := pods.Get(ctx, e.runner.Pod, metav1.GetOptions{}); err == nil && after.UID == pod.UID && after.DeletionTimestamp == nil {
 		t.Fatalf("the pod is still there after --apply")
+	}
+}
+
+// TestLocalCreatePVCSnapshot: without the VolumeSnapshot CRD a one-line error says
+// what to install; with it, a server-side dry run creates nothing and --apply creates
+// a snapshot of the claim; a missing claim is a failed-backup finding.
+func TestLocalCreatePVCSnapshot(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "b5-snap"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, "local", "run", "create_pvc_snapshot", "name=data", "namespace="+ns)
+	if r.code == 0 || !strings.Contains(r.stderr, "the cluster does not serve VolumeSnapshots (snapshot.storage.k8s.io); install the external-snapshotter CRDs") ||
+		strings.Contains(r.stderr, "goroutine") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("no CRD: %s", r)
+	}
+
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "volumesnapshots.snapshot.storage.k8s.io",
+			// k8s.io groups need this annotation; the real CRD carries it too
+			"annotations": map[string]any{"api-approved.kubernetes.io": "https://github.com/kubernetes-csi/external-snapshotter/pull/419"}},
+		"spec": map[string]any{"group": "snapshot.storage.k8s.io", "scope": "Namespaced",
+			"names": map[string]any{"kind": "VolumeSnapshot", "plural": "volumesnapshots", "singular": "volumesnapshot", "listKind": "VolumeSnapshotList"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}},
+	}}
+	if _, err := c.Dynamic.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Dynamic.Resource(crdGVR).Delete(context.Background(), "volumesnapshots.snapshot.storage.k8s.io", metav1.DeleteOptions{})
+	})
+	snaps := c.Dynamic.Resource(schema.GroupVersionResource{Group: "snapshot.storage.k8s.io", Version: "v1", Resource: "volumesnapshots"}).Namespace(ns)
+	// The new resource is served a moment after the CRD is established.
+	var f finding
+	waitFor(t, func() bool {
+		r = run(t, env, "local", "run", "create_pvc_snapshot", "name=data", "namespace="+ns, "-o", "json")
+		return r.code == 0
+	}, &err)
+	decode(t, r.stdout, &f)
+	if !strings.HasPrefix(f.Title, "Dry run: would create VolumeSnapshot data-backup-") || f.AggregationKey != "VolumeSnapshot" ||
+		!strings.Contains(r.stderr, "create_pvc_snapshot ran as a server-side dry run") {
+		t.Fatalf("dry run: %+v\n%s", f, r)
+	}
+	if list, err := snaps.List(ctx, metav1.ListOptions{}); err != nil || len(list.Items) != 0 {
+		t.Fatalf("dry run created snapshots: %v %v", list, err)
+	}
+	f, _ = runFinding(t, env, "local", "run", "create_pvc_snapshot", "name=data", "namespace="+ns, "--apply")
+	list, err := snaps.List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("apply: %v %v", list, err)
+	}
+	s := list.Items[0]
+	src, _, _ := unstructured.NestedString(s.Object, "spec", "source", "persistentVolumeClaimName")
+	if f.Title != "Created VolumeSnapshot "+s.GetName() || src != "data" || !strings.HasPrefix(s.GetName(), "data-backup-"+time.Now().Format("01-02-06")) {
+		t.Fatalf("apply: %+v, snapshot %v", f, s.Object)
+	}
+	f, _ = runFinding(t, env, "local", "run", "create_pvc_snapshot", "name=nothing", "namespace="+ns)
+	if f.Title != "Error creating VolumeSnapshot for nothing" || f.Severity != "HIGH" || f.AggregationKey != "VolumeSnapshotError" ||
+		f.Enrichments[0].Blocks[0].Text != "No backup: PersistentVolumeClaim nothing does not exist in namespace "+ns+"." {
+		t.Fatalf("missing claim: %+v", f)
 	}
 }

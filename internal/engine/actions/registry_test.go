@@ -37,6 +37,7 @@ var builtIns = map[string]struct {
 	"count_pod_creations":                      {event: "DeploymentEvent"},
 	"cpu_throttling_analysis_enricher":         {event: "PodEvent"},
 	"test_pod_orm":                             {event: "PodEvent", mutating: true, execs: true},
+	"create_pvc_snapshot":                      {event: "ExecutionBaseEvent", mutating: true, required: []string{"name"}},
 	"image_pull_backoff_reporter":              {event: "PodEvent"},
 	"resource_babysitter":                      {event: "KubernetesAnyChangeEvent"},
 	"delete_pod":                               {event: "PodEvent", mutating: true},
