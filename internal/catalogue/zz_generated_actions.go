@@ -204,7 +204,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "an example that keeps a counter in the runner's memory; not implemented in the local engine",
+		Local:          true,
 		Summary:        "Example: counts events per Deployment in the runner's memory; reports the tally",
 	},
 	{
@@ -224,7 +224,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Explains why a pod is CPU-throttled (its CPU limit, metrics-server quirks) and what to do",
 	},
 	{
@@ -256,7 +256,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Takes a VolumeSnapshot of a PersistentVolumeClaim",
 	},
 	{
@@ -1476,7 +1476,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Deprecated:     "use the on_pod_crash_loop trigger with report_crash_loop",
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Reports a pod that keeps restarting, with its logs, rate-limited",
 	},
 	{
@@ -1612,7 +1612,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "a test example that deletes the pod; not implemented in the local engine",
+		Local:          true,
 		Summary:        "Example: runs ls in a pod, then deletes the pod",
 	},
 	{
