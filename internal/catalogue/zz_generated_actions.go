@@ -77,7 +77,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "AlertResourceGraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Graphs CPU, memory or disk use of the alert's pod, node or container",
 	},
 	{
@@ -265,7 +265,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "CustomGraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Attaches a graph of any PromQL query you give, templated from the alert",
 	},
 	{
@@ -626,7 +626,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "GraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Attaches a graph of the alert's own PromQL expression",
 	},
 	{
@@ -1020,7 +1020,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs a node's CPU, memory or disk use",
 	},
 	{
@@ -1160,7 +1160,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs a pod's CPU, memory or disk use, optionally with its limits",
 	},
 	{
@@ -1207,7 +1207,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs CPU, memory or disk use of the node a pod runs on",
 	},
 	{
@@ -1287,7 +1287,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists every metric name Prometheus knows",
 	},
 	{
@@ -1298,7 +1298,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Runs a PromQL range query over a duration or date range; attaches the result",
 	},
 	{
@@ -1309,7 +1309,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists Prometheus label names, optionally for matching series and a time range",
 	},
 	{
@@ -1320,7 +1320,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists Prometheus series that match selectors in a time range",
 	},
 	{
@@ -1339,7 +1339,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Flags an SLA violation in the finding when a PromQL value crosses a threshold",
 	},
 	{

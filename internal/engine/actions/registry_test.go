@@ -77,6 +77,18 @@ var builtIns = map[string]struct {
 	"foreign_logs_enricher":                    {event: "ExecutionBaseEvent", required: []string{"label_selectors"}},
 	"alert_foreign_logs_enricher":              {event: "PrometheusKubernetesAlert", required: []string{"label_selectors"}},
 	"target_down_dns_enricher":                 {event: "PrometheusKubernetesAlert"},
+	// Prometheus (class C)
+	"prometheus_enricher":              {event: "ExecutionBaseEvent", required: []string{"promql_query", "duration"}},
+	"prometheus_all_available_metrics": {event: "ExecutionBaseEvent"},
+	"prometheus_get_series":            {event: "ExecutionBaseEvent", required: []string{"match"}},
+	"prometheus_get_label_names":       {event: "ExecutionBaseEvent"},
+	"prometheus_sla_enricher":          {event: "ExecutionBaseEvent", required: []string{"promql_query", "operator", "threshold"}},
+	"pod_graph_enricher":               {event: "PodEvent", required: []string{"resource_type"}},
+	"pod_node_graph_enricher":          {event: "PodEvent", required: []string{"resource_type"}},
+	"node_graph_enricher":              {event: "NodeEvent", required: []string{"resource_type"}},
+	"alert_graph_enricher":             {event: "PrometheusKubernetesAlert", required: []string{"resource_type", "item_type"}},
+	"custom_graph_enricher":            {event: "PrometheusKubernetesAlert", required: []string{"promql_query"}},
+	"graph_enricher":                   {event: "PrometheusKubernetesAlert"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
