@@ -213,7 +213,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "TimedPrometheusParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Explains CPU overcommitment: requests versus allocatable, with advice",
 	},
 	{
@@ -920,7 +920,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "TimedPrometheusParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Explains memory overcommitment: requests versus allocatable, with advice",
 	},
 	{

@@ -453,6 +453,39 @@ func TestLocalPrometheusActions(t *testing.T) {
 		}
 	})
 
+	t.Run("overcommit", func(t *testing.T) {
+		alert := promAlert(t, map[string]string{"alertname": "KubeCPUOvercommit"}, time.Minute, "")
+		for _, tc := range []struct {
+			action, what string
+			queries      []string
+		}{
+			{"cpu_overcommited_enricher", "is: 0.97, and total of allocatable CPU is: 0.97.", []string{
+				"sum(avg_over_time(namespace_cpu:kube_pod_container_resource_requests:sum{}[600s]))",
+				`sum(avg_over_time(kube_node_status_allocatable{resource="cpu"}[600s]))`}},
+			{"memory_overcommited_enricher", "is: 0.97 bytes, and total of allocatable Memory is: 0.97 bytes.", []string{
+				"sum(avg_over_time(namespace_memory:kube_pod_container_resource_requests:sum{}[300s]))",
+				`sum(avg_over_time(kube_node_status_allocatable{resource="memory"}[300s]))`}},
+		} {
+			args := []string{tc.action, "--alert", alert}
+			if tc.action == "memory_overcommited_enricher" {
+				args = append(args, "default_query_duration:=300")
+			}
+			r := lr(args...)
+			if r.code != 0 {
+				t.Fatal(r)
+			}
+			mustContain(t, r, "stdout", tc.what)
+			mustContain(t, r, "stdout", "if a single node fails then some pods might not be scheduled")
+			var sent []string
+			for _, q := range s.take() {
+				sent = append(sent, q.Path+" "+q.Query)
+			}
+			if strings.Join(sent, "\n") != "/api/v1/query "+tc.queries[0]+"\n/api/v1/query "+tc.queries[1] {
+				t.Errorf("%s sent:\n%s", tc.action, strings.Join(sent, "\n"))
+			}
+		}
+	})
+
 	t.Run("one port-forward for a chain", func(t *testing.T) {
 		pb := filepath.Join(t.TempDir(), "pb.yaml")
 		if err := os.WriteFile(pb, []byte("- pod_graph_enricher: {resource_type: CPU}\n- pod_graph_enricher: {resource_type: Memory}\n- prometheus_all_available_metrics: {}\n"), 0o600); err != nil {

@@ -89,6 +89,8 @@ var builtIns = map[string]struct {
 	"alert_graph_enricher":             {event: "PrometheusKubernetesAlert", required: []string{"resource_type", "item_type"}},
 	"custom_graph_enricher":            {event: "PrometheusKubernetesAlert", required: []string{"promql_query"}},
 	"graph_enricher":                   {event: "PrometheusKubernetesAlert"},
+	"cpu_overcommited_enricher":        {event: "PrometheusKubernetesAlert"},
+	"memory_overcommited_enricher":     {event: "PrometheusKubernetesAlert"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
