@@ -42,7 +42,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Creates a silence in Alertmanager from matchers, start and end times",
 	},
 	{
@@ -108,7 +108,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "posts to the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Sends a made-up alert to Alertmanager, to test routing and notifications",
 	},
 	{
@@ -394,7 +394,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Removes an Alertmanager silence by id",
 	},
 	{
@@ -608,7 +608,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists the silences in Alertmanager",
 	},
 	{

@@ -130,22 +130,31 @@ const (
 
 var gvrKwokPortForward = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "portforwards"}
 
-// startPromStandIn runs the stand-in on a loopback port, behind a pod (kwok forwards
-// its port 9090 there) and a Service labelled as kube-prometheus-stack labels its
-// Prometheus, with a named target port. Everything is removed when the test ends.
+// startPromStandIn runs the Prometheus stand-in behind a Service labelled as
+// kube-prometheus-stack labels its Prometheus.
 func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
+	t.Helper()
+	s := &promStandIn{}
+	s.addr = startStandIn(t, c, promPod, promService, map[string]string{"app": "kube-prometheus-stack-prometheus"}, s,
+		func() { s.mu.Lock(); s.conns++; s.mu.Unlock() })
+	s.take()
+	return s
+}
+
+// startStandIn serves handler on a loopback port, behind a pod (kwok forwards its
+// port 9090 there) and a Service with svcLabels and a named target port, in promNS.
+// onConn is called for each new connection. Everything is removed when the test ends.
+func startStandIn(t *testing.T, c *sandbox.Cluster, podName, svcName string, svcLabels map[string]string, handler http.Handler, onConn func()) string {
 	t.Helper()
 	ctx := context.Background()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &promStandIn{addr: l.Addr().String()}
-	srv := &http.Server{Handler: s, ConnState: func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			s.mu.Lock()
-			s.conns++
-			s.mu.Unlock()
+	addr := l.Addr().String()
+	srv := &http.Server{Handler: handler, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew && onConn != nil {
+			onConn()
 		}
 	}}
 	go func() { _ = srv.Serve(l) }()
@@ -157,25 +166,26 @@ func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
 	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
 		t.Fatal(err)
 	}
+	app := "h14-" + podName
 	t.Cleanup(func() {
 		zero := int64(0)
-		_ = c.Client.CoreV1().Services(promNS).Delete(ctx, promService, metav1.DeleteOptions{})
-		_ = c.Client.CoreV1().Pods(promNS).Delete(ctx, promPod, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-		_ = c.Dynamic.Resource(gvrKwokPortForward).Namespace(promNS).Delete(ctx, promPod, metav1.DeleteOptions{})
+		_ = c.Client.CoreV1().Services(promNS).Delete(ctx, svcName, metav1.DeleteOptions{})
+		_ = c.Client.CoreV1().Pods(promNS).Delete(ctx, podName, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		_ = c.Dynamic.Resource(gvrKwokPortForward).Namespace(promNS).Delete(ctx, podName, metav1.DeleteOptions{})
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
-			if _, err := c.Client.CoreV1().Pods(promNS).Get(ctx, promPod, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			if _, err := c.Client.CoreV1().Pods(promNS).Get(ctx, podName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		t.Errorf("cleanup: pod %s/%s still there", promNS, promPod)
+		t.Errorf("cleanup: pod %s/%s still there", promNS, podName)
 	})
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: promPod, Namespace: promNS, Labels: map[string]string{"app": "h14-prom-standin"}},
+		ObjectMeta: metav1.ObjectMeta{Name: podName, Namespace: promNS, Labels: map[string]string{"app": app}},
 		Spec: corev1.PodSpec{
 			NodeName: sandbox.FakeNodeName,
-			Containers: []corev1.Container{{Name: "prometheus", Image: "prometheus:standin",
+			Containers: []corev1.Container{{Name: "server", Image: "standin:e2e",
 				Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 9090}}}},
 			Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 		},
@@ -183,11 +193,11 @@ func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
 	if _, err := c.Client.CoreV1().Pods(promNS).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	host, portStr, _ := net.SplitHostPort(s.addr)
+	host, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.ParseInt(portStr, 10, 64)
 	pf := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
-		"metadata": map[string]any{"name": promPod, "namespace": promNS},
+		"metadata": map[string]any{"name": podName, "namespace": promNS},
 		"spec": map[string]any{"forwards": []any{map[string]any{
 			"ports": []any{int64(9090)}, "target": map[string]any{"address": host, "port": port}}}},
 	}}
@@ -195,8 +205,8 @@ func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
 		t.Fatal(err)
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: promService, Namespace: promNS, Labels: map[string]string{"app": "kube-prometheus-stack-prometheus"}},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "h14-prom-standin"},
+		ObjectMeta: metav1.ObjectMeta{Name: svcName, Namespace: promNS, Labels: svcLabels},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": app},
 			Ports: []corev1.ServicePort{{Name: "http-web", Port: 9090, TargetPort: intstr.FromString("web")}}},
 	}
 	if _, err := c.Client.CoreV1().Services(promNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -207,17 +217,17 @@ func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		err := func() error {
-			p, err := c.Client.CoreV1().Pods(promNS).Get(ctx, promPod, metav1.GetOptions{})
+			p, err := c.Client.CoreV1().Pods(promNS).Get(ctx, podName, metav1.GetOptions{})
 			if err != nil || p.Status.Phase != corev1.PodRunning {
 				return fmt.Errorf("pod not running: %v", err)
 			}
-			fw, err := kf.OpenPortForward(ctx, promNS, promPod, 9090)
+			fw, err := kf.OpenPortForward(ctx, promNS, podName, 9090)
 			if err != nil {
 				return err
 			}
 			defer fw.Close()
 			hc := &http.Client{Timeout: 3 * time.Second}
-			resp, err := hc.Get("http://" + fw.Addr() + "/api/v1/labels")
+			resp, err := hc.Get("http://" + fw.Addr() + "/-/ready")
 			if err != nil {
 				return err
 			}
@@ -226,15 +236,13 @@ func startPromStandIn(t *testing.T, c *sandbox.Cluster) *promStandIn {
 			return nil
 		}()
 		if err == nil {
-			break
+			return addr
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("stand-in not reachable through a port-forward: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	s.take()
-	return s
 }
 
 func rangeSeconds(t *testing.T, r promRequest) float64 {
@@ -521,4 +529,155 @@ func TestLocalPrometheusActions(t *testing.T) {
 			t.Errorf("the stand-in saw %d connections for 3 requests, want 1", n)
 		}
 	})
+}
+
+// amRequest is what the Alertmanager stand-in received.
+type amRequest struct{ Method, Path, Auth, Extra, Body string }
+
+type amStandIn struct {
+	mu   sync.Mutex
+	reqs []amRequest
+}
+
+func (s *amStandIn) take() []amRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.reqs
+	s.reqs = nil
+	return out
+}
+
+func (s *amStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.reqs = append(s.reqs, amRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("X-Extra"), string(b)})
+	s.mu.Unlock()
+	reply := func(code int, body string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, body)
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/api/alertmanager/grafana")
+	switch {
+	case r.Method == "GET" && path == "/api/v2/silences":
+		reply(200, `[{"id":"6f7a","status":{"state":"active"},"comment":"deploy","createdBy":"ann","startsAt":"2024-01-02T10:00:00.000Z","endsAt":"2024-01-02T12:00:00Z","updatedAt":"2024-01-02T10:00:00Z",
+			"matchers":[{"isEqual":true,"isRegex":false,"name":"alertname","value":"KubePodCrashLooping"},{"isRegex":true,"name":"namespace","value":"prod-.*"}]}]`)
+	case r.Method == "POST" && path == "/api/v2/silences":
+		reply(200, `{"silenceID":"9b1c-new"}`)
+	case r.Method == "DELETE" && path == "/api/v2/silence/6f7a":
+		reply(200, ``)
+	case r.Method == "DELETE":
+		reply(404, `silence not found`)
+	case r.Method == "POST" && path == "/api/v2/alerts":
+		reply(200, ``)
+	default:
+		reply(404, `not found`)
+	}
+}
+
+// TestLocalAlertmanagerActions runs the silence and alert actions against an
+// Alertmanager stand-in found by the runner's selectors through a real port-forward:
+// the requests' methods, paths, headers and bodies are the runner's; mutating ones
+// send nothing without --apply.
+func TestLocalAlertmanagerActions(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	lr := func(args ...string) result { return run(t, env, append([]string{"local", "run"}, args...)...) }
+	s := &amStandIn{}
+	startStandIn(t, c, "am-standin", "h14-alertmanager", map[string]string{"app": "kube-prometheus-stack-alertmanager"}, s, nil)
+	s.take()
+
+	r := lr("get_silences", "alertmanager_auth=Basic YWRtaW4=", `alertmanager_additional_headers:={"X-Extra": "yes"}`)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{"6f7a", `{"state": "active"}`, "2024-01-02T10:00:00+00:00", "2024-01-02T12:00:00+00:00",
+		`[{"isEqual": true, "isRegex": false, "name": "alertname", "value": "KubePodCrashLooping"}, {"isEqual": true, "isRegex": true, "name": "namespace", "value": "prod-.*"}]`} {
+		mustContain(t, r, "stdout", want)
+	}
+	if got := s.take(); len(got) != 1 || got[0].Method != "GET" || got[0].Path != "/api/v2/silences" || got[0].Auth != "Basic YWRtaW4=" || got[0].Extra != "yes" {
+		t.Errorf("requests %+v", got)
+	}
+
+	silence := []string{"comment=maintenance", "createdBy=ops", "startsAt=2024-01-02T10:00:00Z", "endsAt=2024-01-02T11:00:00Z",
+		`matchers:=[{"name": "alertname", "value": "Watchdog", "isRegex": false}, {"name": "env", "value": "dev", "isRegex": false, "isEqual": false}]`}
+	r = lr(append([]string{"add_silence"}, silence...)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "Would send POST /api/v2/silences")
+	mustContain(t, r, "stderr", "dry run")
+	if got := s.take(); len(got) != 0 {
+		t.Errorf("the dry run sent %+v", got)
+	}
+	r = lr(append([]string{"add_silence", "--apply", "grafana_api_key=gk"}, silence...)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "9b1c-new")
+	got := s.take()
+	if len(got) != 1 || got[0].Method != "POST" || got[0].Path != "/api/v2/silences" || got[0].Auth != "Bearer gk" {
+		t.Fatalf("requests %+v", got)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(got[0].Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := json.Marshal(body["matchers"])
+	if body["comment"] != "maintenance" || body["createdBy"] != "ops" || body["startsAt"] != "2024-01-02T10:00:00Z" ||
+		string(ms) != `[{"isRegex":false,"name":"alertname","value":"Watchdog"},{"isEqual":false,"isRegex":false,"name":"env","value":"dev"}]` {
+		t.Errorf("body %s", got[0].Body)
+	}
+
+	r = lr("delete_silence", "id=6f7a", "--apply")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "6f7a")
+	if got := s.take(); len(got) != 1 || got[0].Method != "DELETE" || got[0].Path != "/api/v2/silence/6f7a" {
+		t.Errorf("requests %+v", got)
+	}
+	r = lr("delete_silence", "id=nope", "--apply")
+	if r.code == 0 || !strings.Contains(r.stderr, "delete silence failed") || !strings.Contains(r.stderr, "HTTP 404") {
+		t.Errorf("unknown silence: %s", r)
+	}
+	s.take()
+
+	r = lr("alertmanager_alert", "--apply", "alert_name=TestAlert", "pod_name=web-1", "labels=team=core, tier = db", "annotations=runbook=http://x")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	got = s.take()
+	if len(got) != 1 || got[0].Path != "/api/v2/alerts" {
+		t.Fatalf("requests %+v", got)
+	}
+	var alerts []map[string]any
+	if err := json.Unmarshal([]byte(got[0].Body), &alerts); err != nil || len(alerts) != 1 {
+		t.Fatalf("%v %s", err, got[0].Body)
+	}
+	lb, _ := json.Marshal(alerts[0]["labels"])
+	an, _ := json.Marshal(alerts[0]["annotations"])
+	if string(lb) != `{"alertname":"TestAlert","namespace":"default","pod":"web-1","severity":"error","team":"core","tier":"db"}` ||
+		string(an) != `{"description":"simulated alert manager alert","runbook":"http://x","summary":"alert manager alert created by Robusta"}` || alerts[0]["status"] != "firing" {
+		t.Errorf("alert %s", got[0].Body)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add_silence", "comment=x", "createdBy=y", "startsAt=2024-01-02T10:00:00Z", "endsAt=2024-01-01T10:00:00Z", `matchers:=[{"name": "a", "value": "b", "isRegex": false}]`}, "endsAt 2024-01-01T10:00:00Z is not after startsAt"},
+		{[]string{"add_silence", "comment=x", "createdBy=y", "startsAt=soon", "endsAt=later", `matchers:=[{"name": "a", "value": "b", "isRegex": false}]`}, `startsAt "soon": want an ISO 8601 time`},
+		{[]string{"add_silence", "comment=x", "createdBy=y", "startsAt=2024-01-02T10:00:00Z", "endsAt=2024-01-02T11:00:00Z", `matchers:=[{"name": "a"}]`}, `matchers[0]: missing required parameter "isRegex"`},
+		{[]string{"alertmanager_alert", "labels=novalue"}, `labels: "novalue" has no '='`},
+	} {
+		r := lr(tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %s", tc.args, r)
+		}
+	}
+	if got := s.take(); len(got) != 0 {
+		t.Errorf("bad params reached Alertmanager: %+v", got)
+	}
 }

@@ -91,6 +91,11 @@ var builtIns = map[string]struct {
 	"graph_enricher":                   {event: "PrometheusKubernetesAlert"},
 	"cpu_overcommited_enricher":        {event: "PrometheusKubernetesAlert"},
 	"memory_overcommited_enricher":     {event: "PrometheusKubernetesAlert"},
+	// Alertmanager (class C)
+	"get_silences":       {event: "ExecutionBaseEvent"},
+	"add_silence":        {event: "ExecutionBaseEvent", mutating: true, required: []string{"comment", "createdBy", "startsAt", "endsAt", "matchers"}},
+	"delete_silence":     {event: "ExecutionBaseEvent", mutating: true, required: []string{"id"}},
+	"alertmanager_alert": {event: "ExecutionBaseEvent", mutating: true},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
