@@ -718,7 +718,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a GET to a URL and can attach the response",
 	},
 	{
@@ -729,7 +729,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a POST with data and headers to a URL and can attach the response",
 	},
 	{
@@ -740,7 +740,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a PUT with data and headers to a URL and can attach the response",
 	},
 	{

@@ -681,3 +681,50 @@ func TestLocalAlertmanagerActions(t *testing.T) {
 		t.Errorf("bad params reached Alertmanager: %+v", got)
 	}
 }
+
+// TestLocalHTTPActions sends http_get/post/put through the built binary to a local
+// server: the method, query, form body and headers arrive; the answer is attached
+// with get_response; an unreachable URL is reported in the finding, as the runner does.
+func TestLocalHTTPActions(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	var mu sync.Mutex
+	var got []string
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s %s?%s %s %s %s", r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Content-Type"), r.Header.Get("X-Token"), b))
+		mu.Unlock()
+		_, _ = io.WriteString(w, "pong")
+	})}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	base := "http://" + l.Addr().String() + "/hook"
+	for _, tc := range []struct {
+		args      []string
+		want, out string
+	}{
+		{[]string{"http_get", "url=" + base + "?a=1", `params:={"b": "2"}`, "get_response=true"}, "GET /hook?a=1&b=2   ", "Response received from " + base + "?a=1"},
+		{[]string{"http_post", "url=" + base, `data:={"k": "v"}`, `headers:={"X-Token": "t"}`}, "POST /hook? application/x-www-form-urlencoded t k=v", base + " status check"},
+		{[]string{"http_put", "url=" + base, "data=raw text", "get_response=true"}, "PUT /hook? text/plain  raw text", "Response.txt"},
+	} {
+		r := run(t, env, append([]string{"local", "run"}, tc.args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, tc.out) {
+			t.Errorf("%v: %s", tc.args, r)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%v: server got %q, want %q", tc.args, got, tc.want)
+		}
+		got = nil
+		mu.Unlock()
+	}
+	r := run(t, env, "local", "run", "http_get", "url=http://127.0.0.1:1/x")
+	if r.code != 0 || !strings.Contains(r.stdout, "http://127.0.0.1:1/x is un-reachable") || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("unreachable: %s", r)
+	}
+}

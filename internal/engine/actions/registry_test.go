@@ -96,6 +96,10 @@ var builtIns = map[string]struct {
 	"add_silence":        {event: "ExecutionBaseEvent", mutating: true, required: []string{"comment", "createdBy", "startsAt", "endsAt", "matchers"}},
 	"delete_silence":     {event: "ExecutionBaseEvent", mutating: true, required: []string{"id"}},
 	"alertmanager_alert": {event: "ExecutionBaseEvent", mutating: true},
+	// HTTP (class C)
+	"http_get":  {event: "ExecutionBaseEvent", required: []string{"url"}},
+	"http_post": {event: "ExecutionBaseEvent", required: []string{"url"}},
+	"http_put":  {event: "ExecutionBaseEvent", required: []string{"url"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
