@@ -21,6 +21,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/actions" // also registers the built-in actions
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/monitoring"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
 
@@ -57,6 +58,8 @@ type RunOptions struct {
 	SaveDir     string
 	ParamsFile  string
 	Apply       bool
+	// URLs of Prometheus, Alertmanager and Grafana; empty ones are found in the cluster.
+	Monitoring monitoring.URLs
 
 	steps  []engine.Step
 	target cmdutil.Target
@@ -129,6 +132,9 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.StringVar(&opts.Monitoring.Prometheus, "prometheus-url", "", "Prometheus URL for Prometheus actions (default: found in the cluster and port-forwarded)")
+	fl.StringVar(&opts.Monitoring.Alertmanager, "alertmanager-url", "", "Alertmanager URL (default: found in the cluster and port-forwarded)")
+	fl.StringVar(&opts.Monitoring.Grafana, "grafana-url", "", "Grafana URL (default: found in the cluster and port-forwarded)")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -319,6 +325,10 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		return err
 	}
 	limiter := engine.NewRateLimiter()
+	// One port-forward per monitoring service for the whole run, opened on first use.
+	conn := monitoring.NewConnector(kf, o.Monitoring)
+	defer conn.Close()
+	ctx = monitoring.WithConnector(ctx, conn)
 	var findings []*engine.Finding
 	for _, ev := range events {
 		title := engine.StepNames(o.steps)

@@ -42,7 +42,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Creates a silence in Alertmanager from matchers, start and end times",
 	},
 	{
@@ -77,7 +77,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "AlertResourceGraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Graphs CPU, memory or disk use of the alert's pod, node or container",
 	},
 	{
@@ -108,7 +108,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "posts to the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Sends a made-up alert to Alertmanager, to test routing and notifications",
 	},
 	{
@@ -213,7 +213,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "TimedPrometheusParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Explains CPU overcommitment: requests versus allocatable, with advice",
 	},
 	{
@@ -265,7 +265,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "CustomGraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Attaches a graph of any PromQL query you give, templated from the alert",
 	},
 	{
@@ -394,7 +394,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Removes an Alertmanager silence by id",
 	},
 	{
@@ -608,7 +608,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls the Alertmanager API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists the silences in Alertmanager",
 	},
 	{
@@ -626,7 +626,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "GraphEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Attaches a graph of the alert's own PromQL expression",
 	},
 	{
@@ -718,7 +718,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a GET to a URL and can attach the response",
 	},
 	{
@@ -729,7 +729,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a POST with data and headers to a URL and can attach the response",
 	},
 	{
@@ -740,7 +740,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Sends a PUT with data and headers to a URL and can attach the response",
 	},
 	{
@@ -920,7 +920,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "TimedPrometheusParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Explains memory overcommitment: requests versus allocatable, with advice",
 	},
 	{
@@ -1020,7 +1020,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs a node's CPU, memory or disk use",
 	},
 	{
@@ -1160,7 +1160,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs a pod's CPU, memory or disk use, optionally with its limits",
 	},
 	{
@@ -1207,7 +1207,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs CPU, memory or disk use of the node a pod runs on",
 	},
 	{
@@ -1287,7 +1287,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists every metric name Prometheus knows",
 	},
 	{
@@ -1298,7 +1298,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Runs a PromQL range query over a duration or date range; attaches the result",
 	},
 	{
@@ -1309,7 +1309,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists Prometheus label names, optionally for matching series and a time range",
 	},
 	{
@@ -1320,7 +1320,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Lists Prometheus series that match selectors in a time range",
 	},
 	{
@@ -1339,7 +1339,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Flags an SLA violation in the finding when a PromQL value crosses a threshold",
 	},
 	{

@@ -84,7 +84,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	for k, v := range c.Header {
 		req.Header[k] = v
 	}
-	if ctype != "" {
+	if ctype != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.HTTP.Do(req)

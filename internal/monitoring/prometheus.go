@@ -257,3 +257,6 @@ func samplePair(p [2]any) (float64, float64, error) {
 	}
 	return t, v, nil
 }
+
+// AddedTo is query as sent, the additional labels added.
+func (a PromAuth) AddedTo(query string) string { return WithAdditionalLabels(query, a) }

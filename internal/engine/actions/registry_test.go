@@ -87,6 +87,29 @@ var builtIns = map[string]struct {
 	"warning_events_report":                    {event: "EventChangeEvent", required: []string{"warning_event_groups"}},
 	"node_health_watcher":                      {event: "NodeChangeEvent"},
 	"alert_on_hpa_reached_limit":               {event: "HorizontalPodAutoscalerChangeEvent"},
+	// Prometheus (class C)
+	"prometheus_enricher":              {event: "ExecutionBaseEvent", required: []string{"promql_query", "duration"}},
+	"prometheus_all_available_metrics": {event: "ExecutionBaseEvent"},
+	"prometheus_get_series":            {event: "ExecutionBaseEvent", required: []string{"match"}},
+	"prometheus_get_label_names":       {event: "ExecutionBaseEvent"},
+	"prometheus_sla_enricher":          {event: "ExecutionBaseEvent", required: []string{"promql_query", "operator", "threshold"}},
+	"pod_graph_enricher":               {event: "PodEvent", required: []string{"resource_type"}},
+	"pod_node_graph_enricher":          {event: "PodEvent", required: []string{"resource_type"}},
+	"node_graph_enricher":              {event: "NodeEvent", required: []string{"resource_type"}},
+	"alert_graph_enricher":             {event: "PrometheusKubernetesAlert", required: []string{"resource_type", "item_type"}},
+	"custom_graph_enricher":            {event: "PrometheusKubernetesAlert", required: []string{"promql_query"}},
+	"graph_enricher":                   {event: "PrometheusKubernetesAlert"},
+	"cpu_overcommited_enricher":        {event: "PrometheusKubernetesAlert"},
+	"memory_overcommited_enricher":     {event: "PrometheusKubernetesAlert"},
+	// Alertmanager (class C)
+	"get_silences":       {event: "ExecutionBaseEvent"},
+	"add_silence":        {event: "ExecutionBaseEvent", mutating: true, required: []string{"comment", "createdBy", "startsAt", "endsAt", "matchers"}},
+	"delete_silence":     {event: "ExecutionBaseEvent", mutating: true, required: []string{"id"}},
+	"alertmanager_alert": {event: "ExecutionBaseEvent", mutating: true},
+	// HTTP (class C)
+	"http_get":  {event: "ExecutionBaseEvent", required: []string{"url"}},
+	"http_post": {event: "ExecutionBaseEvent", required: []string{"url"}},
+	"http_put":  {event: "ExecutionBaseEvent", required: []string{"url"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
