@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -184,6 +185,28 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			}
 		}()
 	}
+	// Helm releases are polled (as the runner's platform loop does) once a loaded
+	// config has an on_helm_release_* trigger; the poll lives as long as the watch.
+	var helmOnce sync.Once
+	startHelm := func(cfg *runner.Config) {
+		if !hasHelmTrigger(cfg) {
+			return
+		}
+		helmOnce.Do(func() {
+			cs, err := kf.Clientset()
+			if err != nil {
+				logf("%s Helm releases are not watched: %v", o.IO.StderrStyles().WarningIcon(), err)
+				return
+			}
+			src := &triggers.HelmSource{Client: cs, Logf: logf}
+			go func() {
+				if err := src.Run(ctx, r.Submit); err != nil && ctx.Err() == nil {
+					logf("%s Helm releases are no longer watched: %v", o.IO.StderrStyles().WarningIcon(), err)
+				}
+			}()
+		})
+	}
+	startHelm(cfg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -222,6 +245,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			}
 			reloaded = o.reload(ctx, r, logf) == nil
 		}
+		startHelm(r.Config())
 		// The new config may watch other kinds: the watches start again (objects
 		// that exist are listed as seen, not reported).
 		stopSrc()
@@ -270,6 +294,17 @@ func submitAlerts(ctx context.Context, kf *kube.Factory, r *runner.Runner, alert
 		}
 	}
 	return n, nil
+}
+
+func hasHelmTrigger(cfg *runner.Config) bool {
+	for _, pb := range cfg.Playbooks {
+		for _, t := range pb.Triggers {
+			if strings.HasPrefix(t.Key(), "on_helm_release_") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func kindsOf(cfg *runner.Config) []string {
