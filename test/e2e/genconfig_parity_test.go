@@ -56,6 +56,13 @@ func newSlackStandIn(t *testing.T, channels map[string]string) *slackStandIn {
 	return s
 }
 
+// snapshot copies what was posted, under the lock the handler writes under.
+func (s *slackStandIn) snapshot() ([]map[string]any, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]map[string]any(nil), s.posts...), append([]string(nil), s.auth...)
+}
+
 func (s *slackStandIn) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,10 +80,11 @@ func TestGenConfigSlackVerification(t *testing.T) {
 	if r.code != 0 || slack.count() != 1 {
 		t.Fatalf("posts %d\n%s", slack.count(), r)
 	}
-	p := slack.posts[0]
+	posts, auth := slack.snapshot()
+	p := posts[0]
 	// What the Python CLI's chat_postMessage sends, blocks aside (their text is ours).
-	if p["channel"] != "ops" || p["text"] != "Welcome to Robusta" || p["display_as_bot"] != true || p["unfurl_links"] != true || p["unfurl_media"] != true || len(p["blocks"].([]any)) == 0 || slack.auth[0] != "Bearer xoxb-k1" {
-		t.Fatalf("posted %v with %q", p, slack.auth[0])
+	if p["channel"] != "ops" || p["text"] != "Welcome to Robusta" || p["display_as_bot"] != true || p["unfurl_links"] != true || p["unfurl_media"] != true || len(p["blocks"].([]any)) == 0 || auth[0] != "Bearer xoxb-k1" {
+		t.Fatalf("posted %v with %q", p, auth[0])
 	}
 
 	for _, tc := range []struct{ channel, want string }{
@@ -141,8 +149,9 @@ func TestGenConfigNoFormsAndSecretSources(t *testing.T) {
 			t.Fatalf("%s: %s", tc.name, r)
 		}
 		sink := readValues(t, out)["sinksConfig"].([]any)[0].(map[string]any)["slack_sink"].(map[string]any)
-		if sink["api_key"] != tc.want || slack.auth[len(slack.auth)-1] != "Bearer "+tc.want {
-			t.Fatalf("%s: sink %v, auth %q", tc.name, sink, slack.auth[len(slack.auth)-1])
+		_, auth := slack.snapshot()
+		if len(auth) == 0 || sink["api_key"] != tc.want || auth[len(auth)-1] != "Bearer "+tc.want {
+			t.Fatalf("%s: sink %v, auth %q", tc.name, sink, auth)
 		}
 	}
 	r = run(t, env, "gen-config", "--no-input", "--cluster-name", "c", "--slack-channel", "ops", "--slack-api-key", "a", "--slack-api-key-file", keyFile, "--output-path", filepath.Join(dir, "y.yaml"))

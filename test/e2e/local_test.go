@@ -112,7 +112,7 @@ func TestLocalRunActions(t *testing.T) {
 		{[]string{"local", "run", "--playbook", "/nonexistent.yaml", "--pod", pod}, "--playbook: open /nonexistent.yaml"},
 		{[]string{"local", "run", "logs_enricher", "--kind", "pod", "--pod", pod}, "--kind and --name go together"},
 		{[]string{"local", "run", "logs_enricher", "--kind", "pod", "--name", "x", "--pod", pod}, "give either --kind/--name or one of"},
-		{[]string{"local", "run", "logs_enricher", "--alert", "a.json", "--pod", pod}, "--alert names its own object"},
+		{[]string{"local", "run", "logs_enricher", "--alert", "a.json", "--pod", pod}, "an alert names its own object"},
 	} {
 		r := run(t, e.env, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
