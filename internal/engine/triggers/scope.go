@@ -23,6 +23,41 @@ type attrMatch struct {
 	values []string
 	// res are the compiled full-match regexes of name/namespace and other plain attributes.
 	res []*regexp.Regexp
+	// terms are the compiled key=regex terms of labels and annotations, one list per value.
+	terms [][]labelTerm
+}
+
+// labelTerm is one key=regex or key!=regex term; bad marks a term the runner cannot
+// evaluate (no "=", or a regex RE2 refuses), which never holds.
+type labelTerm struct {
+	key string
+	re  *regexp.Regexp
+	neg bool
+	bad bool
+}
+
+// compileTerms splits a labels/annotations value into its terms, once at load rather
+// than at every match.
+func compileTerms(expr string) []labelTerm {
+	var out []labelTerm
+	for _, term := range strings.Split(expr, ",") {
+		var t labelTerm
+		var pattern string
+		if i := strings.Index(term, "!="); i >= 0 {
+			t.neg, t.key, pattern = true, term[:i], term[i+2:]
+		} else if i := strings.Index(term, "="); i >= 0 {
+			t.key, pattern = term[:i], term[i+1:]
+		} else {
+			t.bad = true
+		}
+		t.key = strings.TrimSpace(t.key)
+		if !t.bad {
+			re, err := fullMatch(strings.TrimSpace(pattern))
+			t.re, t.bad = re, err != nil
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func compileScope(raw any) (*scope, error) {
@@ -71,6 +106,11 @@ func compileMatchers(raw any) ([]matcher, error) {
 				return nil, bad
 			}
 			am := attrMatch{attr: k, values: vals}
+			if k == "labels" || k == "annotations" {
+				for _, v := range vals {
+					am.terms = append(am.terms, compileTerms(v))
+				}
+			}
 			if k != "labels" && k != "annotations" && k != "attributes" {
 				for _, v := range vals {
 					re, err := fullMatch(v)
@@ -163,8 +203,8 @@ func (a attrMatch) matches(d scopeData) bool {
 		if data == nil {
 			return false // absent from the data: no match, as the runner
 		}
-		for _, v := range a.values {
-			if termsHold(v, data) {
+		for _, terms := range a.terms {
+			if termsHold(terms, data) {
 				return true
 			}
 		}
@@ -200,23 +240,13 @@ func (a attrMatch) matches(d scopeData) bool {
 
 // termsHold is the runner's labels/annotations check: comma-separated key=regex or
 // key!=regex terms, all of which must hold; a missing key fails either form.
-func termsHold(expr string, data map[string]string) bool {
-	for _, term := range strings.Split(expr, ",") {
-		neg := false
-		var k, pattern string
-		if i := strings.Index(term, "!="); i >= 0 {
-			neg, k, pattern = true, term[:i], term[i+2:]
-		} else if i := strings.Index(term, "="); i >= 0 {
-			k, pattern = term[:i], term[i+1:]
-		} else {
+func termsHold(terms []labelTerm, data map[string]string) bool {
+	for _, t := range terms {
+		if t.bad {
 			return false
 		}
-		v, ok := data[strings.TrimSpace(k)]
-		if !ok {
-			return false
-		}
-		re, err := fullMatch(strings.TrimSpace(pattern))
-		if err != nil || re.MatchString(strings.TrimSpace(v)) == neg {
+		v, ok := data[t.key]
+		if !ok || t.re.MatchString(strings.TrimSpace(v)) == t.neg {
 			return false
 		}
 	}
