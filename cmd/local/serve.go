@@ -100,12 +100,13 @@ func RunServe(ctx context.Context, o *ServeOptions) error {
 	if _, err := kf.RESTConfig(); err != nil {
 		return kf.Explain(err, "", "", "")
 	}
-	return o.serve(ctx, &serve.Server{KF: kf, Apply: o.Apply, AllowExec: o.AllowExec, Log: o.IO.ErrOut}, "local engine")
+	srv := &serve.Server{KF: kf, Apply: o.Apply, AllowExec: o.AllowExec, Log: o.IO.ErrOut}
+	return o.serve(ctx, func(g localapi.Guard) http.Handler { srv.Guard = g; return srv.Handler() }, "local engine")
 }
 
-// serve listens, guards s with a new token (unless --no-auth) and serves until ctx
-// ends; what names the server in the start-up line.
-func (o *ServeOptions) serve(ctx context.Context, s *serve.Server, what string) error {
+// serve listens, makes the handler with a guard holding a new token (unless
+// --no-auth) and serves until ctx ends; what names the server in the start-up line.
+func (o *ServeOptions) serve(ctx context.Context, handler func(localapi.Guard) http.Handler, what string) error {
 	kf := o.Kube()
 	l, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -136,8 +137,7 @@ func (o *ServeOptions) serve(ctx context.Context, s *serve.Server, what string) 
 	if !localapi.IsLoopback(o.Listen) {
 		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", st.WarningIcon(), st.Warning("WARNING: listening on "+l.Addr().String()+": other machines can reach this server (they need the token)"))
 	}
-	s.Guard = guard
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler(guard), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(o.IO.ErrOut, "Serving the runner API of the %s on http://%s (context %q); Ctrl-C stops\n", what, l.Addr(), kf.ContextName())
 	if tokenPath != "" {
 		fmt.Fprintf(o.IO.ErrOut, "Token (send as \"Authorization: Bearer TOKEN\"; also in %s until the server stops):\n  %s\n", tokenPath, guard.Token)

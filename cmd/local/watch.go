@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/metrics"
 	"github.com/robusta-dev/robusta-go/internal/engine/runner"
 	"github.com/robusta-dev/robusta-go/internal/engine/serve"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
@@ -26,6 +28,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
+	"github.com/robusta-dev/robusta-go/internal/localapi"
 )
 
 // WatchOptions are the inputs of `local watch`.
@@ -153,7 +156,8 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			statePath = filepath.Join(dir, "robusta", "watch-schedules.json")
 		}
 	}
-	r := &runner.Runner{KF: kf, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
+	rec := metrics.New()
+	r := &runner.Runner{KF: kf, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
 		NewSink: sinkFactory(o.SinkURLs, cfg), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
 		r.Always = append(r.Always, &terminalSink{io: o.IO})
@@ -166,21 +170,14 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	}
 	apiReload := make(chan chan error)
 	if o.API != nil {
-		srv := &serve.Server{KF: kf, Apply: o.Apply, Log: o.IO.ErrOut,
-			Alerts: func(ctx context.Context, alerts []*engine.Alert) (int, error) {
-				return submitAlerts(ctx, kf, r, alerts)
-			},
-			Reload: func() error {
-				done := make(chan error, 1)
-				select {
-				case apiReload <- done:
-					return <-done
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}}
+		dyn, err := kf.Dynamic()
+		if err != nil {
+			return kf.Explain(err, "", "", "")
+		}
+		api := &serve.Watch{Backend: &watchBackend{r: r, kf: kf, apply: o.Apply, reload: apiReload, limiter: engine.NewRateLimiter()},
+			Dyn: dyn, Relabels: cfg.Relabels, Metrics: rec, Log: o.IO.ErrOut}
 		go func() {
-			if err := o.API.serve(ctx, srv, "local watch"); err != nil {
+			if err := o.API.serve(ctx, func(g localapi.Guard) http.Handler { api.Guard = g; return api.Handler() }, "local watch"); err != nil {
 				logf("%s the API is not served: %v", o.IO.StderrStyles().WarningIcon(), err)
 			}
 		}()
@@ -273,27 +270,35 @@ func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(s
 	return nil
 }
 
-// submitAlerts queues the alerts, each resolved to the object its labels name as the
-// runner resolves them.
-func submitAlerts(ctx context.Context, kf *kube.Factory, r *runner.Runner, alerts []*engine.Alert) (int, error) {
-	dyn, err := kf.Dynamic()
+// watchBackend is what the watch's API drives: the runner's queue, the reload of the
+// main loop, and actions run by hand as the runner's /api/trigger runs them.
+type watchBackend struct {
+	r       *runner.Runner
+	kf      *kube.Factory
+	apply   bool
+	reload  chan chan error
+	limiter *engine.RateLimiter
+}
+
+func (b *watchBackend) Submit(in *triggers.Incoming) bool { return b.r.Submit(in) }
+
+// Reload asks the main loop, which owns the sources, to reload, and waits for it.
+func (b *watchBackend) Reload(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case b.reload <- done:
+		return <-done
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *watchBackend) Trigger(ctx context.Context, action string, params map[string]any, _ bool) ([]*engine.Finding, error) {
+	f, _, err := serve.RunAction(ctx, b.kf, b.apply, b.limiter, action, params)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
-	for _, a := range alerts {
-		if a == nil || a.Name() == "" {
-			continue
-		}
-		ev, _, err := engine.ResolveAlert(ctx, dyn, a)
-		if err != nil {
-			return n, fmt.Errorf("alert %s: %w", a.Name(), err)
-		}
-		if r.Submit(&triggers.Incoming{Event: ev, Received: time.Now()}) {
-			n++
-		}
-	}
-	return n, nil
+	return []*engine.Finding{f}, nil
 }
 
 func hasHelmTrigger(cfg *runner.Config) bool {

@@ -506,8 +506,10 @@ customPlaybooks:
 		return resp.StatusCode
 	}
 	alert := func(name, status string) map[string]any {
+		// Alertmanager fingerprints each alert by its labels; the watch, as the runner,
+		// drops a state of an alert it has already seen.
 		return map[string]any{"status": status, "labels": map[string]string{"alertname": name, "namespace": ns, "pod": "api-1", "severity": "warning"},
-			"annotations": map[string]string{"summary": "restarting"}}
+			"annotations": map[string]string{"summary": "restarting"}, "fingerprint": "fp-" + name, "startsAt": "2026-11-28T08:00:00Z"}
 	}
 	if code := post("", alert("KubePodCrashLooping", "firing")); code != http.StatusUnauthorized {
 		t.Fatalf("without the token: %d", code)

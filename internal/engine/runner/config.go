@@ -47,6 +47,8 @@ type Config struct {
 	Findings []pbconfig.Finding
 	// Global is globalConfig.
 	Global map[string]any
+	// Relabels is alertRelabel, applied to alerts before matching.
+	Relabels []triggers.Relabel
 }
 
 // SinkConfig is one sinksConfig entry.
@@ -125,6 +127,15 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		return nil, &ConfigError{Findings: errs}
 	}
 	cfg.Global, _ = merged["globalConfig"].(map[string]any)
+	if raw, ok := merged["alertRelabel"]; ok && raw != nil {
+		b, _ := json.Marshal(raw)
+		if err := json.Unmarshal(b, &cfg.Relabels); err != nil {
+			return nil, &ConfigError{Err: fmt.Errorf("alertRelabel: want a list of {source, target, operation}: %v", err)}
+		}
+		if err := triggers.ValidateRelabels(cfg.Relabels); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+	}
 	disabled := map[string]bool{}
 	for _, n := range asList(merged["disabledPlaybooks"]) {
 		if s, ok := n.(string); ok {

@@ -37,12 +37,6 @@ type Server struct {
 	// Guard checks every request but GET /healthz (localapi). Its zero value still
 	// refuses foreign Hosts and Origins and bodies that are not JSON; set Token.
 	Guard localapi.Guard
-	// Alerts, when set, takes the alerts of POST /api/alerts (the local watch runs its
-	// on_prometheus_alert playbooks on them) and says how many it queued; unset, the
-	// endpoint says this server runs no playbooks.
-	Alerts func(ctx context.Context, alerts []*engine.Alert) (int, error)
-	// Reload, when set, runs on POST /api/playbooks/reload.
-	Reload func() error
 
 	limiter *engine.RateLimiter
 	logMu   sync.Mutex
@@ -57,10 +51,6 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("/api/trigger", s.trigger)
 	mux.HandleFunc("/api/alerts", func(w http.ResponseWriter, r *http.Request) {
-		if s.Alerts != nil {
-			s.alerts(w, r)
-			return
-		}
 		// The runner runs its on_prometheus_alert playbooks here; the local engine has
 		// no playbook configuration, so it says so rather than accept and drop alerts.
 		s.logf("ERROR alerts received, but the local engine runs no playbooks for alerts")
@@ -70,16 +60,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
-			return
-		}
-		if s.Reload != nil {
-			if err := s.Reload(); err != nil {
-				s.logf("reload refused: %v", err)
-				localapi.Reply(w, http.StatusOK, map[string]any{"success": false, "msg": err.Error()})
-				return
-			}
-			s.logf("reloaded")
-			localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
 			return
 		}
 		s.logf("reload: the local engine has no playbook configuration to reload")
@@ -130,35 +110,6 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		out["findings"] = []any{f.Platform()}
 	}
 	localapi.Reply(w, http.StatusOK, out)
-}
-
-// maxAlertsBody bounds an Alertmanager webhook: its group holds up to a few hundred
-// alerts of a few KiB each.
-const maxAlertsBody = 8 << 20
-
-// alerts takes an Alertmanager webhook body, as the runner's /api/alerts does.
-func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
-		return
-	}
-	var body struct {
-		Alerts []*engine.Alert `json:"alerts"`
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAlertsBody))
-	if err := dec.Decode(&body); err != nil {
-		s.logf("ERROR alerts: the body is not an Alertmanager webhook: %v", err)
-		localapi.Reply(w, http.StatusBadRequest, map[string]any{"success": false, "msg": "the body is not an Alertmanager webhook (a JSON object with alerts): " + err.Error()})
-		return
-	}
-	n, err := s.Alerts(r.Context(), body.Alerts)
-	if err != nil {
-		s.logf("ERROR alerts: %v", err)
-		localapi.Reply(w, http.StatusServiceUnavailable, map[string]any{"success": false, "msg": err.Error()})
-		return
-	}
-	s.logf("alerts: %d received, %d queued", len(body.Alerts), n)
-	localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
 }
 
 // maxBody bounds a trigger request; real ones are a few hundred bytes.
@@ -244,11 +195,18 @@ func codeMeaning(code int) string {
 }
 
 func (s *Server) run(r *http.Request, req playbooks.TriggerRequest) (*engine.Finding, []string, error) {
-	a, ok := engine.Lookup(req.ActionName)
+	return RunAction(r.Context(), s.KF, s.Apply, s.limiter, req.ActionName, req.ActionParams)
+}
+
+// RunAction runs one action as the runner's manual trigger does: the event from the
+// params that name an object, the rest as the action's params; errors are
+// *engine.TriggerError with the runner's codes where the runner has one.
+func RunAction(ctx context.Context, kf *kube.Factory, apply bool, limiter *engine.RateLimiter, name string, raw map[string]any) (*engine.Finding, []string, error) {
+	a, ok := engine.Lookup(name)
 	if !ok {
-		return nil, nil, &engine.TriggerError{Code: engine.CodeActionNotFound, Msg: "External action not found " + req.ActionName}
+		return nil, nil, &engine.TriggerError{Code: engine.CodeActionNotFound, Msg: "External action not found " + name}
 	}
-	ev, params, err := engine.ManualEvent(r.Context(), s.KF, a, req.ActionParams)
+	ev, params, err := engine.ManualEvent(ctx, kf, a, raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,8 +214,8 @@ func (s *Server) run(r *http.Request, req playbooks.TriggerRequest) (*engine.Fin
 	if ev.Obj != nil {
 		title += " on " + ev.Obj.GetName()
 	}
-	run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: s.KF, Apply: s.Apply, Limiter: s.limiter}
-	if err := a.Execute(r.Context(), run, params); err != nil {
+	run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: kf, Apply: apply, Limiter: limiter}
+	if err := a.Execute(ctx, run, params); err != nil {
 		var inc *engine.IncompatibleError
 		var pe *engine.ParamsError
 		switch {
