@@ -481,6 +481,12 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 			return nil, err
 		}
 	}
+	if old != nil && old.GetKind() == "" {
+		// A saved object without its type (client-go's typed Get leaves it out) is the
+		// same kind: its missing type is not a change.
+		old.SetAPIVersion(obj.GetAPIVersion())
+		old.SetKind(obj.GetKind())
+	}
 	switch o.Operation {
 	case "":
 		return []*engine.Event{engine.ResourceEvent(res.Kind, obj)}, nil

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +33,62 @@ type Event struct {
 	Old       *unstructured.Unstructured // change events only
 	Operation string                     // create, update, delete (change events)
 	Alert     *Alert                     // alert events only
+	// Diffs are the differences the trigger's change_filters kept (the runner's
+	// filtered_diffs): none when the trigger has no change_filters, as in the runner.
+	Diffs []Diff
+	// Triggered says a trigger delivered the event (the local watch); a local run
+	// builds events itself, and a diff action then computes the differences.
+	Triggered bool
+}
+
+// Diff is one difference between an update's two versions, as the runner's
+// DiffDetail carries it: the formatted path and both values as Python prints them.
+type Diff struct {
+	Path string `json:"path"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+	// Type is added, removed or change.
+	Type string `json:"type"`
+}
+
+// NewDiff describes a difference between two decoded JSON values at path.
+func NewDiff(path string, old, new any) Diff {
+	d := Diff{Path: path, Old: pyStr(old), New: pyStr(new), Type: "change"}
+	switch {
+	case old == nil:
+		d.Type = "added"
+	case new == nil:
+		d.Type = "removed"
+	}
+	return d
+}
+
+// pyStr prints a decoded JSON value as Python's str() prints the runner's value.
+func pyStr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return x
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case float64:
+		if x == float64(int64(x)) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return string(b)
+	}
 }
 
 // Yields reports whether the event can be handed to an action that takes class

@@ -211,11 +211,14 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 	if err := writeFile(oldFile, b); err != nil {
 		t.Fatal(err)
 	}
-	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--old", oldFile, "fields_to_monitor:=[\"replicas\",\"image\"]")
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--old", oldFile)
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	for _, want := range []string{"[LOW] Deployment robusta-runner changed", "spec.replicas", "3", "spec.template.spec.containers[0].image", "robusta-runner:old", "robusta-runner:sandbox"} {
+	// The runner's title and description; with no trigger, every difference outside
+	// status and metadata bookkeeping is shown.
+	for _, want := range []string{"deployment/local-x/robusta-runner.yaml updated", "Deployment updated", "Attributes: replicas, image",
+		"Deployment.spec.replicas", "3", "Deployment.spec.template.spec.containers[0].image", "robusta-runner:old", "robusta-runner:sandbox"} {
 		mustContain(t, r, "stdout", want)
 	}
 	if strings.Contains(r.stdout, "resourceVersion") {
@@ -223,12 +226,20 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 	}
 	// Creations and deletions are reported as such; a deleted object comes from --old.
 	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--operation", "create")
-	mustContain(t, r, "stdout", "[LOW] Deployment robusta-runner created")
+	mustContain(t, r, "stdout", "deployment/local-x/robusta-runner.yaml created")
+	mustContain(t, r, "stdout", "Deployment created")
 	old.Name = "gone"
 	b, _ = json.Marshal(old)
 	_ = writeFile(oldFile, b)
 	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/gone", "--operation", "delete", "--old", oldFile)
-	mustContain(t, r, "stdout", "[LOW] Deployment gone deleted")
+	mustContain(t, r, "stdout", "deployment/local-x/gone.yaml deleted")
+	mustContain(t, r, "stdout", "Deployment deleted")
+	// ignored_namespaces: no finding.
+	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--operation", "create", "ignored_namespaces:=[\"local-x\"]")
+	mustContain(t, r, "stderr", "ignored_namespaces")
+	if strings.Contains(r.stdout, "robusta-runner.yaml created") {
+		t.Fatalf("ignored namespace reported\n%s", r)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

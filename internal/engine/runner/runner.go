@@ -223,13 +223,14 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 		for _, pb := range l.cfg.Playbooks {
 			if pb.ID == in.ScheduleID {
 				r.Rec.EventMatched("on_schedule")
-				r.runPlaybook(ctx, pb, in, l)
+				r.runPlaybook(ctx, pb, in, nil, l)
 			}
 		}
 		return
 	}
 	for _, pb := range l.cfg.Playbooks {
 		fired := false
+		var diffs []engine.Diff
 		for _, t := range pb.Triggers {
 			r.Rec.EventSeen(t.Key())
 			if !t.Matches(in) {
@@ -242,12 +243,15 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 			}
 			r.Rec.EventMatched(t.Key())
 			fired = true
+			if d, ok := t.(triggers.Differ); ok {
+				diffs = d.Diffs(in)
+			}
 			break
 		}
 		if !fired {
 			continue
 		}
-		r.runPlaybook(ctx, pb, in, l)
+		r.runPlaybook(ctx, pb, in, diffs, l)
 		if pb.Stop {
 			return
 		}
@@ -256,8 +260,12 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 
 // runPlaybook runs one playbook's actions and sends its finding when the actions made
 // one. An action that stops the chain (engine.Run.Stop) ends this playbook only.
-func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, l *loaded) {
-	e := in.Event
+func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, diffs []engine.Diff, l *loaded) {
+	// Each playbook gets its own copy of the event, as the runner builds one execution
+	// event per trigger: the filtered differences are that trigger's.
+	ev := *in.Event
+	ev.Diffs, ev.Triggered = diffs, true
+	e := &ev
 	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
 	run.Finding = engine.NewFinding(e, defaultTitle(e))
 	if e.Alert == nil {

@@ -300,3 +300,45 @@ func TestEveryCatalogueTrigger(t *testing.T) {
 		}
 	}
 }
+
+// The differences a trigger hands to its actions are its change_filters' result, with
+// both values; none without change_filters and none for creates, as the runner's
+// filtered_diffs.
+func TestTriggerDiffs(t *testing.T) {
+	upd := func() *Incoming {
+		return &Incoming{Event: &engine.Event{Kind: "Deployment", Operation: "update", Obj: obj(t, deploy), Old: obj(t, deployOld)}}
+	}
+	cases := []struct {
+		params string
+		in     *Incoming
+		want   []engine.Diff
+	}{
+		{"{}", upd(), nil},
+		{"{change_filters: {include: [image]}}", upd(), []engine.Diff{
+			{Path: "Deployment.spec.template.spec.containers[0].image", Old: "nginx:1.24", New: "nginx:1.25", Type: "change"}}},
+		{"{change_filters: {ignore: [status, spec.template]}}", upd(), []engine.Diff{
+			{Path: "Deployment.spec.replicas", Old: "1", New: "2", Type: "change"}}},
+		{"{change_filters: {include: [image]}}", &Incoming{Event: &engine.Event{Kind: "Deployment", Operation: "create", Obj: obj(t, deploy)}}, nil},
+		{"{change_filters: {include: [labels]}}", &Incoming{Event: &engine.Event{Kind: "Deployment", Operation: "update", Obj: obj(t, deploy),
+			Old: obj(t, strings.Replace(deploy, "tier: web", "tier: web, extra: x", 1))}}, []engine.Diff{
+			{Path: "Deployment.metadata.labels.extra", Old: "x", New: "None", Type: "removed"}}},
+	}
+	for _, c := range cases {
+		tr, err := Compile(context.Background(), "on_deployment_all_changes", params(t, c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tr.Matches(c.in) && c.want != nil {
+			t.Fatalf("%s: did not match", c.params)
+		}
+		got := tr.(Differ).Diffs(c.in)
+		if len(got) != len(c.want) {
+			t.Fatalf("%s: %+v, want %+v", c.params, got, c.want)
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: %+v, want %+v", c.params, got[i], c.want[i])
+			}
+		}
+	}
+}

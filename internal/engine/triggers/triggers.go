@@ -29,7 +29,7 @@ type Incoming struct {
 
 	// diffs caches every difference between Old and Obj for the change filters of
 	// the playbooks (one worker handles an Incoming at a time).
-	diffs  []string
+	diffs  []diffEntry
 	diffed bool
 }
 
