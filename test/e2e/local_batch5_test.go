@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,23 +23,7 @@ import (
 func TestLocalRestartLoopReporter(t *testing.T) {
 	c := sandbox.Get(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
-	if err := sandbox.WriteCRILog(logFile, "starting"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sandbox.WriteCRILog(prevFile, "loading config", "fatal: missing key"); err != nil {
-		t.Fatal(err)
-	}
-	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "b5-rl", Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.DeleteRunner(context.Background(), rn); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	rn := crashingRunnerPod(t, c, "b5-rl", "loading config", "fatal: missing key")
 	env := kubeconfigEnv(c.KubeconfigPath)
 	pods := c.Client.CoreV1().Pods("b5-rl")
 	setRestarts := func(n int32) {

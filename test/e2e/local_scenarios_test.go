@@ -91,24 +91,7 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	c := sandbox.Get(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
-	if err := sandbox.WriteCRILog(logFile, "starting"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sandbox.WriteCRILog(prevFile, "connecting to db", "panic: dial tcp 10.0.0.5:5432: connection refused"); err != nil {
-		t.Fatal(err)
-	}
-	// A runner-shaped pod (the sandbox's way to a pod with logs); removed afterwards so
-	// runner discovery in other tests still finds exactly one runner.
-	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: "crash", Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.DeleteRunner(context.Background(), rn); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	rn := crashingRunnerPod(t, c, "crash", "connecting to db", "panic: dial tcp 10.0.0.5:5432: connection refused")
 	env := kubeconfigEnv(c.KubeconfigPath)
 	pods := c.Client.CoreV1().Pods("crash")
 	pod, err := pods.Get(ctx, rn.Pod, metav1.GetOptions{})
@@ -664,4 +647,30 @@ func TestLocalRunOnATerminal(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, long) || ansi.MatchString(r.stdout) {
 		t.Fatalf("piped output should hold whole cells and no colour:\n%s", r)
 	}
+}
+
+// crashingRunnerPod is a runner-shaped pod in ns (the sandbox's way to a pod with
+// logs) whose current container logs "starting" and whose previous one logged
+// previous; removed afterwards so that runner discovery in other tests still finds
+// exactly one runner.
+func crashingRunnerPod(t *testing.T, c *sandbox.Cluster, ns string, previous ...string) *sandbox.Runner {
+	t.Helper()
+	dir := t.TempDir()
+	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
+	if err := sandbox.WriteCRILog(logFile, "starting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sandbox.WriteCRILog(prevFile, previous...); err != nil {
+		t.Fatal(err)
+	}
+	rn, err := c.CreateRunner(context.Background(), sandbox.RunnerSpec{Namespace: ns, Deployment: "api", LogFile: logFile, PreviousLogFile: prevFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.DeleteRunner(context.Background(), rn); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return rn
 }

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
-	"github.com/robusta-dev/robusta-go/internal/kube"
 )
 
 func init() {
@@ -52,23 +51,7 @@ func restartLoopReporter(ctx context.Context, r *engine.Run, params any) error {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Pod %s was reported less than %d seconds ago (rate_limit); not reported again.", pod.Name, p.RateLimit)))
 		return nil
 	}
-	r.Finding.Title = fmt.Sprintf("Crashing pod %s in namespace %s", pod.Name, pod.Namespace)
-	r.Finding.Severity = engine.High
-	r.Finding.AggregationKey = "CrashLoopBackoff"
-	for _, c := range crashing {
-		blocks := []engine.Block{engine.KubernetesFields(containerFields(c))}
-		if t := c.LastTerminationState.Terminated; t != nil {
-			blocks = append(blocks, engine.Markdown("Its last run "+termination(t, limitsOf(pod, c.Name))))
-		}
-		out := &capWriter{max: MaxLogBytes}
-		err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: c.Name, Previous: true, Tail: 1000}, out)
-		if err != nil {
-			blocks = append(blocks, engine.Markdown(fmt.Sprintf("Logs of the previous run unavailable: %v", err)))
-		} else {
-			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.previous.log", pod.Name, c.Name), out.Bytes()))
-		}
-		r.Finding.AddEnrichment("Container "+c.Name, blocks...)
-	}
+	crashingPodFinding(ctx, r, pod, crashing)
 	return nil
 }
 

@@ -179,6 +179,13 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("No container of pod %s is crash looping.", pod.Name)))
 		return nil
 	}
+	crashingPodFinding(ctx, r, pod, crashing)
+	return nil
+}
+
+// crashingPodFinding is the crash-loop finding: per crashing container its status,
+// how its last run ended and the logs of that run.
+func crashingPodFinding(ctx context.Context, r *engine.Run, pod *corev1.Pod, crashing []corev1.ContainerStatus) {
 	r.Finding.Title = fmt.Sprintf("Crashing pod %s in namespace %s", pod.Name, pod.Namespace)
 	r.Finding.Severity = engine.High
 	r.Finding.AggregationKey = "CrashLoopBackoff"
@@ -196,7 +203,6 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
 		}
 		r.Finding.AddEnrichment("Container "+c.Name, blocks...)
 	}
-	return nil
 }
 
 // pullCause reads the kubelet's "Failed to pull image" message.
