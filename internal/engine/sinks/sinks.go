@@ -40,4 +40,6 @@ type Options struct {
 	ClusterName string
 	// Logf gets one line per delivery problem. Never secrets.
 	Logf func(format string, args ...any)
+	// Recorder is told each delivery's outcome (metrics); nil means none.
+	Recorder Recorder
 }
