@@ -40,6 +40,9 @@ type Options struct {
 	ClusterName string
 	// Logf gets one line per delivery problem. Never secrets.
 	Logf func(format string, args ...any)
+	// NamespaceLabels returns a namespace's labels for sink scopes on
+	// namespace_labels; nil means no namespace has labels.
+	NamespaceLabels func(namespace string) map[string]string
 	// Recorder is told each delivery's outcome (metrics); nil means none.
 	Recorder Recorder
 }

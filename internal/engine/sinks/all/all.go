@@ -37,6 +37,7 @@ func New(cfgs []sinks.Config, opts sinks.Options) (*sinks.Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sinksConfig[%d] (%s): %w", i, c.Type, err)
 		}
+		route.NamespaceLabels = opts.NamespaceLabels
 		f, ok := fs[c.Type]
 		if !ok {
 			unsupported = append(unsupported, sinks.Unsupported{Name: route.Name, Type: c.Type})
