@@ -7,12 +7,17 @@ import (
 	"sort"
 
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
 )
 
 // factories maps a sinksConfig key to its constructor. A function, not a package
 // variable filled at init, so nothing runs before New is called.
 func factories() map[string]sinks.Factory {
-	return map[string]sinks.Factory{}
+	return map[string]sinks.Factory{
+		file.Type:    file.New,
+		webhook.Type: webhook.New,
+	}
 }
 
 // Types returns the sink types this build can deliver to, sorted.
