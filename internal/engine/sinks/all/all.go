@@ -8,6 +8,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/slack"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
 )
 
@@ -17,6 +18,7 @@ func factories() map[string]sinks.Factory {
 	return map[string]sinks.Factory{
 		file.Type:    file.New,
 		webhook.Type: webhook.New,
+		slack.Type:   slack.New,
 	}
 }
 
