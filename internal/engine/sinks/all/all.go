@@ -8,6 +8,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/pagerduty"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/slack"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
 )
@@ -16,9 +17,10 @@ import (
 // variable filled at init, so nothing runs before New is called.
 func factories() map[string]sinks.Factory {
 	return map[string]sinks.Factory{
-		file.Type:    file.New,
-		webhook.Type: webhook.New,
-		slack.Type:   slack.New,
+		file.Type:      file.New,
+		webhook.Type:   webhook.New,
+		slack.Type:     slack.New,
+		pagerduty.Type: pagerduty.New,
 	}
 }
 

@@ -86,7 +86,7 @@ func (s *Sink) textPayload(f *engine.Finding) string {
 	lines = append(lines, "Source: "+s.cluster, f.Description)
 	for _, e := range f.Enrichments {
 		for _, b := range e.Blocks {
-			lines = append(lines, blockText(b)...)
+			lines = append(lines, sinks.BlockLines(b)...)
 		}
 	}
 	var out strings.Builder
@@ -101,24 +101,6 @@ func (s *Sink) textPayload(f *engine.Finding) string {
 		out.WriteString(w)
 	}
 	return out.String()
-}
-
-func blockText(b engine.Block) []string {
-	switch b.Type {
-	case engine.BlockHeader, engine.BlockMarkdown, engine.BlockJSON:
-		return []string{b.Text}
-	case engine.BlockList:
-		return b.Items
-	case engine.BlockDiffs:
-		var out []string
-		for _, r := range b.Rows {
-			if len(r) == 3 {
-				out = append(out, fmt.Sprintf("*%s*: %s ==> %s", r[0], r[1], r[2]))
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 type kv struct {
