@@ -7,9 +7,12 @@ import (
 	"sort"
 
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/discord"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/msteams"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/pagerduty"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/slack"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/telegram"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
 )
 
@@ -21,6 +24,9 @@ func factories() map[string]sinks.Factory {
 		webhook.Type:   webhook.New,
 		slack.Type:     slack.New,
 		pagerduty.Type: pagerduty.New,
+		msteams.Type:   msteams.New,
+		discord.Type:   discord.New,
+		telegram.Type:  telegram.New,
 	}
 }
 
