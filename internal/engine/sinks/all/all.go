@@ -9,7 +9,9 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/discord"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/googlechat"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/msteams"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/opsgenie"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/pagerduty"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/slack"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/telegram"
@@ -20,13 +22,15 @@ import (
 // variable filled at init, so nothing runs before New is called.
 func factories() map[string]sinks.Factory {
 	return map[string]sinks.Factory{
-		file.Type:      file.New,
-		webhook.Type:   webhook.New,
-		slack.Type:     slack.New,
-		pagerduty.Type: pagerduty.New,
-		msteams.Type:   msteams.New,
-		discord.Type:   discord.New,
-		telegram.Type:  telegram.New,
+		file.Type:       file.New,
+		webhook.Type:    webhook.New,
+		slack.Type:      slack.New,
+		pagerduty.Type:  pagerduty.New,
+		msteams.Type:    msteams.New,
+		discord.Type:    discord.New,
+		telegram.Type:   telegram.New,
+		opsgenie.Type:   opsgenie.New,
+		googlechat.Type: googlechat.New,
 	}
 }
 
