@@ -10,6 +10,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/discord"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/googlechat"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/mail"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/msteams"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/opsgenie"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/pagerduty"
@@ -29,6 +30,7 @@ func factories() map[string]sinks.Factory {
 		msteams.Type:    msteams.New,
 		discord.Type:    discord.New,
 		telegram.Type:   telegram.New,
+		mail.Type:       mail.New,
 		opsgenie.Type:   opsgenie.New,
 		googlechat.Type: googlechat.New,
 	}
