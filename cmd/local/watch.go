@@ -142,6 +142,9 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSinkURLs(o.SinkURLs, cfg); err != nil {
+		return err
+	}
 	kf := o.Kube()
 	if _, err := kf.RESTConfig(); err != nil {
 		return kf.Explain(err, "", "", "")
@@ -338,6 +341,26 @@ func sinkFactory(urls map[string]string, cfg *runner.Config, logf func(string, .
 	cluster, _ := cfg.Global["cluster_name"].(string)
 	opts := sinks.Options{BaseURLs: urls, ClusterName: cluster, Logf: logf}
 	return func(sc sinks.Config) (sinks.Sink, string, error) { return newSink(sc, opts) }
+}
+
+// checkSinkURLs refuses a --sink-url whose name no sink has: a typo would send the
+// findings to the real service instead of the stand-in.
+func checkSinkURLs(urls map[string]string, cfg *runner.Config) error {
+	var names []string
+	have := map[string]bool{}
+	for _, sc := range cfg.Sinks {
+		have[sc.Name] = true
+		names = append(names, sc.Name)
+	}
+	for n := range urls {
+		if !have[n] {
+			if len(names) == 0 {
+				return cli.UsageErrorf("--sink-url %s: sinksConfig has no sinks; add the sink to the values file", n)
+			}
+			return cli.UsageErrorf("--sink-url %s: sinksConfig has no sink of that name; its sinks are %s", n, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {

@@ -281,3 +281,37 @@ func checkTeamsMessage(t *testing.T, m map[string]any) string {
 	}
 	return string(b)
 }
+
+// TestLocalWatchSinkBadInput: a --sink-url for no sink (a typo would reach the real
+// service), a sink's malformed routing and a sink missing a required field each stop
+// the watch with one line naming the sink.
+func TestLocalWatchSinkBadInput(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	dir := t.TempDir()
+	values := filepath.Join(dir, "values.yaml")
+	playbook := "customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{create_finding: {title: x}}]\n"
+	for _, tc := range []struct {
+		sinks string
+		args  []string
+		want  string
+	}{
+		{"- slack_sink: {name: chat, slack_channel: c, api_key: xoxb-S3CR3T}\n", []string{"--sink-url", "chta=http://127.0.0.1:1"},
+			"--sink-url chta: sinksConfig has no sink of that name; its sinks are chat"},
+		{"- slack_sink: {name: chat, slack_channel: c, api_key: xoxb-S3CR3T, scope: {include: [{name: '('}]}}\n", nil,
+			"sink chat: scope: include[0].name: bad regex"},
+		{"- slack_sink: {name: chat, slack_channel: c, api_key: xoxb-S3CR3T, match: {colour: red}}\n", nil,
+			`sink chat: match names unknown attribute "colour"`},
+		{"- pagerduty_sink: {name: pd}\n", nil, "sink pagerduty_sink needs parameter api_key"},
+		{"- mail_sink: {name: m, mailto: 'smtp.example.com'}\n", nil, "sink m: mailto must look like mailto://"},
+		{"- webhook_sink: {name: h, url: 'http://x', format: xml}\n", nil, `webhook_sink h: format "xml" is not text or json`},
+	} {
+		writeText(t, values, "sinksConfig:\n"+tc.sinks+playbook)
+		r := run(t, env, append([]string{"local", "watch", "-f", values}, tc.args...)...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		last := lines[len(lines)-1]
+		if r.code == 0 || !strings.Contains(last, tc.want) || strings.Contains(r.stderr, "S3CR3T") || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("%s%v: want a non-zero exit with %q on the last line\n%s", tc.sinks, tc.args, tc.want, r)
+		}
+	}
+}

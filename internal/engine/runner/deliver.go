@@ -165,7 +165,7 @@ func (r *Runner) installSinks(cfg *Config, d *dispatcher) error {
 		}
 		s, skip, err := r.NewSink(sinks.Config{Type: sc.Type, Params: sc.Params})
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.Name, err)
+			return err // the sinks' errors name the sink
 		}
 		if s == nil {
 			r.Logf("! skipped: sink %s: %s", sc.Name, skip)
