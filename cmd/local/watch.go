@@ -263,6 +263,8 @@ func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(s
 	}
 	if err == nil {
 		report(o, next, logf)
+		// The sinks are built again with the new globalConfig (cluster_name).
+		r.NewSink = sinkFactory(o.SinkURLs, next, logf)
 		err = r.Install(next)
 	}
 	if err != nil {
