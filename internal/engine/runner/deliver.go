@@ -159,6 +159,9 @@ func (r *Runner) installSinks(cfg *Config, d *dispatcher) error {
 			}
 		}
 		route.NamespaceLabels = r.namespaceLabels
+		if g, ok := sc.Params["grouping"]; ok && g != nil {
+			r.Logf("! sink %s: grouping is not applied by the local watch; each finding is sent on its own", route.Name)
+		}
 		d.routes = append(d.routes, route)
 		if r.NewSink == nil {
 			continue

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 )
 
-// Route is a sink's routing params from sinksConfig: default, stop and match.
+// Route is a sink's routing params from sinksConfig: default, stop, match, scope,
+// activity and mute_intervals.
 type Route struct {
 	Name    string
 	Default bool
@@ -18,6 +20,9 @@ type Route struct {
 	// Include and Exclude are scope's lists; a finding matching any Exclude entry is
 	// refused, one matching any Include entry is accepted without looking at Match.
 	Include, Exclude []scopeEntry
+	// activity limits the sink to its active hours; mutes silence it for periods.
+	activity *activity
+	mutes    []muteInterval
 	// NamespaceLabels looks up a namespace's labels for scope's namespace_labels.
 	NamespaceLabels func(ns string) map[string]string
 }
@@ -84,6 +89,20 @@ func ParseRoute(p map[string]any) (Route, error) {
 		if err := r.parseScope(v); err != nil {
 			return r, fmt.Errorf("sink %s: scope: %w", name, err)
 		}
+	}
+	if v, ok := p["activity"]; ok && v != nil {
+		a, err := parseActivity(v)
+		if err != nil {
+			return r, fmt.Errorf("sink %s: activity: %w", name, err)
+		}
+		r.activity = a
+	}
+	if v, ok := p["mute_intervals"]; ok && v != nil {
+		m, err := parseMutes(v)
+		if err != nil {
+			return r, fmt.Errorf("sink %s: mute_intervals%w", name, err)
+		}
+		r.mutes = m
 	}
 	if v, ok := p["match"]; ok && v != nil {
 		m, ok := v.(map[string]any)
@@ -300,6 +319,17 @@ func (r Route) termMatches(attr string, t scopeTerm, f *engine.Finding) bool {
 	return true
 }
 
+// AcceptsAt is the runner's accepts(): not within a mute interval, scope and match
+// accept the finding, and now is within the sink's activity.
+func (r Route) AcceptsAt(f *engine.Finding, now time.Time) bool {
+	for _, m := range r.mutes {
+		if m.mutedAt(now) {
+			return false
+		}
+	}
+	return r.Accepts(f) && r.activity.activeAt(now)
+}
+
 // Accepts reports whether the finding passes the sink's scope and match, as the
 // runner decides: exclude refuses, include accepts outright, an unmatched include
 // refuses even when match holds.
@@ -416,8 +446,9 @@ func Targets(routes []Route, named []string, f *engine.Finding) (targets, unknow
 			}
 		}
 	}
+	now := time.Now()
 	for _, r := range candidates {
-		if !r.Accepts(f) {
+		if !r.AcceptsAt(f, now) {
 			continue
 		}
 		targets = append(targets, r.Name)

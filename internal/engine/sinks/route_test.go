@@ -3,6 +3,7 @@ package sinks
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -144,6 +145,61 @@ func TestAttrStringNone(t *testing.T) {
 	for attr, want := range map[string]string{"kind": "None", "namespace": "None", "name": "rs", "source": "NONE"} {
 		if got := attrString(attr, f); got != want {
 			t.Errorf("%s = %q, want %q", attr, got, want)
+		}
+	}
+}
+
+// Activity and mute intervals as the runner's timing.py evaluates them.
+func TestAcceptsAt(t *testing.T) {
+	f := &engine.Finding{Title: "t", Subject: engine.Subject{Namespace: "prod"}}
+	// Thursday 2026-01-01 09:30:00 UTC is 10:30 in Paris.
+	thu := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		cfg  string
+		at   time.Time
+		want bool
+	}{
+		{"no timing", "name: s", thu, true},
+		{"active day, whole day", "name: s\nactivity: {intervals: [{days: [thr]}]}", thu, true},
+		{"inactive day", "name: s\nactivity: {intervals: [{days: [MON, FRI]}]}", thu, false},
+		{"within hours, UTC default", "name: s\nactivity: {intervals: [{days: [THR], hours: [{start: '09:00', end: '09:30'}]}]}", thu, true},
+		{"end second included, next one not", "name: s\nactivity: {intervals: [{days: [THR], hours: [{start: '09:00', end: '09:30'}]}]}", thu.Add(time.Second), false},
+		{"hours in the zone", "name: s\nactivity: {timezone: Europe/Paris, intervals: [{days: [THR], hours: [{start: '10:00', end: '11:00'}]}]}", thu, true},
+		{"any interval", "name: s\nactivity: {intervals: [{days: [MON]}, {days: [THR], hours: [{start: '00:00', end: '01:00'}, {start: '09:00', end: '10:00'}]}]}", thu, true},
+		{"muted", "name: s\nmute_intervals: [{start_date: '2026-01-01 09:00', end_date: '2026-01-01 09:30'}]", thu, false},
+		{"mute ends at its minute", "name: s\nmute_intervals: [{start_date: '2026-01-01 09:00', end_date: '2026-01-01 09:29'}]", thu, true},
+		{"mute in its zone", "name: s\nmute_intervals: [{start_date: '2026-01-01 10:00', end_date: '2026-01-01 11:00', timezone: Europe/Paris}]", thu, false},
+		{"mute wins over activity", "name: s\nactivity: {intervals: [{days: [THR]}]}\nmute_intervals: [{start_date: '2025-12-31 00:00', end_date: '2026-01-02 00:00'}]", thu, false},
+		{"scope still applies", "name: s\nscope: {exclude: [{namespace: prod}]}\nactivity: {intervals: [{days: [THR]}]}", thu, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := route(t, c.cfg).AcceptsAt(f, c.at); got != c.want {
+				t.Errorf("AcceptsAt = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestTimingErrors(t *testing.T) {
+	for _, c := range []struct{ cfg, want string }{
+		{"name: s\nactivity: {intervals: []}", "at least one interval"},
+		{"name: s\nactivity: {intervals: [{days: [THU]}]}", "invalid day name THU"},
+		{"name: s\nactivity: {timezone: Mars/Base, intervals: [{days: [MON]}]}", `unknown timezone "Mars/Base"`},
+		{"name: s\nactivity: {intervals: [{days: [MON], hours: [{start: '9:00', end: '10:00'}]}]}", "intervals[0].hours[0].start: invalid time 9:00"},
+		{"name: s\nactivity: {intervals: [{days: [MON], hours: [{start: '09:00', end: '24:00'}]}]}", "invalid time 24:00"},
+		{"name: s\nmute_intervals: [{start_date: '2026-01-01', end_date: '2026-01-02 00:00'}]", "mute_intervals[0].start_date: invalid date-time"},
+		{"name: s\nmute_intervals: [{start_date: '2026-13-01 00:00', end_date: '2026-01-02 00:00'}]", "invalid date-time 2026-13-01"},
+		{"name: s\nmute_intervals: {start_date: x}", "mute_intervals: must be a list"},
+	} {
+		var p map[string]any
+		if err := yaml.Unmarshal([]byte(c.cfg), &p); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ParseRoute(p)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want %q", c.cfg, err, c.want)
 		}
 	}
 }
