@@ -23,8 +23,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/runner"
 	"github.com/robusta-dev/robusta-go/internal/engine/serve"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
-	"github.com/robusta-dev/robusta-go/internal/engine/sinks/file"
-	"github.com/robusta-dev/robusta-go/internal/engine/sinks/webhook"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/all"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
@@ -65,7 +64,8 @@ func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *WatchOptions) e
 changes are watched with the current kubeconfig, matched against each playbook's
 triggers as the runner matches them, and the actions of every playbook that fires run
 on one finding, which is printed here and sent to the sinks of sinksConfig that this
-engine has (file_sink so far; the others are named at start and skipped).
+engine has (file, webhook, slack, ms_teams, discord, telegram, pagerduty,
+opsgenie, google_chat and mail sinks; the others are named at start and skipped).
 
 Several -f files merge as Helm merges values (later files win). The files are
 validated first: errors stop the watch, warnings are shown. Playbooks whose triggers
@@ -142,6 +142,9 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSinkURLs(o.SinkURLs, cfg); err != nil {
+		return err
+	}
 	kf := o.Kube()
 	if _, err := kf.RESTConfig(); err != nil {
 		return kf.Explain(err, "", "", "")
@@ -158,7 +161,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	}
 	rec := metrics.New()
 	r := &runner.Runner{KF: kf, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
-		NewSink: sinkFactory(o.SinkURLs, cfg), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
+		NewSink: sinkFactory(o.SinkURLs, cfg, logf), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
 		r.Always = append(r.Always, &terminalSink{io: o.IO})
 	}
@@ -260,6 +263,8 @@ func (o *WatchOptions) reload(ctx context.Context, r *runner.Runner, logf func(s
 	}
 	if err == nil {
 		report(o, next, logf)
+		// The sinks are built again with the new globalConfig (cluster_name).
+		r.NewSink = sinkFactory(o.SinkURLs, next, logf)
 		err = r.Install(next)
 	}
 	if err != nil {
@@ -334,25 +339,34 @@ func report(o *WatchOptions, cfg *runner.Config, logf func(string, ...any)) {
 }
 
 // sinkFactory builds the sinks this engine has.
-func sinkFactory(urls map[string]string, cfg *runner.Config) runner.SinkFactory {
+func sinkFactory(urls map[string]string, cfg *runner.Config, logf func(string, ...any)) runner.SinkFactory {
 	cluster, _ := cfg.Global["cluster_name"].(string)
-	opts := sinks.Options{BaseURLs: urls, ClusterName: cluster}
+	opts := sinks.Options{BaseURLs: urls, ClusterName: cluster, Logf: logf}
 	return func(sc sinks.Config) (sinks.Sink, string, error) { return newSink(sc, opts) }
 }
 
-func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {
-	switch cfg.Type {
-	case "webhook_sink":
-		s, err := webhook.New(cfg, opts)
-		return s, "", err
-	case "file_sink":
-		if fn, _ := cfg.Params["file_name"].(string); fn == "" {
-			return nil, "a file_sink without file_name prints to the runner's log; here the terminal shows every finding", nil
-		}
-		s, err := file.New(cfg)
-		return s, "", err
+// checkSinkURLs refuses a --sink-url whose name no sink has: a typo would send the
+// findings to the real service instead of the stand-in.
+func checkSinkURLs(urls map[string]string, cfg *runner.Config) error {
+	var names []string
+	have := map[string]bool{}
+	for _, sc := range cfg.Sinks {
+		have[sc.Name] = true
+		names = append(names, sc.Name)
 	}
-	return nil, "the local watch has no " + cfg.Type + " yet; its findings are shown here only", nil
+	for n := range urls {
+		if !have[n] {
+			if len(names) == 0 {
+				return cli.UsageErrorf("--sink-url %s: sinksConfig has no sinks; add the sink to the values file", n)
+			}
+			return cli.UsageErrorf("--sink-url %s: sinksConfig has no sink of that name; its sinks are %s", n, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {
+	return all.New(cfg, opts)
 }
 
 // watchFiles says when one of the files changed, debounced: editors write in

@@ -326,7 +326,7 @@ func TestLocalWatchFiltersAndReload(t *testing.T) {
 	values := filepath.Join(dir, "values.yaml")
 	head := `sinksConfig:
 - file_sink: {name: out, file_name: ` + sink + `}
-- slack_sink: {name: chat, slack_channel: x, api_key: xoxb-not-used}
+- mattermost_sink: {name: chat, url: "http://127.0.0.1:1", token: t, token_id: i, channel: x}
 customPlaybooks:
 `
 	writeText(t, values, head+`- name: labels-only
@@ -346,7 +346,7 @@ customPlaybooks:
 `)
 	w := startWatch(t, env, "-f", values)
 	_, e := w.output()
-	if !strings.Contains(e, "sink chat: the local watch has no slack_sink yet") {
+	if !strings.Contains(e, "sink chat: the local watch has no mattermost_sink yet") {
 		t.Errorf("the skipped sink is not named:\n%s", e)
 	}
 	mk := func(name string, labels map[string]string) {

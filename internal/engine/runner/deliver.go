@@ -2,15 +2,21 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 )
+
+// sendTimeout bounds one Send call.
+const sendTimeout = 30 * time.Second
 
 // outbox delivers to one sink from its own goroutine, so a slow or failing sink never
 // holds up event intake or the other sinks: a bounded queue, retries with exponential
@@ -47,7 +53,12 @@ func (o *outbox) run(ctx context.Context) {
 	defer close(o.done)
 	for f := range o.queue {
 		var last error
+		attempts := 0
 		err := wait.ExponentialBackoffWithContext(ctx, o.backoff, func(ctx context.Context) (bool, error) {
+			attempts++
+			// One stuck call must not hold the sink's queue forever.
+			ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+			defer cancel()
 			retry, err := o.sink.Send(ctx, f)
 			if err == nil {
 				return true, nil
@@ -63,18 +74,21 @@ func (o *outbox) run(ctx context.Context) {
 				last = err
 			}
 			o.rec.SinkFailed(o.sink.Name())
-			o.logf("sink %s: finding %q not delivered: %v", o.sink.Name(), f.Title, last)
+			o.logf("sink %s: finding %q not delivered after %d attempt(s): %v", o.sink.Name(), f.Title, attempts, last)
 			continue
 		}
 		o.rec.SinkSent(o.sink.Name())
 	}
 }
 
-// dispatcher routes findings to the sinks: the playbook's named sinks when it names
-// some, else every sink whose default is not false.
+// dispatcher routes findings to the sinks as the runner does (sinks.Targets): the
+// playbook's named sinks, else the default ones, each through its scope and match,
+// up to a sink with stop.
 type dispatcher struct {
+	// routes are every sinksConfig entry in order, boxes the ones this engine
+	// delivers to: a skipped sink still routes (its stop still ends the list).
+	routes  []sinks.Route
 	boxes   map[string]*outbox
-	order   []string
 	always  []*outbox // stdout: every finding, whatever the playbook names
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
@@ -91,29 +105,27 @@ func (d *dispatcher) start(ctx context.Context) {
 
 func (d *dispatcher) all() []*outbox {
 	out := append([]*outbox(nil), d.always...)
-	for _, n := range d.order {
-		out = append(out, d.boxes[n])
+	for _, r := range d.routes {
+		if b, ok := d.boxes[r.Name]; ok {
+			out = append(out, b)
+		}
 	}
 	return out
 }
 
-func (d *dispatcher) dispatch(f *engine.Finding, named []string, defaults map[string]bool) {
+func (d *dispatcher) dispatch(f *engine.Finding, named []string) {
 	for _, b := range d.always {
 		b.offer(f)
 	}
-	if len(named) > 0 {
-		for _, n := range named {
-			if b, ok := d.boxes[n]; ok {
-				b.offer(f)
-			} else if d.unknown != nil {
-				d.unknown(n)
-			}
+	targets, unknown := sinks.Targets(d.routes, named, f)
+	for _, n := range unknown {
+		if d.unknown != nil {
+			d.unknown(n)
 		}
-		return
 	}
-	for _, n := range d.order {
-		if defaults[n] {
-			d.boxes[n].offer(f)
+	for _, n := range targets {
+		if b, ok := d.boxes[n]; ok {
+			b.offer(f)
 		}
 	}
 }
@@ -131,4 +143,79 @@ func (d *dispatcher) close(ctx context.Context) {
 	}
 	d.cancel()
 	d.wg.Wait()
+}
+
+// installSinks builds the routes and outboxes of cfg's sinksConfig into d. Every
+// entry routes; the ones NewSink cannot build are named and skipped.
+func (r *Runner) installSinks(cfg *Config, d *dispatcher) error {
+	for _, sc := range cfg.Sinks {
+		route, err := sinks.ParseRoute(sc.Params)
+		if err != nil {
+			return fmt.Errorf("sinksConfig %s: %w", sc.Type, err)
+		}
+		for _, prev := range d.routes {
+			if prev.Name == route.Name {
+				return fmt.Errorf("sinksConfig: two sinks are named %s; give each sink its own name", route.Name)
+			}
+		}
+		route.NamespaceLabels = r.namespaceLabels
+		if g, ok := sc.Params["grouping"]; ok && g != nil {
+			r.Logf("! sink %s: grouping is not applied by the local watch; each finding is sent on its own", route.Name)
+		}
+		d.routes = append(d.routes, route)
+		if r.NewSink == nil {
+			continue
+		}
+		s, skip, err := r.NewSink(sinks.Config{Type: sc.Type, Params: sc.Params})
+		if err != nil {
+			return err // the sinks' errors name the sink
+		}
+		if s == nil {
+			r.Logf("! skipped: sink %s: %s", sc.Name, skip)
+			continue
+		}
+		d.boxes[sc.Name] = newOutbox(s, r.QueueSize, r.Logf, r.Rec)
+	}
+	return nil
+}
+
+// nsLabelsTTL is how long the namespaces' labels are kept. The runner keeps them 30
+// minutes; a minute here, so a label changed while developing is seen soon.
+const nsLabelsTTL = time.Minute
+
+// nsLabels caches every namespace's labels, listed at once as the runner does, for
+// sink scopes on namespace_labels.
+type nsLabels struct {
+	mu   sync.Mutex
+	at   time.Time
+	byNS map[string]map[string]string
+}
+
+// namespaceLabels is ns's labels; nil without a cluster or when the list fails
+// (logged), as the runner then sees no labels.
+func (r *Runner) namespaceLabels(ns string) map[string]string {
+	if r.KF == nil || ns == "" {
+		return nil
+	}
+	c := &r.nsl
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byNS == nil || time.Since(c.at) > nsLabelsTTL {
+		c.byNS, c.at = map[string]map[string]string{}, time.Now()
+		cs, err := r.KF.Clientset()
+		if err == nil {
+			ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+			defer cancel()
+			var list *corev1.NamespaceList
+			if list, err = cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+				for _, n := range list.Items {
+					c.byNS[n.Name] = n.Labels
+				}
+			}
+		}
+		if err != nil {
+			r.Logf("sink scopes see no namespace labels: listing namespaces: %v", err)
+		}
+	}
+	return c.byNS[ns]
 }

@@ -69,13 +69,13 @@ type Runner struct {
 	limiter *engine.RateLimiter
 	wg      sync.WaitGroup
 	ctx     context.Context
+	nsl     nsLabels // namespace labels for sink scopes
 }
 
 // loaded is a config with its sinks, swapped whole on reload.
 type loaded struct {
-	cfg      *Config
-	disp     *dispatcher
-	defaults map[string]bool
+	cfg  *Config
+	disp *dispatcher
 }
 
 // Start checks and installs cfg and starts the workers; they stop when ctx ends.
@@ -122,35 +122,14 @@ func (r *Runner) install(cfg *Config) error {
 	d := &dispatcher{boxes: map[string]*outbox{}, unknown: func(n string) {
 		r.Logf("a playbook names sink %s, which sinksConfig does not have", n)
 	}}
-	defaults := map[string]bool{}
 	for _, s := range r.Always {
 		d.always = append(d.always, newOutbox(s, r.QueueSize, r.Logf, r.Rec))
 	}
-	for _, sc := range cfg.Sinks {
-		if r.NewSink == nil {
-			break
-		}
-		s, skip, err := r.NewSink(sinks.Config{Type: sc.Type, Params: sc.Params})
-		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		if s == nil {
-			r.Logf("! skipped: sink %s: %s", sc.Name, skip)
-			continue
-		}
-		if _, dup := d.boxes[sc.Name]; dup {
-			return fmt.Errorf("two sinks are named %s", sc.Name)
-		}
-		d.boxes[sc.Name] = newOutbox(s, r.QueueSize, r.Logf, r.Rec)
-		d.order = append(d.order, sc.Name)
-		def, set := sc.Params["default"].(bool)
-		defaults[sc.Name] = def || !set
-		if _, scoped := sc.Params["scope"]; scoped {
-			r.Logf("! sink %s: its scope is not applied by the local watch yet; it gets every finding routed to it", sc.Name)
-		}
+	if err := r.installSinks(cfg, d); err != nil {
+		return err
 	}
 	d.start(r.ctx)
-	old := r.cfg.Swap(&loaded{cfg: cfg, disp: d, defaults: defaults})
+	old := r.cfg.Swap(&loaded{cfg: cfg, disp: d})
 	if r.Schedule != nil {
 		r.Schedule.Start(r.ctx, cfg, func(pb *Playbook, count int) {
 			r.Submit(&triggers.Incoming{Event: scheduledEvent(), ScheduleID: pb.ID, Received: time.Now()})
@@ -287,7 +266,7 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	}
 	if len(run.Finding.Enrichments) > 0 || run.Finding.Title != defaultTitle(e) {
 		run.Finding.SetFingerprint()
-		l.disp.dispatch(run.Finding, pb.Sinks, l.defaults)
+		l.disp.dispatch(run.Finding, pb.Sinks)
 	}
 }
 

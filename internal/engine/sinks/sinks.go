@@ -1,7 +1,9 @@
 // Package sinks delivers findings to the destinations of a values file's sinksConfig:
 // one sub-package per sink type (slack, msteams, webhook, ...), each with its payload
 // format and its retry classification, in the shape of Alertmanager's notify/ tree.
-// This package holds the contract and the routing; sinks/all builds a Set from config.
+// This package holds the contract, the routing (Route, Targets) and the helpers the
+// sink packages share; sinks/all builds a sink from its config entry, and the
+// runner's outboxes deliver to it.
 package sinks
 
 import (
@@ -29,7 +31,13 @@ type Config struct {
 	Params map[string]any
 }
 
-// Options are shared by every sink of a Set.
+// Name is the entry's name param.
+func (c Config) Name() string {
+	n, _ := c.Params["name"].(string)
+	return n
+}
+
+// Options are shared by every sink built for one configuration.
 type Options struct {
 	// BaseURLs overrides a sink's service URL by sink name (--sink-url NAME=URL), for
 	// tests and self-hosted services.
@@ -38,6 +46,6 @@ type Options struct {
 	HTTPClient *http.Client
 	// ClusterName is the globalConfig.cluster_name the findings came from.
 	ClusterName string
-	// Logf gets one line per delivery problem. Never secrets.
+	// Logf gets one line per configuration remark. Never secrets.
 	Logf func(format string, args ...any)
 }

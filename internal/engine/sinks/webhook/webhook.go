@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,7 +90,12 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return true, fmt.Errorf("webhook_sink %s: %v", s.name, redact(err.Error(), s.auth))
+		// The URL is left out: webhook URLs often carry their credentials.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return true, fmt.Errorf("webhook_sink %s: %v", s.name, redact(redact(err.Error(), s.url), s.auth))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -109,9 +109,9 @@ func TestRetryAndSecrets(t *testing.T) {
 			t.Errorf("%d: retry %v, err %v", c.status, retry, err)
 		}
 	}
-	s, _ := New(sinks.Config{Params: map[string]any{"name": "hook", "url": "http://127.0.0.1:1/tok-123", "authorization": "tok-123"}}, sinks.Options{})
+	s, _ := New(sinks.Config{Params: map[string]any{"name": "hook", "url": "http://127.0.0.1:1/path-tok-456", "authorization": "tok-123"}}, sinks.Options{})
 	retry, err := s.Send(context.Background(), finding())
-	if err == nil || !retry || strings.Contains(err.Error(), "tok-123") {
+	if err == nil || !retry || strings.Contains(err.Error(), "tok-123") || strings.Contains(err.Error(), "tok-456") {
 		t.Errorf("unreachable: retry %v, err %v", retry, err)
 	}
 	if _, err := New(sinks.Config{Params: map[string]any{"name": "hook"}}, sinks.Options{}); err == nil {
@@ -132,6 +132,21 @@ func TestPyJSONLen(t *testing.T) {
 		b, _ := json.Marshal(c.v)
 		if got := pyJSONLen(b); got != c.want {
 			t.Errorf("%s: %d, want %d", b, got, c.want)
+		}
+	}
+}
+
+func TestParamErrors(t *testing.T) {
+	for _, c := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"name": "h"}, "url is required"},
+		{map[string]any{"name": "h", "url": "http://x", "format": "xml"}, `format "xml" is not text or json`},
+	} {
+		_, err := New(sinks.Config{Type: "webhook_sink", Params: c.params}, sinks.Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want %q", c.params, err, c.want)
 		}
 	}
 }

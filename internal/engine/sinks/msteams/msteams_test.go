@@ -1,0 +1,63 @@
+package msteams
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+)
+
+func TestTeamsAdaptiveCard(t *testing.T) {
+	var raw []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("content type %q", r.Header.Get("Content-Type"))
+		}
+		raw, _ = io.ReadAll(r.Body)
+		io.WriteString(w, "1")
+	}))
+	defer srv.Close()
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "t", "webhook_url": "https://x.webhook.office.com/s3cret"}}, sinks.Options{BaseURLs: map[string]string{"t": srv.URL}, ClusterName: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &engine.Finding{Title: "OOMKilled", Severity: engine.High, Subject: engine.Subject{Kind: "Pod", Name: "api", Namespace: "prod"}}
+	f.AddEnrichment("Memory", engine.Markdown("limit 128Mi"))
+	f.AddEnrichment("logs", engine.Markdown(strings.Repeat("log line\n", 5000)))
+	if _, err := s.Send(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > maxPayload {
+		t.Errorf("payload %d bytes, over Teams' limit", len(raw))
+	}
+	var msg struct {
+		Type        string `json:"type"`
+		Attachments []struct {
+			ContentType string `json:"contentType"`
+			Content     struct {
+				Type    string           `json:"type"`
+				Version string           `json:"version"`
+				Body    []map[string]any `json:"body"`
+			} `json:"content"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.Type != "message" || len(msg.Attachments) != 1 || msg.Attachments[0].ContentType != "application/vnd.microsoft.card.adaptive" {
+		t.Fatalf("message = %s", raw)
+	}
+	c := msg.Attachments[0].Content
+	if c.Type != "AdaptiveCard" || c.Version == "" || c.Body[0]["text"] != "OOMKilled" {
+		t.Errorf("card = %+v", c)
+	}
+	if !strings.Contains(string(raw), "limit 128Mi") || !strings.Contains(string(raw), "shortened") {
+		t.Errorf("card lacks the enrichment or the shortening note")
+	}
+}

@@ -1,0 +1,134 @@
+// Package opsgenie is opsgenie_sink: a finding as an Opsgenie alert (Alert API v2).
+package opsgenie
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+)
+
+// Type is the sinksConfig key.
+const Type = "opsgenie_sink"
+
+// The Alert API's field limits.
+const (
+	maxMessage     = 130
+	maxDescription = 15000
+)
+
+type params struct {
+	APIKey             string   `param:"api_key" required:"true" doc:"Opsgenie API integration key"`
+	Teams              []string `param:"teams" doc:"responder teams (literal names; templates are not expanded locally)"`
+	DefaultTeam        string   `param:"default_team" doc:"team used when teams is empty"`
+	Tags               []string `param:"tags" doc:"alert tags"`
+	Host               string   `param:"host" doc:"API host, e.g. https://api.eu.opsgenie.com"`
+	ExtraDetailsLabels bool     `param:"extra_details_labels" doc:"add the subject's labels to the alert details"`
+}
+
+// Sink creates Opsgenie alerts.
+type Sink struct {
+	name   string
+	p      params
+	url    string
+	client *http.Client
+}
+
+// New builds an Opsgenie sink from its sinksConfig entry.
+func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
+	name := c.Name()
+	var p params
+	if _, err := sinks.DecodeParams(c, &p); err != nil {
+		return nil, fmt.Errorf("sink %s: %w", name, err)
+	}
+	for _, t := range p.Teams {
+		if strings.Contains(t, "{{") {
+			return nil, fmt.Errorf("sink %s: team %q is a template, which the local runner does not expand; list team names", name, t)
+		}
+	}
+	host := p.Host
+	if host == "" {
+		host = "https://api.opsgenie.com"
+	}
+	return &Sink{name: name, p: p, url: opts.BaseURL(name, strings.TrimRight(host, "/")) + "/v2/alerts", client: opts.Client()}, nil
+}
+
+func (s *Sink) Name() string { return s.name }
+func (s *Sink) Type() string { return Type }
+
+// priority maps severities as the runner does; anything else is P3.
+func priority(sv engine.Severity) string {
+	switch sv {
+	case engine.High:
+		return "P1"
+	case engine.Low:
+		return "P4"
+	case engine.Info:
+		return "P5"
+	}
+	return "P3"
+}
+
+// Alert builds the create-alert body.
+func (s *Sink) Alert(f *engine.Finding) map[string]any {
+	alias := f.Fingerprint
+	if alias == "" {
+		g := *f
+		g.SetFingerprint()
+		alias = g.Fingerprint
+	}
+	desc := f.Description
+	if t := sinks.FindingText(f); t != "" {
+		desc = strings.TrimSpace(desc + "\n\n" + t)
+	}
+	details := map[string]string{"Resource": f.Subject.Name, "Namespace": f.Subject.Namespace, "Kind": f.Subject.Kind, "Source": f.Source}
+	if s.p.ExtraDetailsLabels {
+		for k, v := range f.Subject.Labels {
+			details[k] = v
+		}
+	}
+	teams := s.p.Teams
+	if len(teams) == 0 && s.p.DefaultTeam != "" {
+		teams = []string{s.p.DefaultTeam}
+	}
+	var responders []map[string]string
+	for _, t := range teams {
+		responders = append(responders, map[string]string{"name": t, "type": "team"})
+	}
+	a := map[string]any{
+		"message":     sinks.Cut(f.Title, maxMessage),
+		"alias":       alias,
+		"description": sinks.Cut(desc, maxDescription),
+		"source":      "Robusta",
+		"priority":    priority(f.Severity),
+		"details":     details,
+	}
+	if responders != nil {
+		a["responders"] = responders
+	}
+	if len(s.p.Tags) > 0 {
+		a["tags"] = s.p.Tags
+	}
+	return a
+}
+
+// Send creates the alert; Opsgenie answers 202 and processes it asynchronously.
+func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
+	b, err := json.Marshal(s.Alert(f))
+	if err != nil {
+		return false, fmt.Errorf("encoding opsgenie alert: %w", err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(b))
+	if err != nil {
+		return false, fmt.Errorf("opsgenie %s: host is not a valid URL", s.name)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "GenieKey "+s.p.APIKey)
+	_, retry, err := sinks.Do(ctx, s.client, "opsgenie "+s.name, req)
+	return retry, err
+}

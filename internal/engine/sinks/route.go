@@ -1,0 +1,469 @@
+package sinks
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+)
+
+// Route is a sink's routing params from sinksConfig: default, stop, match, scope,
+// activity and mute_intervals.
+type Route struct {
+	Name    string
+	Default bool
+	Stop    bool
+	// Match maps a finding attribute to its requirements; all attributes must match.
+	Match map[string]matcher
+	// Include and Exclude are scope's lists; a finding matching any Exclude entry is
+	// refused, one matching any Include entry is accepted without looking at Match.
+	Include, Exclude []scopeEntry
+	// activity limits the sink to its active hours; mutes silence it for periods.
+	activity *activity
+	mutes    []muteInterval
+	// NamespaceLabels looks up a namespace's labels for scope's namespace_labels.
+	NamespaceLabels func(ns string) map[string]string
+}
+
+// scopeEntry is one include/exclude item: every attribute must have a matching regex.
+type scopeEntry map[string][]scopeTerm
+
+// scopeTerm is a full-match regex, or for labels/annotations/namespace_labels a
+// comma-separated list of key=regex / key!=regex terms that must all hold.
+type scopeTerm struct {
+	re     *regexp.Regexp
+	labels []labelTerm
+}
+
+type labelTerm struct {
+	key    string
+	re     *regexp.Regexp
+	negate bool
+}
+
+// matchAttributes are the finding attributes a sink's match may name (the runner's
+// Finding attribute map).
+var matchAttributes = map[string]bool{
+	"title": true, "identifier": true, "severity": true, "source": true, "type": true,
+	"kind": true, "namespace": true, "name": true, "node": true,
+	"labels": true, "annotations": true,
+}
+
+// matcher is one attribute's requirement: any of its alternatives must hold.
+type matcher []alt
+
+// alt is a regex (anchored at the start, as Python's re.match) for string attributes,
+// or a set of key=value pairs that must all be present for labels/annotations.
+type alt struct {
+	re   *regexp.Regexp
+	dict map[string]string
+}
+
+// ParseRoute reads name, default, stop, match and scope from a sinksConfig entry's
+// params. Malformed routing is an error naming the sink and the field: the runner
+// would log it and route the sink's findings wrongly from then on.
+func ParseRoute(p map[string]any) (Route, error) {
+	r := Route{Default: true}
+	name, _ := p["name"].(string)
+	if name == "" {
+		return r, fmt.Errorf("a sink has no name: set name: under the sink in sinksConfig")
+	}
+	r.Name = name
+	if v, ok := p["default"]; ok {
+		b, ok := v.(bool)
+		if !ok {
+			return r, fmt.Errorf("sink %s: default must be true or false, got %v", name, v)
+		}
+		r.Default = b
+	}
+	if v, ok := p["stop"]; ok {
+		b, ok := v.(bool)
+		if !ok {
+			return r, fmt.Errorf("sink %s: stop must be true or false, got %v", name, v)
+		}
+		r.Stop = b
+	}
+	if v, ok := p["scope"]; ok && v != nil {
+		if err := r.parseScope(v); err != nil {
+			return r, fmt.Errorf("sink %s: scope: %w", name, err)
+		}
+	}
+	if v, ok := p["activity"]; ok && v != nil {
+		a, err := parseActivity(v)
+		if err != nil {
+			return r, fmt.Errorf("sink %s: activity: %w", name, err)
+		}
+		r.activity = a
+	}
+	if v, ok := p["mute_intervals"]; ok && v != nil {
+		m, err := parseMutes(v)
+		if err != nil {
+			return r, fmt.Errorf("sink %s: mute_intervals%w", name, err)
+		}
+		r.mutes = m
+	}
+	if v, ok := p["match"]; ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return r, fmt.Errorf("sink %s: match must be a map of finding attribute to regex, got %T", name, v)
+		}
+		r.Match = map[string]matcher{}
+		for attr, exp := range m {
+			if !matchAttributes[attr] {
+				return r, fmt.Errorf("sink %s: match names unknown attribute %q; use one of title, identifier, severity, source, type, kind, namespace, name, node, labels, annotations", name, attr)
+			}
+			mt, err := parseMatcher(attr, exp)
+			if err != nil {
+				return r, fmt.Errorf("sink %s: match.%s: %w", name, attr, err)
+			}
+			r.Match[attr] = mt
+		}
+	}
+	return r, nil
+}
+
+func parseMatcher(attr string, exp any) (matcher, error) {
+	var items []any
+	if l, ok := exp.([]any); ok {
+		items = l
+	} else {
+		items = []any{exp}
+	}
+	dictAttr := attr == "labels" || attr == "annotations"
+	var out matcher
+	for _, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, fmt.Errorf("expected a string or a list of strings, got %T", it)
+		}
+		if dictAttr {
+			// "k1=v1,k2=v2": every pair must be present.
+			d := map[string]string{}
+			for _, kv := range strings.Split(s, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+				if !ok {
+					return nil, fmt.Errorf("%q is not key=value", kv)
+				}
+				d[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			out = append(out, alt{dict: d})
+			continue
+		}
+		re, err := regexp.Compile(`^(?:` + s + `)`)
+		if err != nil {
+			return nil, fmt.Errorf("bad regex %q: %w", s, err)
+		}
+		out = append(out, alt{re: re})
+	}
+	return out, nil
+}
+
+// scopeAttributes are the attributes a sink scope may name: the match attributes
+// plus the namespace's labels.
+func scopeAttribute(a string) bool { return matchAttributes[a] || a == "namespace_labels" }
+
+func (r *Route) parseScope(v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("must be a map with include and/or exclude, got %T", v)
+	}
+	for k := range m {
+		if k != "include" && k != "exclude" {
+			return fmt.Errorf("unknown key %q; scope takes include and exclude", k)
+		}
+	}
+	if m["include"] == nil && m["exclude"] == nil {
+		return fmt.Errorf("needs include and/or exclude")
+	}
+	for _, key := range []string{"include", "exclude"} {
+		raw, present := m[key]
+		if !present || raw == nil {
+			continue
+		}
+		list, ok := raw.([]any)
+		if !ok || len(list) == 0 {
+			return fmt.Errorf("%s must be a non-empty list of attribute maps", key)
+		}
+		var entries []scopeEntry
+		for i, item := range list {
+			im, ok := item.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s[%d] must be a map of attribute to regex, got %T", key, i, item)
+			}
+			e := scopeEntry{}
+			for attr, exp := range im {
+				if !scopeAttribute(attr) {
+					return fmt.Errorf("%s[%d] names unknown attribute %q; use one of title, identifier, severity, source, type, kind, namespace, name, node, labels, annotations, namespace_labels", key, i, attr)
+				}
+				var strs []string
+				switch x := exp.(type) {
+				case string:
+					strs = []string{x}
+				case []any:
+					for _, y := range x {
+						ys, ok := y.(string)
+						if !ok {
+							return fmt.Errorf("%s[%d].%s: expected strings, got %T", key, i, attr, y)
+						}
+						strs = append(strs, ys)
+					}
+				default:
+					return fmt.Errorf("%s[%d].%s: expected a string or a list of strings, got %T", key, i, attr, exp)
+				}
+				for _, str := range strs {
+					t, err := parseScopeTerm(attr, str)
+					if err != nil {
+						return fmt.Errorf("%s[%d].%s: %w", key, i, attr, err)
+					}
+					e[attr] = append(e[attr], t)
+				}
+			}
+			entries = append(entries, e)
+		}
+		if key == "include" {
+			r.Include = entries
+		} else {
+			r.Exclude = entries
+		}
+	}
+	return nil
+}
+
+func parseScopeTerm(attr, s string) (scopeTerm, error) {
+	if attr == "labels" || attr == "annotations" || attr == "namespace_labels" {
+		var t scopeTerm
+		for _, part := range strings.Split(s, ",") {
+			k, v, ok := strings.Cut(part, "=")
+			if !ok {
+				return t, fmt.Errorf("%q is not key=regex or key!=regex", part)
+			}
+			k = strings.TrimSpace(k)
+			lt := labelTerm{}
+			if strings.HasSuffix(k, "!") {
+				lt.negate = true
+				k = strings.TrimSpace(strings.TrimSuffix(k, "!"))
+			}
+			lt.key = k
+			re, err := fullRegexp(strings.TrimSpace(v))
+			if err != nil {
+				return t, err
+			}
+			lt.re = re
+			t.labels = append(t.labels, lt)
+		}
+		return t, nil
+	}
+	re, err := fullRegexp(s)
+	return scopeTerm{re: re}, err
+}
+
+// fullRegexp compiles a regex that must match the whole value (Python's re.fullmatch).
+func fullRegexp(s string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(`^(?:` + s + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("bad regex %q: %w", s, err)
+	}
+	return re, nil
+}
+
+func (r Route) scopeMatches(entries []scopeEntry, f *engine.Finding) bool {
+	for _, e := range entries {
+		if r.entryMatches(e, f) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r Route) entryMatches(e scopeEntry, f *engine.Finding) bool {
+	for attr, terms := range e {
+		ok := false
+		for _, t := range terms {
+			if r.termMatches(attr, t, f) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Route) termMatches(attr string, t scopeTerm, f *engine.Finding) bool {
+	if t.labels == nil {
+		return t.re.MatchString(attrString(attr, f))
+	}
+	var have map[string]string
+	switch attr {
+	case "labels":
+		have = f.Subject.Labels
+	case "namespace_labels":
+		if r.NamespaceLabels != nil && f.Subject.Namespace != "" {
+			have = r.NamespaceLabels(f.Subject.Namespace)
+		}
+	}
+	// The local Finding carries no annotations, so annotation terms never match.
+	for _, lt := range t.labels {
+		v, present := have[lt.key]
+		if !present {
+			return false
+		}
+		if lt.re.MatchString(strings.TrimSpace(v)) == lt.negate {
+			return false
+		}
+	}
+	return true
+}
+
+// AcceptsAt is the runner's accepts(): not within a mute interval, scope and match
+// accept the finding, and now is within the sink's activity.
+func (r Route) AcceptsAt(f *engine.Finding, now time.Time) bool {
+	for _, m := range r.mutes {
+		if m.mutedAt(now) {
+			return false
+		}
+	}
+	return r.Accepts(f) && r.activity.activeAt(now)
+}
+
+// Accepts reports whether the finding passes the sink's scope and match, as the
+// runner decides: exclude refuses, include accepts outright, an unmatched include
+// refuses even when match holds.
+func (r Route) Accepts(f *engine.Finding) bool {
+	if len(r.Exclude) > 0 && r.scopeMatches(r.Exclude, f) {
+		return false
+	}
+	accept := true
+	if len(r.Include) > 0 {
+		if r.scopeMatches(r.Include, f) {
+			return true
+		}
+		accept = false
+	}
+	for attr, m := range r.Match {
+		if !m.matches(attr, f) {
+			return false
+		}
+	}
+	return accept
+}
+
+func (m matcher) matches(attr string, f *engine.Finding) bool {
+	for _, a := range m {
+		if a.dict != nil {
+			var have map[string]string
+			if attr == "labels" {
+				have = f.Subject.Labels
+			}
+			ok := true
+			for k, v := range a.dict {
+				if hv, present := have[k]; !present || hv != v {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true
+			}
+			continue
+		}
+		if a.re.MatchString(attrString(attr, f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectKinds are the runner's finding subject types; any other kind is its
+// TYPE_NONE, which a match or scope sees as "None".
+var subjectKinds = map[string]bool{"deployment": true, "node": true, "pod": true, "job": true, "daemonset": true,
+	"statefulset": true, "horizontalpodautoscaler": true, "helmreleases": true}
+
+// attrString is a finding attribute as the runner's attribute map renders it: enum
+// names for severity and source, the lower-case subject type for kind, and Python's
+// str(None), "None", for what the finding lacks.
+func attrString(attr string, f *engine.Finding) string {
+	orNone := func(s string) string {
+		if s == "" {
+			return "None"
+		}
+		return s
+	}
+	switch attr {
+	case "title":
+		return f.Title
+	case "identifier":
+		return f.AggregationKey
+	case "severity":
+		return string(f.Severity)
+	case "source":
+		if f.Source == "" {
+			return "NONE"
+		}
+		return strings.ToUpper(f.Source)
+	case "type":
+		// The runner's finding type for everything the local engine produces.
+		return "ISSUE"
+	case "kind":
+		if k := strings.ToLower(f.Subject.Kind); subjectKinds[k] {
+			return k
+		}
+		return "None"
+	case "namespace":
+		return orNone(f.Subject.Namespace)
+	case "name":
+		return orNone(f.Subject.Name)
+	case "node":
+		return orNone(f.Subject.Node)
+	}
+	return ""
+}
+
+// Targets picks the sinks a finding goes to, as the runner's finding handler does:
+// the playbook's sinks when it names any, else every sink with default true, in
+// sinksConfig order; a sink gets the finding only if its scope and match accept it,
+// and one with stop: true that took it ends the list. routes are all the configured
+// sinks in sinksConfig order; unknown are the playbook's names that none of them has.
+func Targets(routes []Route, named []string, f *engine.Finding) (targets, unknown []string) {
+	var candidates []*Route
+	if len(named) > 0 {
+		for _, n := range named {
+			r := find(routes, n)
+			if r == nil {
+				unknown = append(unknown, n)
+				continue
+			}
+			candidates = append(candidates, r)
+		}
+	} else {
+		for i := range routes {
+			if routes[i].Default {
+				candidates = append(candidates, &routes[i])
+			}
+		}
+	}
+	now := time.Now()
+	for _, r := range candidates {
+		if !r.AcceptsAt(f, now) {
+			continue
+		}
+		targets = append(targets, r.Name)
+		if r.Stop {
+			break
+		}
+	}
+	return targets, unknown
+}
+
+func find(routes []Route, name string) *Route {
+	for i := range routes {
+		if routes[i].Name == name {
+			return &routes[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+// Package telegram is telegram_sink: a finding as a Bot API sendMessage.
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+)
+
+// Type is the sinksConfig key.
+const Type = "telegram_sink"
+
+// maxText is the Bot API's limit on a message's text.
+const maxText = 4096
+
+type params struct {
+	BotToken  string `param:"bot_token" required:"true" doc:"bot token from BotFather"`
+	ChatID    string `param:"chat_id" required:"true" doc:"chat the bot posts to"`
+	ThreadID  int    `param:"thread_id" doc:"topic of a forum chat"`
+	SendFiles bool   `param:"send_files" default:"true" doc:"not used locally yet: files are listed by name"`
+}
+
+// Sink posts through the Telegram Bot API.
+type Sink struct {
+	name   string
+	p      params
+	base   string
+	client *http.Client
+}
+
+// New builds a Telegram sink from its sinksConfig entry.
+func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
+	name := c.Name()
+	var p params
+	// chat_id may be written as a number.
+	if v, ok := c.Params["chat_id"].(int); ok {
+		c.Params = copyWith(c.Params, "chat_id", fmt.Sprint(v))
+	}
+	if v, ok := c.Params["chat_id"].(float64); ok {
+		c.Params = copyWith(c.Params, "chat_id", fmt.Sprintf("%.0f", v))
+	}
+	if _, err := sinks.DecodeParams(c, &p); err != nil {
+		return nil, fmt.Errorf("sink %s: %w", name, err)
+	}
+	return &Sink{name: name, p: p, base: opts.BaseURL(name, "https://api.telegram.org"), client: opts.Client()}, nil
+}
+
+func copyWith(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m))
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}
+
+func (s *Sink) Name() string { return s.name }
+func (s *Sink) Type() string { return Type }
+
+// Text is the message: the title, the description and the enrichments as plain text
+// (no parse_mode, so no markup escaping can fail), cut to the API's limit.
+func Text(f *engine.Finding) string {
+	parts := []string{string(f.Severity) + " " + f.Title}
+	if f.Description != "" {
+		parts = append(parts, f.Description)
+	}
+	if t := sinks.FindingText(f); t != "" {
+		parts = append(parts, t)
+	}
+	for _, e := range f.Enrichments {
+		for _, b := range e.Blocks {
+			if b.Type == engine.BlockFile {
+				parts = append(parts, "File: "+b.Name)
+			}
+		}
+	}
+	return sinks.Cut(strings.Join(parts, "\n\n"), maxText)
+}
+
+// Send calls sendMessage. The token is part of the URL path, so errors never show it
+// (sinks.Do drops the URL).
+func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
+	msg := map[string]any{"chat_id": s.p.ChatID, "text": Text(f), "disable_web_page_preview": true}
+	if s.p.ThreadID != 0 {
+		msg["message_thread_id"] = s.p.ThreadID
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return false, fmt.Errorf("encoding telegram message: %w", err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.base+"/bot"+s.p.BotToken+"/sendMessage", bytes.NewReader(b))
+	if err != nil {
+		return false, fmt.Errorf("telegram %s: bad bot_token or base URL", s.name)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	_, retry, err := sinks.Do(ctx, s.client, "telegram "+s.name, req)
+	return retry, err
+}
