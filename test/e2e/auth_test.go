@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	expect "github.com/Netflix/go-expect"
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -224,5 +225,42 @@ func TestAuthGenToken(t *testing.T) {
 	r = run(t, env, append(args, "--yes")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "no global_config.signing_key") {
 		t.Fatal(r)
+	}
+}
+
+// TestAuthGenTokenAsksBeforeCreatingKeys: on a terminal, a missing key pair is created
+// only after "yes".
+func TestAuthGenTokenAsksBeforeCreatingKeys(t *testing.T) {
+	ns := "auth-pty"
+	e := startRunner(t, ns, nil, sandbox.RunnerSpec{})
+	c := e.c
+	ctx := context.Background()
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Secrets(ns).Delete(ctx, authSecret, metav1.DeleteOptions{})
+		_ = c.Client.CoreV1().Secrets(ns).Delete(ctx, "robusta-playbooks-config-secret", metav1.DeleteOptions{})
+	})
+	setPlaybooksConfig(t, c, ns, "global_config:\n  signing_key: "+uuid.NewString()+"\n")
+	platform := tokenStandIn(t, "/auth/server/tokens")
+	env := append(e.env, "DISPLAY=", "WAYLAND_DISPLAY=", "ROBUSTA_NAMESPACE="+ns, "ROBUSTA_SESSION_TOKEN=sess-from-env")
+	args := []string{"auth", "gen-token", "--backend-url", platform.URL, "--account-id", "a", "--user-id", "u"}
+	question := "Secret " + ns + "/" + authSecret + " (the runner's RSA key pair) does not exist. Create it?"
+
+	code, screen := onPTY(t, env, args, func(cx *expect.Console) { answerConfirm(t, cx, question, "n") })
+	if code == 0 || !strings.Contains(screen, "aborted") {
+		t.Fatalf("exit %d\n%s", code, screen)
+	}
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, authSecret, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("created after no: %v", err)
+	}
+	code, screen = onPTY(t, env, args, func(cx *expect.Console) { answerConfirm(t, cx, question, "y") })
+	if code != 0 || !strings.Contains(screen, "Created Secret "+ns+"/"+authSecret) || !strings.Contains(screen, "Token created") {
+		t.Fatalf("exit %d\n%s", code, screen)
+	}
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, authSecret, metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := platform.requests()
+	if len(reqs) != 1 || reqs[0].Body["session_token"] != "sess-from-env" {
+		t.Fatalf("requests: %+v", reqs)
 	}
 }
