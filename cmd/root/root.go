@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/robusta-dev/robusta-go/cmd/auth"
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
@@ -79,6 +80,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(local.NewCmdLocal(f))
 	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
 	cmd.AddCommand(integrations.NewCmdIntegrations(f))
+	cmd.AddCommand(auth.NewCmdAuth(f))
 	return cmd
 }
 

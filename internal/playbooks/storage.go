@@ -910,6 +910,46 @@ func (s *Storage) Pull(ctx context.Context, name, dest string) (int, error) {
 	return n, nil
 }
 
+// pullAllScript archives every entry of the storage folder that is not hidden (push's
+// .NAME.prev copies and temporary folders are its own bookkeeping). Entries go in as
+// ./NAME so no name reaches tar as an option; an empty storage is an empty archive.
+const pullAllScript = `S=$1
+cd -- "$S" || exit 3
+set --
+for e in *; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  set -- "$@" "./$e"
+done
+if [ $# -eq 0 ]; then tar -czf - -T /dev/null; else tar -czf - -- "$@"; fi
+`
+
+// PullAll streams the whole storage folder (what the Python CLI's pull copied, less
+// hidden entries) into dest, which must exist, checking every entry as Pull does.
+func (s *Storage) PullAll(ctx context.Context, dest string) (int, error) {
+	dir, err := s.checkInPod(ctx)
+	if err != nil {
+		return 0, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := s.exec(ctx, pullAllScript, []string{dir}, nil, pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	n, xerr := repo.Extract(pr, dest, repo.ExtractOptions{})
+	pr.CloseWithError(xerr)
+	eerr := <-done
+	// A refused entry is the cause; the remote tar then fails only on the closed pipe.
+	if xerr != nil {
+		return n, fmt.Errorf("pull %s from %s: %w", s.Path, s.Pod.Ref(), xerr)
+	}
+	if eerr != nil {
+		return n, fmt.Errorf("pull %s from %s: %w", s.Path, s.Pod.Ref(), eerr)
+	}
+	return n, nil
+}
+
 const deleteScript = `S=$1 NAME=$2
 ` + nameCheck + `[ -d "$S/$NAME" ] || { echo "no repository $NAME in $S" >&2; exit 3; }
 rm -rf -- "$S/$NAME"

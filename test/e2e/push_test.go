@@ -723,3 +723,108 @@ func TestPushCompressesSourceText(t *testing.T) {
 		t.Fatalf("left behind: %v", left)
 	}
 }
+
+// TestPullWithoutNameCopiesTheWholeStorage: `pull` alone copies every repository into
+// ./playbooks/NAME, as the Python CLI's kubectl cp of the storage did, leaving out
+// push's hidden .NAME.prev copies; a refused entry or Ctrl-C leaves the folder as it was.
+func TestPullWithoutNameCopiesTheWholeStorage(t *testing.T) {
+	p := startPushRunner(t, "robusta")
+	a, b := sampleRepo(t, "a_repo"), sampleRepo(t, "b_repo")
+	for _, src := range []string{a, b, a} { // a twice: a .a_repo.prev exists
+		if r := p.run(t, "playbooks", "push", src); r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(p.storage, ".a_repo.prev")); err != nil {
+		t.Fatalf("setup: no .prev copy: %v", err)
+	}
+	work := t.TempDir()
+	r := runInDir(t, work, p.env, "playbooks", "pull", "--storage-path", p.storage)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stdout", "(a_repo, b_repo) into playbooks")
+	dest := filepath.Join(work, "playbooks")
+	entries, _ := os.ReadDir(dest)
+	if len(entries) != 2 {
+		t.Fatalf("pulled %v, want a_repo and b_repo only", entries)
+	}
+	for name, src := range map[string]string{"a_repo": a, "b_repo": b} {
+		if got, want := tree(t, filepath.Join(dest, name)), tree(t, src); got != want {
+			t.Fatalf("%s differs\n got:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+
+	// Again: a non-empty destination needs --force; --dir names another one; --dir with
+	// a NAME is a usage mistake.
+	if r = runInDir(t, work, p.env, "playbooks", "pull", "--storage-path", p.storage); r.code != 1 || !strings.Contains(r.stderr, "is not empty") {
+		t.Fatal(r)
+	}
+	other := filepath.Join(t.TempDir(), "backup")
+	if r = p.run(t, "playbooks", "pull", "--dir", other, "-o", "json"); r.code != 0 {
+		t.Fatal(r)
+	}
+	var js map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || fmt.Sprint(js["repositories"]) != "[a_repo b_repo]" || js["files"] == float64(0) {
+		t.Fatalf("%v %v\n%s", js, err, r)
+	}
+	if r = p.run(t, "playbooks", "pull", "a_repo", "--dir", other); r.code != 2 || !strings.Contains(r.stderr, "give the folder as DIR") {
+		t.Fatal(r)
+	}
+	// A single name that is not stored points at pulling everything.
+	if r = p.run(t, "playbooks", "pull", "mydir", filepath.Join(t.TempDir(), "x")); r.code != 1 || !strings.Contains(r.stderr, "without NAME, pull copies every repository") {
+		t.Fatal(r)
+	}
+
+	// A link out of the storage: refused, the destination as it was, nothing beside it.
+	if err := os.Symlink("/etc", filepath.Join(p.storage, "zz_escape")); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(dest, "keep.txt"), []byte("mine"), 0o644)
+	before := tree(t, work)
+	r = runInDir(t, work, p.env, "playbooks", "pull", "--force", "--storage-path", p.storage)
+	if r.code != 1 || !strings.Contains(r.stderr, `unsafe archive entry "./zz_escape"`) {
+		t.Fatal(r)
+	}
+	if got := tree(t, work); got != before {
+		t.Fatalf("a refused pull changed the folder:\n%s\nwas:\n%s", got, before)
+	}
+	if left, _ := filepath.Glob(filepath.Join(work, ".playbooks.*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	_ = os.Remove(filepath.Join(p.storage, "zz_escape"))
+
+	// Ctrl-C while a large storage streams: the folder as it was, no temporary folder.
+	big := make([]byte, 48<<20)
+	rand.New(rand.NewSource(1)).Read(big)
+	if err := os.WriteFile(filepath.Join(p.storage, "b_repo", "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "playbooks", "pull", "--force", "--storage-path", p.storage)
+	cmd.Dir = work
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, p.env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the temporary folder exists, that is while the archive streams.
+	if err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		m, _ := filepath.Glob(filepath.Join(work, ".playbooks.pull-*"))
+		return len(m) > 0, nil
+	}); err != nil {
+		t.Fatalf("no temporary folder appeared: %v; %s", err, stderr.String())
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("pull finished before Ctrl-C reached it (make the file bigger): %s", stderr.String())
+	}
+	if got := tree(t, work); got != before {
+		t.Fatalf("an interrupted pull changed the folder:\n%s\nwas:\n%s", got, before)
+	}
+	if left, _ := filepath.Glob(filepath.Join(work, ".playbooks.*")); len(left) != 0 {
+		t.Fatalf("an interrupted pull left %v", left)
+	}
+}

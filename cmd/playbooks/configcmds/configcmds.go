@@ -10,12 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/chartutil"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/robusta-dev/robusta-go/internal/build"
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -274,6 +278,8 @@ type ConfigureOptions struct {
 	ShowSecrets bool
 	BackupDir   string
 	Runner      cmdutil.RunnerFlags
+	// Yes creates a missing config Secret without asking.
+	Yes bool
 }
 
 // NewCmdConfigure builds `robusta playbooks configure FILE`.
@@ -297,7 +303,10 @@ func NewCmdConfigure(f *cmdutil.Factory) *cobra.Command {
   that came from customPlaybooks / namedCustomPlaybooks; built-in playbooks,
   global_config and the rest are kept (an active_playbooks.yaml replaces the keys it
   has). The diff is printed (secrets masked) first, and the previous content is saved
-  to a local backup file.
+  to a local backup file. When the Secret does not exist (the Python CLI's configure
+  created it), it is created from FILE after you confirm (--yes in scripts), as the
+  chart makes it: type Opaque, key active_playbooks.yaml, and when a Helm release owns
+  the runner, the label and annotations Helm puts on what it creates.
 
 A file with errors is refused unless --force.`,
 		Args: cmdutil.ExactArgs(1, "the configuration file"),
@@ -310,6 +319,7 @@ A file with errors is refused unless --force.`,
 	cmd.Flags().BoolVar(&o.Force, "force", false, "apply even when validation finds errors")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "show what would change; change nothing")
 	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "show tokens, keys and webhooks in full in the diff")
+	cmd.Flags().BoolVar(&o.Yes, "yes", false, "with --secret: create a missing config Secret without asking")
 	cmd.Flags().StringVar(&o.BackupDir, "backup-dir", "", "where the previous Secret content is saved (default: ~/.cache/robusta/backups)")
 	cmdutil.AddRunnerFlags(cmd, &o.Runner)
 	return cmd
@@ -369,6 +379,13 @@ func configureSecret(ctx context.Context, o *ConfigureOptions, file *pbconfig.Fi
 			return err
 		}
 	}
+	exists, err := configSecretExists(ctx, f, pod.Namespace)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return createConfigSecret(ctx, o, file, pod)
+	}
 	active, err := readActive(ctx, f, o.Runner)
 	if err != nil {
 		return err
@@ -425,6 +442,127 @@ func configureSecret(ctx context.Context, o *ConfigureOptions, file *pbconfig.Fi
 		return nil
 	}
 	return applySecret(ctx, f, active, content, merged.Annotations, o.BackupDir)
+}
+
+func configSecretExists(ctx context.Context, f *cmdutil.Factory, ns string) (bool, error) {
+	cs, err := f.Kube().Clientset()
+	if err != nil {
+		return false, err
+	}
+	_, err = cs.CoreV1().Secrets(ns).Get(ctx, pbconfig.SecretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, f.Kube().Explain(err, "get", "secrets", ns)
+	}
+	return true, nil
+}
+
+// createConfigSecret makes the config Secret from file alone, after confirming: what
+// configure --secret would write into an empty configuration, plus the values file's
+// globalConfig (the chart renders it as global_config).
+func createConfigSecret(ctx context.Context, o *ConfigureOptions, file *pbconfig.File, pod *kube.RunnerPod) error {
+	f := o.F
+	ns := pod.Namespace
+	empty, err := pbconfig.Parse(pbconfig.SecretKey, []byte("active_playbooks: []\n"))
+	if err != nil {
+		return err
+	}
+	merged, err := pbconfig.Merge(empty, file, pbconfig.Provenance{})
+	if err != nil {
+		return err
+	}
+	if file.Format == pbconfig.FormatValues {
+		var vals map[string]any
+		if err := file.Doc.Decode(&vals); err != nil {
+			return err
+		}
+		if g, ok := vals["globalConfig"]; ok {
+			var gn yaml.Node
+			if err := gn.Encode(g); err != nil {
+				return err
+			}
+			root := merged.Doc.Content[0]
+			root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "global_config"}, &gn)
+			merged.Changed = append(merged.Changed, "globalConfig")
+			merged.Ignored = slices.DeleteFunc(merged.Ignored, func(k string) bool { return k == "globalConfig" })
+		}
+	}
+	if len(merged.Changed) == 0 {
+		return cli.UsageErrorf("%s has none of %s: nothing to create the Secret from", o.File, strings.Join(pbconfig.ReplacedKeys, ", "))
+	}
+	warn := f.IOStreams.StderrStyles().WarningIcon()
+	if len(merged.Ignored) > 0 {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s in %s not applied: configure writes only %s and globalConfig\n",
+			warn, strings.Join(merged.Ignored, ", "), o.File, strings.Join(pbconfig.ReplacedKeys, ", "))
+	}
+	content, err := yaml.Marshal(merged.Doc)
+	if err != nil {
+		return err
+	}
+	var none yaml.Node
+	_ = none.Encode(map[string]any{})
+	diff, err := configDiff(o.ShowSecrets, &none, merged.Doc)
+	if err != nil {
+		return err
+	}
+	where := fmt.Sprintf("Secret %s/%s", ns, pbconfig.SecretName)
+	verb := "Creating"
+	if o.DryRun {
+		verb = "Would create"
+	}
+	fmt.Fprintf(f.IOStreams.Out, "%s %s (it does not exist) with key %s (%s):\n%s", verb, where, pbconfig.SecretKey, strings.Join(merged.Changed, ", "), diff)
+	if o.DryRun {
+		return nil
+	}
+	if !o.Yes {
+		ok, err := cli.Confirm(f.IOStreams, fmt.Sprintf("Create %s?", where))
+		if errors.Is(err, cli.ErrCannotPrompt) {
+			return cli.UsageErrorf("%s does not exist; pass --yes to create it (no terminal to ask on)", where)
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cli.ErrAborted
+		}
+	}
+	cs, err := f.Kube().Clientset()
+	if err != nil {
+		return err
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: pbconfig.SecretName, Namespace: ns, Annotations: merged.Annotations},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{pbconfig.SecretKey: content},
+	}
+	// The chart's template sets no labels; Helm marks every object it creates with its
+	// managed-by label and release annotations. With a release owning the runner the
+	// Secret gets the same marks, so it looks as the release made it and the release's
+	// next upgrade manages it as its own.
+	if rel, err := playbooks.FindRunnerRelease(ctx, cs, ns, pod.Name); err != nil {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %v: the Secret is created without Helm's ownership marks\n", warn, err)
+	} else if rel != nil {
+		sec.Labels = map[string]string{"app.kubernetes.io/managed-by": "Helm"}
+		if sec.Annotations == nil {
+			sec.Annotations = map[string]string{}
+		}
+		sec.Annotations["meta.helm.sh/release-name"] = rel.Name
+		sec.Annotations["meta.helm.sh/release-namespace"] = ns
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("%s was created by someone else meanwhile: nothing was written, run the command again", where)
+		}
+		return f.Kube().Explain(err, "create", "secrets", ns)
+	}
+	pods, err := pbconfig.AnnotateRunners(ctx, cs, ns, kube.RunnerSelector, time.Now())
+	if err != nil {
+		return fmt.Errorf("the Secret was created, but annotating the runner pods failed (the runner reads it at its next restart): %w", err)
+	}
+	fmt.Fprintf(f.IOStreams.Out, "%s Created %s; annotated %s so the runner reloads\n", f.IOStreams.Styles().SuccessIcon(), where, strings.Join(pods, ", "))
+	return nil
 }
 
 // configDiff is the diff of two configurations, secrets masked unless showSecrets.

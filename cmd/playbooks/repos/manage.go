@@ -60,31 +60,52 @@ type PullOptions struct {
 	IO     *cli.IOStreams
 	Output func() cli.OutputFormat
 
-	Name    string
-	Dest    string
-	Force   bool
+	// Name is empty to pull the whole storage.
+	Name  string
+	Dest  string
+	Force bool
+	// AllDir is --dir: where pull without NAME copies to.
+	AllDir  string
 	Storage StorageFlags
 }
 
-// NewCmdPull builds `robusta playbooks pull NAME [DIR]`.
+// NewCmdPull builds `robusta playbooks pull [NAME [DIR]]`.
 func NewCmdPull(f *cmdutil.Factory) *cobra.Command {
 	opts := &PullOptions{F: f, IO: f.IOStreams, Output: f.OutputFormat}
 	cmd := &cobra.Command{
-		Use:   "pull NAME [DIR]",
-		Short: "Copy a playbook repository from the runner's storage to a local folder",
+		Use:   "pull [NAME [DIR]]",
+		Short: "Copy playbook repositories from the runner's storage to a local folder",
 		Long: `Copy NAME from the runner's storage into DIR (default: ./NAME).
 
+Without NAME, copy the whole storage as the Python CLI's pull did: every repository
+into a folder of its own under --dir (default: ./playbooks), so ./playbooks/NAME/...
+(hidden entries, such as the .NAME.prev copies push keeps, are left out).
+
 The archive is checked as it is unpacked, beside DIR, and DIR is replaced only when all
-of it arrived: absolute paths, "..", hard links, devices and symlinks that resolve
-outside DIR (also through other links) are refused, as are archives of more than
-100,000 entries, 2 GiB of files or names longer than 1,024 bytes.`,
+of it arrived (an error or Ctrl-C leaves DIR as it was): absolute paths, "..", hard
+links, devices and symlinks that resolve outside DIR (also through other links) are
+refused, as are archives of more than 100,000 entries, 2 GiB of files or names longer
+than 1,024 bytes.`,
+		Example: `  robusta playbooks pull                      # every repository, into ./playbooks
+  robusta playbooks pull --dir backup/playbooks
+  robusta playbooks pull my_playbooks ./my_playbooks`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 1 || len(args) > 2 {
-				return cli.UsageErrorf("%q needs NAME and optionally DIR", cmd.CommandPath())
+			if len(args) > 2 {
+				return cli.UsageErrorf("%q takes NAME and optionally DIR, or nothing to pull every repository", cmd.CommandPath())
+			}
+			if len(args) > 0 && opts.AllDir != "" {
+				return cli.UsageErrorf("--dir is where pull without NAME puts every repository; with NAME, give the folder as DIR: %s %s DIR", cmd.CommandPath(), args[0])
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				opts.Dest = opts.AllDir
+				if opts.Dest == "" {
+					opts.Dest = defaultPullAllDir
+				}
+				return runPull(cmd.Context(), opts)
+			}
 			opts.Name = args[0]
 			opts.Dest = args[0]
 			if len(args) == 2 {
@@ -94,13 +115,24 @@ outside DIR (also through other links) are refused, as are archives of more than
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the contents of a non-empty DIR")
+	cmd.Flags().StringVar(&opts.AllDir, "dir", "", "without NAME: the folder every repository is copied into (default ./"+defaultPullAllDir+")")
 	addStorageFlags(cmd, &opts.Storage)
 	return cmd
 }
 
+// defaultPullAllDir is where the Python CLI's pull copied the storage.
+const defaultPullAllDir = "playbooks"
+
 func runPull(ctx context.Context, o *PullOptions) error {
-	if err := playbooks.CheckName(o.Name); err != nil {
-		return err
+	all := o.Name == ""
+	if !all {
+		if err := playbooks.CheckName(o.Name); err != nil {
+			return err
+		}
+	}
+	again := "robusta playbooks pull " + o.Name + " DIR"
+	if all {
+		again = "robusta playbooks pull --dir DIR"
 	}
 	abs, err := filepath.Abs(o.Dest)
 	if err != nil {
@@ -118,7 +150,7 @@ func runPull(ctx context.Context, o *PullOptions) error {
 			}
 		}
 		if !fi.IsDir() {
-			return cli.WithHint(fmt.Errorf("%s exists and is not a folder: refusing to replace it", o.Dest), "pull into a folder: robusta playbooks pull "+o.Name+" DIR")
+			return cli.WithHint(fmt.Errorf("%s exists and is not a folder: refusing to replace it", o.Dest), "pull into a folder: "+again)
 		}
 		if entries, err := os.ReadDir(abs); err == nil && len(entries) > 0 && !o.Force {
 			return cli.WithHint(fmt.Errorf("%s is not empty: refusing to overwrite it", o.Dest), "pass --force, or pull into another folder")
@@ -134,15 +166,49 @@ func runPull(ctx context.Context, o *PullOptions) error {
 		return fmt.Errorf("pull into %s: %w", o.Dest, err)
 	}
 	defer os.RemoveAll(tmp)
-	n, err := st.Pull(ctx, o.Name, tmp)
+	var n int
+	if all {
+		n, err = st.PullAll(ctx, tmp)
+	} else {
+		n, err = st.Pull(ctx, o.Name, tmp)
+		if err != nil && strings.Contains(err.Error(), "no repository "+o.Name) {
+			err = cli.WithHint(err, "see robusta playbooks list-dirs; without NAME, pull copies every repository (into --dir, default ./playbooks)")
+		}
+	}
 	if err != nil {
 		return err
+	}
+	// Ctrl-C while unpacking: the temporary folder goes, DIR stays as it was.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var names []string
+	if all {
+		entries, _ := os.ReadDir(tmp)
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
 	}
 	if err := replaceDir(tmp, abs); err != nil {
 		return fmt.Errorf("pull into %s: %w", o.Dest, err)
 	}
 	if of := o.Output(); of.Structured() {
+		if all {
+			if names == nil {
+				names = []string{}
+			}
+			return cli.PrintStructured(o.IO.Out, of, map[string]any{"repositories": names, "dir": abs, "files": n})
+		}
 		return cli.PrintStructured(o.IO.Out, of, map[string]any{"name": o.Name, "dir": abs, "files": n})
+	}
+	if all {
+		what := strings.Join(names, ", ")
+		if what == "" {
+			what = "empty"
+		}
+		fmt.Fprintf(o.IO.Out, "%s Pulled the storage %s:%s (%s) into %s (%d files)\n", o.IO.Styles().SuccessIcon(),
+			st.Pod.Ref(), st.Path, what, o.Dest, n)
+		return nil
 	}
 	fmt.Fprintf(o.IO.Out, "%s Pulled %s from %s into %s (%d files)\n", o.IO.Styles().SuccessIcon(), o.Name, st.Pod.Ref(), o.Dest, n)
 	return nil
