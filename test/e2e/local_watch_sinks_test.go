@@ -102,11 +102,11 @@ sinksConfig:
     match: {namespace: `+quiet+`}
 customPlaybooks:
 - triggers:
-    - on_deployment_update: {}
+    - on_deployment_update:
+        change_filters:
+          include: ["image"]
   actions:
-    - resource_babysitter:
-        omitted_fields: []
-        fields_to_monitor: ["image"]
+    - resource_babysitter: {}
 `)
 	w := startWatch(t, env, "-f", values, "--workers", "1",
 		"--sink-url", "main_slack_sink="+slack.URL, "--sink-url", "old_slack_sink="+slack.URL,
