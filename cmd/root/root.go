@@ -81,6 +81,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
 	cmd.AddCommand(integrations.NewCmdIntegrations(f))
 	cmd.AddCommand(demo.NewCmdDemo(f, nil))
+	cmd.AddCommand(demo.NewCmdDemoAlert(f, nil))
 	return cmd
 }
 
