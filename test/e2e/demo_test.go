@@ -53,7 +53,29 @@ func crashLoopCluster(t *testing.T) *sandbox.Cluster {
 	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
 		t.Fatal(err)
 	}
+	// A pod is scheduled only onto a Ready node: wait here, so a slow kwok shows as
+	// such and not as a demo that never crash-loops.
+	deadline := time.Now().Add(90 * time.Second)
+	for !nodeReady(ctx, c) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s of the crash-loop sandbox not Ready after 90s", sandbox.FakeNodeName)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	return c
+}
+
+func nodeReady(ctx context.Context, c *sandbox.Cluster) bool {
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, sandbox.FakeNodeName, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func waitDemoGone(t *testing.T, c *sandbox.Cluster, ns string, within time.Duration) {
@@ -201,6 +223,19 @@ func TestDemo(t *testing.T) {
 			t.Errorf("stderr does not say what was removed:\n%s", errb.String())
 		}
 		waitDemoGone(t, c, "demo-d", 20*time.Second)
+	})
+
+	t.Run("a spinner on a terminal", func(t *testing.T) {
+		out := runTTY(t, env, 120, "demo", "-n", "demo-a", "--cleanup", "--timeout", "90s")
+		// The spinner redraws its line: a carriage return, a clear-line sequence and
+		// a frame with the pod's state.
+		if !strings.Contains(out, "\r\033[K") || !strings.Contains(out, "waiting for demo-a/crashpod to crash-loop") {
+			t.Fatalf("no spinner on the terminal:\n%q", out)
+		}
+		if !strings.Contains(out, "is crash-looping") || !strings.Contains(out, "Removed deployment demo-a/crashpod") {
+			t.Fatalf("output:\n%s", out)
+		}
+		waitDemoGone(t, c, "demo-a", 5*time.Second)
 	})
 
 	t.Run("bad input", func(t *testing.T) {
