@@ -135,7 +135,15 @@ func runDemo(ctx context.Context, opts *Options) error {
 			if state.Pod != "" {
 				seen = "pod " + state.Pod + " " + describe(state)
 			}
-			return cli.WithHint(fmt.Errorf("deployment %s did not crash-loop within %s (%s)", ref, opts.Timeout, seen),
+			timedOut := fmt.Errorf("deployment %s did not crash-loop within %s (%s)", ref, opts.Timeout, seen)
+			if opts.Cleanup {
+				// --cleanup promises nothing is left, also when the wait fails.
+				if derr := deleteDemo(ctx, opts, kf, ns); derr != nil {
+					return fmt.Errorf("%w; removing it failed too: %v", timedOut, derr)
+				}
+				return cli.WithHint(timedOut, "wait longer with --timeout")
+			}
+			return cli.WithHint(timedOut,
 				fmt.Sprintf("wait longer with --timeout, check the pod with kubectl describe pod -n %s -l %s, remove it with robusta demo --delete", ns, demo.Selector))
 		}
 		return kf.Explain(err, "list", "pods", ns)

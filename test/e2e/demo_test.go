@@ -225,6 +225,17 @@ func TestDemo(t *testing.T) {
 		waitDemoGone(t, c, "demo-d", 20*time.Second)
 	})
 
+	t.Run("a timeout with --cleanup removes the demo", func(t *testing.T) {
+		// Two restarts take kwok's stages at least 4 s: 1 s cannot see them.
+		r := run(t, env, "demo", "-n", "demo-a", "--cleanup", "--timeout", "1s")
+		if r.code != 1 || strings.Count(r.stderr, "Error:") != 1 {
+			t.Fatalf("want one error, exit 1\n%s", r)
+		}
+		mustContain(t, r, "stderr", "deployment demo-a/crashpod did not crash-loop within 1s")
+		mustContain(t, r, "stdout", "Removed deployment demo-a/crashpod and its pods")
+		waitDemoGone(t, c, "demo-a", 5*time.Second)
+	})
+
 	t.Run("a spinner on a terminal", func(t *testing.T) {
 		out := runTTY(t, env, 120, "demo", "-n", "demo-a", "--cleanup", "--timeout", "90s")
 		// The spinner redraws its line: a carriage return, a clear-line sequence and
