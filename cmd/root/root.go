@@ -20,6 +20,7 @@ import (
 	"github.com/robusta-dev/robusta-go/cmd/auth"
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
+	"github.com/robusta-dev/robusta-go/cmd/demo"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
 	"github.com/robusta-dev/robusta-go/cmd/integrations"
 	"github.com/robusta-dev/robusta-go/cmd/local"
@@ -81,6 +82,8 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
 	cmd.AddCommand(integrations.NewCmdIntegrations(f))
 	cmd.AddCommand(auth.NewCmdAuth(f))
+	cmd.AddCommand(demo.NewCmdDemo(f, nil))
+	cmd.AddCommand(demo.NewCmdDemoAlert(f, nil))
 	return cmd
 }
 

@@ -94,6 +94,10 @@ type Options struct {
 	BinDir string
 	// Log receives kwokctl's output; discarded when nil.
 	Log *bytes.Buffer
+	// Stages are kwok Stage documents (YAML, "---"-separated) added to the kwok
+	// configuration. Any pod Stage replaces all of kwok's default pod stages (ready,
+	// complete, delete), so a set must bring its own; node stages stay kwok's.
+	Stages string
 }
 
 func randomSuffix() string {
@@ -138,7 +142,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// Objects annotated kwok.x-k8s.io/status=custom keep the status a test writes:
 	// a NotReady node, a crash-looping pod; kwok would otherwise heal them.
 	kwokConfig := filepath.Join(workdir, "kwok-config.yaml")
-	if err := os.WriteFile(kwokConfig, []byte(kwokConfiguration), 0o600); err != nil {
+	conf := kwokConfiguration
+	if opts.Stages != "" {
+		conf += "---\n" + opts.Stages
+	}
+	if err := os.WriteFile(kwokConfig, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
 	args := []string{"create", "cluster", "--name", name, "--runtime", "binary",
