@@ -19,6 +19,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
+	"github.com/robusta-dev/robusta-go/cmd/doctor"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
 	"github.com/robusta-dev/robusta-go/cmd/integrations"
 	"github.com/robusta-dev/robusta-go/cmd/local"
@@ -79,6 +80,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(local.NewCmdLocal(f))
 	cmd.AddCommand(selfhost.NewCmdSelfHost(f, nil))
 	cmd.AddCommand(integrations.NewCmdIntegrations(f))
+	cmd.AddCommand(doctor.NewCmdDoctor(f, nil))
 	return cmd
 }
 
