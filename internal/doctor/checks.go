@@ -162,8 +162,13 @@ func (st *state) checkHealth(ctx context.Context) Result {
 	}
 	rp := kube.RunnerPod{Namespace: st.pod.Namespace, Name: st.pod.Name}
 	start := time.Now()
-	deadline, _ := ctx.Deadline()
-	sess, err := playbooks.Connect(ctx, st.opts.KF, rp, time.Until(deadline))
+	// Connect retries until its own timeout; end it before the check's deadline so
+	// its error, which says what failed, is what the report shows.
+	wait := st.opts.Timeout * 9 / 10
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = time.Until(deadline) * 9 / 10
+	}
+	sess, err := playbooks.Connect(ctx, st.opts.KF, rp, wait)
 	if err != nil {
 		return red("read the runner's log (robusta logs -n "+rp.Namespace+"): its HTTP server on port 5000 does not answer",
 			"/healthz through a port-forward to %s failed: %v", rp.Ref(), err)

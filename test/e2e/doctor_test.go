@@ -1,14 +1,18 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -290,6 +294,59 @@ func TestDoctorAllGreenThenEachCheckFailing(t *testing.T) {
 	wantStatus(t, r, st, rep, "config", "green")
 }
 
+// runPTY runs the binary on a pseudo-terminal and returns what it wrote there.
+func runPTY(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var out bytes.Buffer
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&out, tty); close(copied) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("still running after 60 s")
+	}
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+	}
+	return out.String()
+}
+
+// A runner whose image is not the chart's appVersion, and that has restarted.
+func TestDoctorVersionsAndRestarts(t *testing.T) {
+	ns := "doctor-ver"
+	c, _, _ := installRobusta(t, ns, map[string]any{"runner": map[string]any{"image": "robusta-runner:0.99.0"}}, &sandbox.StandIn{})
+	env := kubeconfigEnv(c.KubeconfigPath)
+	r, st, rep := doctorJSON(t, env, "-n", ns)
+	wantStatus(t, r, st, rep, "versions", "yellow", "runner image 0.99.0 differs from the chart's appVersion 0.0.1", "runner image: robusta-runner:0.99.0")
+	wantStatus(t, r, st, rep, "runner", "green", "no restarts")
+
+	// kwok leaves a running pod's status alone: set a restart as a kubelet would.
+	ctx := context.Background()
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "robustaComponent=runner"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatal(err, len(pods.Items))
+	}
+	pod := &pods.Items[0]
+	pod.Status.ContainerStatuses[0].RestartCount = 3
+	pod.Status.ContainerStatuses[0].LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}
+	if _, err := c.Client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, st, rep = doctorJSON(t, env, "-n", ns)
+	wantStatus(t, r, st, rep, "runner", "yellow", "has restarted 3 times", "OOMKilled, exit code 137", "--previous")
+}
+
 func ptrTo[T any](v T) *T { return &v }
 
 // waitGone polls get until it returns NotFound.
@@ -332,6 +389,18 @@ func TestDoctorWithoutAccess(t *testing.T) {
 	r = run(t, []string{"KUBECONFIG=" + dead}, "doctor")
 	mustContain(t, r, "stdout", "X API server")
 	mustContain(t, r, "stdout", "fix: ")
+
+	// Colours on a terminal only, and never with NO_COLOR.
+	for _, noColor := range []bool{false, true} {
+		env := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + dead}
+		if noColor {
+			env = append(env, "NO_COLOR=1")
+		}
+		out := runPTY(t, env, "doctor", "--timeout", "5s")
+		if hasColour := strings.Contains(out, "\x1b["); hasColour == noColor || !strings.Contains(out, "API server") {
+			t.Fatalf("NO_COLOR=%v, colour %v:\n%q", noColor, hasColour, out)
+		}
+	}
 
 	// A ServiceAccount that may only talk to the runner: RBAC lists what it cannot
 	// do and which commands that affects; the config Secret cannot be read.
