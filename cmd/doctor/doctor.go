@@ -15,6 +15,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
 	"github.com/robusta-dev/robusta-go/internal/doctor"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
+	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // Options for `robusta doctor`.
@@ -26,6 +27,7 @@ type Options struct {
 	Runner      cmdutil.RunnerFlags
 	StoragePath string
 	Timeout     time.Duration
+	ActionsFrom []string
 }
 
 // NewCmdDoctor builds the command.
@@ -63,6 +65,7 @@ parallel, each within --timeout. Exit code 1 when any check is red.`,
 	cmdutil.AddRunnerFlags(cmd, &opts.Runner)
 	cmd.Flags().StringVar(&opts.StoragePath, "storage-path", playbooks.DefaultStoragePath, "the playbook storage folder in the runner container")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 15*time.Second, "time each check may take")
+	cmd.Flags().StringArrayVar(&opts.ActionsFrom, "actions-from", nil, "also know the actions of this playbook repository when validating the config (repeatable)")
 	return cmd
 }
 
@@ -74,8 +77,29 @@ func runDoctor(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	var known *pbconfig.Known
+	for _, dir := range o.ActionsFrom {
+		k, err := pbconfig.LoadActions(dir)
+		if err != nil {
+			return cli.UsageErrorf("--actions-from: %v", err)
+		}
+		if known == nil {
+			known = k
+			continue
+		}
+		// A later repository wins, as a later playbook package does in the runner.
+		for n, a := range k.Actions {
+			known.Actions[n] = a
+		}
+		for n, m := range k.Models {
+			known.Models[n] = m
+		}
+		for n, src := range k.Sources {
+			known.Sources[n] = src
+		}
+	}
 	rep := doctor.Run(ctx, doctor.Options{KF: o.F.Kube(), Find: o.F.FindOptions(o.Runner), StoragePath: storage,
-		Timeout: o.Timeout, CLIVersion: build.Version})
+		Timeout: o.Timeout, CLIVersion: build.Version, Known: known})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

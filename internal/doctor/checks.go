@@ -290,7 +290,7 @@ func (st *state) checkConfig(ctx context.Context) Result {
 		return red("fix its content with robusta playbooks edit-config -n "+st.namespace, "Secret %s/%s: %v", st.namespace, config.SecretName, err)
 	}
 	st.commit(func(s *state) { s.cfg, s.cfgValues = f, values })
-	findings := config.Validate(f)
+	findings := config.ValidateWith(f, st.opts.Known)
 	var errs, warns []config.Finding
 	for _, fd := range findings {
 		switch fd.Severity {

@@ -70,6 +70,9 @@ type Options struct {
 	Timeout time.Duration
 	// CLIVersion is this binary's version.
 	CLIVersion string
+	// Known adds the actions of the user's own playbook repositories to the config
+	// validation (--actions-from), as playbooks validate does.
+	Known *config.Known
 }
 
 // Check IDs, in report order.

@@ -185,6 +185,13 @@ func TestDoctorAllGreenThenEachCheckFailing(t *testing.T) {
 	r, st, rep = doctorJSON(t, env, args...)
 	wantStatus(t, r, st, rep, "config", "red", "does not validate", "on_pod_crash_lop")
 
+	// An action of the user's own repository: a warning, gone with --actions-from.
+	setConfig(t, c, ns, strings.Replace(orig, "report_crash_loop", "my_action", 1))
+	r, st, rep = doctorJSON(t, env, args...)
+	wantStatus(t, r, st, rep, "config", "yellow", `unknown action "my_action"`)
+	r, st, rep = doctorJSON(t, env, append(args, "--actions-from", sampleRepo(t, "own_actions"))...)
+	wantStatus(t, r, st, rep, "config", "green", "parses and validates")
+
 	// No sinks: yellow, and exit 0 (nothing red).
 	var cfg map[string]any
 	if err := yaml.Unmarshal([]byte(orig), &cfg); err != nil {
