@@ -101,6 +101,9 @@ func TestPlaybooksDevPushesOnlyChanges(t *testing.T) {
 		t.Fatalf("trigger body %s", body)
 	}
 	d.waitOut(t, "runner: ", 1) // the stand-in's "Reloading playbook configuration"
+	if _, e := d.output(); !strings.Contains(e, "no Helm release found for runner robusta-dev/"+p.runner.Pod) {
+		t.Fatalf("no word on the release (push's checks):\n%s", e)
+	}
 
 	// An edit: exactly one re-push, whatever events the write makes.
 	v2 := "from robusta.api import *\n\n@action\ndef my_action(event: PodEvent):\n    print('v2')\n"

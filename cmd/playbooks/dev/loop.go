@@ -99,6 +99,9 @@ func (l *loop) cycle(ctx context.Context) {
 	}
 	fmt.Fprintf(out, "%s Pushed %s to %s:%s (push %d, %d files, %d sent, %d reused, tree %s)\n", s.SuccessIcon(), s.Bold(l.name),
 		res.Runner, res.Path, l.pushes, res.Archive.Files, res.Archive.Files-res.Reused, res.Reused, hash[:12])
+	if l.pushes == 1 {
+		l.releaseWarnings(ctx, *pod)
+	}
 
 	sess, err := l.session(ctx, *pod)
 	if err != nil {
@@ -117,6 +120,27 @@ func (l *loop) cycle(ctx context.Context) {
 	}
 	if l.trigger != "" {
 		l.runTrigger(ctx, sess)
+	}
+}
+
+// releaseWarnings says, once, what would keep the pushed repository from being loaded
+// or from surviving a restart, as push does.
+func (l *loop) releaseWarnings(ctx context.Context, pod kube.RunnerPod) {
+	warn := l.io.StderrStyles().WarningIcon()
+	cs, err := l.kf.Clientset()
+	if err != nil {
+		return
+	}
+	rel, err := playbooks.FindRunnerRelease(ctx, cs, pod.Namespace, pod.Name)
+	switch {
+	case err != nil:
+		fmt.Fprintf(l.io.ErrOut, "%s could not check the runner's Helm release: %s\n", warn, cli.Printable(err.Error()))
+	case rel == nil:
+		fmt.Fprintf(l.io.ErrOut, "%s no Helm release found for runner %s: check playbooksPersistentVolume and playbookRepos yourself\n", warn, pod.Ref())
+	default:
+		for _, w := range playbooks.PushWarnings(rel, l.name, l.storage) {
+			fmt.Fprintf(l.io.ErrOut, "%s %s\n", warn, w)
+		}
 	}
 }
 
