@@ -372,6 +372,22 @@ func TestDoctorWithoutAccess(t *testing.T) {
 	c := sandbox.Get(t)
 	dir := t.TempDir()
 
+	// Bad flags: a one-line usage error, exit 2, before anything is checked.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timeout", "0s"}, "--timeout 0s: must be positive"},
+		{[]string{"--storage-path", "/etc"}, "is a system folder"},
+		{[]string{"--actions-from", filepath.Join(dir, "none")}, "--actions-from: "},
+		{[]string{"extra"}, "takes no arguments"},
+	} {
+		r := run(t, []string{"KUBECONFIG=" + filepath.Join(dir, "none")}, append([]string{"doctor"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) || r.stdout != "" || strings.Contains(r.stderr, "goroutine") {
+			t.Fatalf("%v: %s", c.args, r)
+		}
+	}
+
 	// No kubeconfig at all.
 	r, st, rep := doctorJSON(t, []string{"KUBECONFIG=" + filepath.Join(dir, "none")})
 	if r.code != 1 {
