@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/configcmds"
+	"github.com/robusta-dev/robusta-go/cmd/playbooks/dev"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/reload"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/repos"
 	"github.com/robusta-dev/robusta-go/cmd/playbooks/trigger"
@@ -21,6 +22,7 @@ func NewCmdPlaybooks(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(trigger.NewCmdTrigger(f, nil))
 	cmd.AddCommand(reload.NewCmdReload(f, nil))
 	cmd.AddCommand(repos.NewCmdPush(f, nil))
+	cmd.AddCommand(dev.NewCmdDev(f, nil))
 	cmd.AddCommand(repos.NewCmdValidateRepo(f))
 	cmd.AddCommand(repos.NewCmdPackage(f))
 	cmd.AddCommand(repos.NewCmdListDirs(f))

@@ -21,6 +21,7 @@ import (
 	"github.com/robusta-dev/robusta-go/cmd/clusterinfo"
 	"github.com/robusta-dev/robusta-go/cmd/completion"
 	"github.com/robusta-dev/robusta-go/cmd/demo"
+	"github.com/robusta-dev/robusta-go/cmd/doctor"
 	"github.com/robusta-dev/robusta-go/cmd/genconfig"
 	"github.com/robusta-dev/robusta-go/cmd/integrations"
 	"github.com/robusta-dev/robusta-go/cmd/local"
@@ -84,6 +85,7 @@ playbook repositories to the runner and runs actions locally against your cluste
 	cmd.AddCommand(auth.NewCmdAuth(f))
 	cmd.AddCommand(demo.NewCmdDemo(f, nil))
 	cmd.AddCommand(demo.NewCmdDemoAlert(f, nil))
+	cmd.AddCommand(doctor.NewCmdDoctor(f, nil))
 	return cmd
 }
 
