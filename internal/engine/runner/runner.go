@@ -247,19 +247,22 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 		if !fired {
 			continue
 		}
-		r.runPlaybook(ctx, pb, in, l)
-		if pb.Stop {
+		// A silencer (stop_processing) ends the event as `stop: true` does.
+		if silenced := r.runPlaybook(ctx, pb, in, l); pb.Stop || silenced {
 			return
 		}
 	}
 }
 
 // runPlaybook runs one playbook's actions and sends its finding when the actions made
-// one. An action that stops the chain (engine.Run.Stop) ends this playbook only.
-func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, l *loaded) {
+// one. An action that stops the chain (engine.Run.Stop) ends this playbook only; it
+// reports whether a silencer stopped the event's processing (engine.Run.StopProcessing).
+// As in the runner, a finding made before the silencer ran is still sent.
+func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, l *loaded) bool {
 	e := in.Event
 	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
 	run.Finding = engine.NewFinding(e, defaultTitle(e))
+	initialTitle := run.Finding.Title
 	if e.Alert == nil {
 		run.Finding.Source = "kubernetes_api_server"
 	}
@@ -277,10 +280,14 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	for _, n := range run.Notes {
 		r.Logf("playbook %s: %s", pb.label(), n)
 	}
-	if len(run.Finding.Enrichments) > 0 || run.Finding.Title != defaultTitle(e) {
+	// Only a finding an action made or changed is sent: an alert playbook whose
+	// silencer let the alert through sends nothing, as in the runner.
+	f := run.Finding
+	if len(f.Enrichments) > 0 || len(f.Links) > 0 || f.Fingerprint != "" || f.Title != initialTitle {
 		run.Finding.SetFingerprint()
 		l.disp.dispatch(run.Finding, pb.Sinks, l.defaults)
 	}
+	return run.StopProcessing
 }
 
 func (pb *Playbook) label() string {

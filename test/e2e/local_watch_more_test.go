@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+// watchAPI is the address and token a watch started with --listen prints.
+func watchAPI(t *testing.T, w *watchProc) (addr, token string) {
+	t.Helper()
+	w.waitLog(t, "Token (send as")
+	_, e := w.output()
+	a := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`).FindStringSubmatch(e)
+	tok := regexp.MustCompile(`(?m)^  (\S+)$`).FindStringSubmatch(e)
+	if a == nil || tok == nil {
+		t.Fatalf("no address or token in:\n%s", e)
+	}
+	return a[1], tok[1]
+}
+
+// postAlerts sends an Alertmanager webhook to the watch.
+func postAlerts(t *testing.T, addr, token string, alerts ...map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "robusta", "alerts": alerts})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/alerts", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/alerts: %d", resp.StatusCode)
+	}
+}
+
+func podAlert(name, severity, ns, pod string) map[string]any {
+	labels := map[string]string{"alertname": name, "severity": severity}
+	if pod != "" {
+		labels["namespace"], labels["pod"] = ns, pod
+	}
+	return map[string]any{"status": "firing", "labels": labels, "annotations": map[string]string{"summary": name},
+		"fingerprint": "fp-" + name + "-" + pod, "startsAt": "2026-11-28T08:00:00Z"}
+}
+
+// TestLocalWatchSilencers: the runner's silencers in a watch config end an alert's
+// processing, so the later playbook's finding never reaches the file sink, while the
+// alerts no silencer holds back reach it, customised by customise_finding.
+func TestLocalWatchSilencers(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "w-silence"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
+		t.Fatal(err)
+	}
+	zero := int64(0)
+	// kwok runs the pod on its node; the other names a node that does not exist, so it
+	// stays Pending.
+	for name, node := range map[string]string{"running": sandbox.FakeNodeName, "pending": "no-such-node"} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"team": "infra-db"}},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := name
+		t.Cleanup(func() {
+			_ = c.Client.CoreV1().Pods(ns).Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		})
+	}
+	waitFor(t, func() bool {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, "running", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	}, "the pod running")
+
+	dir := t.TempDir()
+	sink := filepath.Join(dir, "findings.jsonl")
+	values := filepath.Join(dir, "values.yaml")
+	writeText(t, values, `sinksConfig:
+- file_sink: {name: out, file_name: `+sink+`}
+customPlaybooks:
+- triggers: [{on_prometheus_alert: {status: all}}]
+  actions: [{name_silencer: {names: [Watchdog]}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{severity_silencer: {}}]
+- triggers: [{on_prometheus_alert: {alert_name: PodAlert}}]
+  actions: [{pod_status_silencer: {exclude: [Pending]}}]
+- triggers: [{on_prometheus_alert: {alert_name: NodeFresh}}]
+  actions: [{node_restart_silencer: {post_restart_silence: 8640000}}]
+- triggers: [{on_prometheus_alert: {alert_name: NodeOld}}]
+  actions: [{node_restart_silencer: {post_restart_silence: 0}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions:
+  - template_enricher: {template: "reached the last playbook"}
+  - customise_finding:
+      severity: LOW
+      aggregation_key: passed-$name
+      finding_label_rules:
+      - {source_fields: [labels.team], regex: "infra-(.*)", target_label: component, replacement: "$1"}
+`)
+	w := startWatch(t, env, "-f", values, "--listen", "127.0.0.1:0")
+	addr, token := watchAPI(t, w)
+	postAlerts(t, addr, token,
+		podAlert("Watchdog", "warning", ns, "running"),  // by name
+		podAlert("Noise", "none", ns, "running"),        // by severity
+		podAlert("PodAlert", "warning", ns, "pending"),  // by the pod's phase
+		podAlert("NodeFresh", "warning", ns, "running"), // its node turned Ready within 100 days
+		podAlert("PodAlert", "warning", ns, "running"),  // through
+		podAlert("NodeOld", "warning", ns, "running"),   // through
+	)
+	waitFindings(t, sink, 2)
+	time.Sleep(2 * time.Second) // anything silenced would have arrived by now
+	got := sinkFindings(t, sink)
+	var keys []string
+	for _, f := range got {
+		keys = append(keys, f.Title+" "+f.AggregationKey+" "+f.Severity)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ", ") != "NodeOld passed-running LOW, PodAlert passed-running LOW" {
+		t.Fatalf("findings: %v", keys)
+	}
+	for _, f := range got {
+		if labels, _ := f.Subject["labels"].(map[string]any); labels["component"] != "db" {
+			t.Errorf("%s: subject labels %v", f.Title, f.Subject["labels"])
+		}
+	}
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
