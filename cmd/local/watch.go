@@ -175,7 +175,9 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			return kf.Explain(err, "", "", "")
 		}
 		api := &serve.Watch{Backend: &watchBackend{r: r, kf: kf, apply: o.Apply, reload: apiReload, limiter: engine.NewRateLimiter()},
-			Dyn: dyn, Relabels: cfg.Relabels, Metrics: rec, Log: o.IO.ErrOut}
+			Dyn: dyn, Metrics: rec, Log: o.IO.ErrOut,
+			// The running config's alertRelabel, so a reload changes it too.
+			RelabelsFrom: func() []triggers.Relabel { return r.Config().Relabels }}
 		go func() {
 			if err := o.API.serve(ctx, func(g localapi.Guard) http.Handler { api.Guard = g; return api.Handler() }, "local watch"); err != nil {
 				logf("%s the API is not served: %v", o.IO.StderrStyles().WarningIcon(), err)
