@@ -9,12 +9,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -143,5 +145,173 @@ customPlaybooks:
 	}
 	if code := w.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// reloadWatch asks the watch to reload through its API.
+func reloadWatch(t *testing.T, addr, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/playbooks/reload", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return b.String()
+}
+
+// TestLocalWatchRelabelReload: a reload (here POST /api/playbooks/reload after the
+// file changed) installs the new alertRelabel, so the next alert is relabelled by it
+// and resolves to its pod, and the old rule no longer applies.
+func TestLocalWatchRelabelReload(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	ns := "w-relabel"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
+		Spec: corev1.PodSpec{NodeName: "no-such-node", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	zero := int64(0)
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Pods(ns).Delete(context.Background(), "api", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	})
+	dir := t.TempDir()
+	sink := filepath.Join(dir, "findings.jsonl")
+	values := filepath.Join(dir, "values.yaml")
+	config := func(source string) string {
+		return `alertRelabel:
+- {source: ` + source + `, target: pod, operation: replace}
+sinksConfig:
+- file_sink: {name: out, file_name: ` + sink + `}
+customPlaybooks:
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{create_finding: {title: "$kind $name", aggregation_key: a}}]
+`
+	}
+	writeText(t, values, config("exported_pod"))
+	w := startWatch(t, env, "-f", values, "--listen", "127.0.0.1:0")
+	addr, token := watchAPI(t, w)
+	alert := func(fp, label string) map[string]any {
+		return map[string]any{"status": "firing", "labels": map[string]string{"alertname": "A", "namespace": ns, label: "api"},
+			"annotations": map[string]string{}, "fingerprint": fp}
+	}
+	postAlerts(t, addr, token, alert("f1", "exported_pod"))
+	waitFindings(t, sink, 1)
+	writeText(t, values, config("source_pod"))
+	if out := reloadWatch(t, addr, token); !strings.Contains(out, `"success":true`) {
+		t.Fatalf("reload: %s", out)
+	}
+	postAlerts(t, addr, token, alert("f2", "source_pod"))
+	waitFindings(t, sink, 2)
+	postAlerts(t, addr, token, alert("f3", "exported_pod"))
+	got := waitFindings(t, sink, 3)
+	var titles []string
+	for _, f := range got {
+		titles = append(titles, f.Title)
+	}
+	if strings.Join(titles, ", ") != "pod api, pod api, None " && strings.Join(titles, ", ") != "pod api, pod api,  " {
+		t.Fatalf("titles %q", titles)
+	}
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestLocalWatchFromCluster runs the runner's active config from its Secret, as the
+// chart renders it, with a local file's sinks merged over it; SIGHUP reads the
+// Secret again. Without a runner it stops with a one-line error.
+func TestLocalWatchFromCluster(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	ns := "w-fromcluster"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	active := func(title string) []byte {
+		return []byte(`playbook_repos: {}
+sinks_config:
+- slack_sink: {name: main_slack_sink, slack_channel: alerts, api_key: xoxb-in-cluster}
+global_config:
+  cluster_name: prod
+alert_relabel: []
+light_actions: []
+active_playbooks:
+- name: from-secret
+  triggers:
+  - on_pod_create: {namespace_prefix: ` + ns + `}
+  actions:
+  - create_finding: {title: "` + title + ` $name", aggregation_key: s}
+`)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: pbconfig.SecretName, Namespace: ns},
+		Data: map[string][]byte{pbconfig.SecretKey: active("secret:")}}
+	if _, err := c.Client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Secrets(ns).Delete(context.Background(), pbconfig.SecretName, metav1.DeleteOptions{})
+	})
+	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.DeleteRunner(context.Background(), rn) })
+	env := append(kubeconfigEnv(c.KubeconfigPath), "ROBUSTA_NAMESPACE="+ns)
+
+	dir := t.TempDir()
+	sink := filepath.Join(dir, "findings.jsonl")
+	local := filepath.Join(dir, "laptop.yaml")
+	writeText(t, local, "sinksConfig:\n- file_sink: {name: out, file_name: "+sink+"}\n")
+	w := startWatch(t, env, "--from-cluster", "-f", local)
+	zero := int64(0)
+	mkPod := func(name string) {
+		t.Helper()
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: corev1.PodSpec{NodeName: "no-such-node", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = c.Client.CoreV1().Pods(ns).Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		})
+	}
+	mkPod("first")
+	if got := waitFindings(t, sink, 1); got[0].Title != "secret: first" {
+		t.Fatalf("findings %+v", got)
+	}
+	secret.Data[pbconfig.SecretKey] = active("updated:")
+	if _, err := c.Client.CoreV1().Secrets(ns).Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGHUP)
+	w.waitLog(t, "reloaded: 1 playbook(s)")
+	mkPod("second")
+	got := waitFindings(t, sink, 2)
+	if got[1].Title != "updated: second" {
+		t.Fatalf("after the reload: %+v", got)
+	}
+	if _, e := w.output(); strings.Contains(e, "xoxb-in-cluster") {
+		t.Errorf("the Secret's token is in the log:\n%s", e)
+	}
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	// No runner in that namespace: one line naming the problem and the fix.
+	if err := c.EnsureNamespace(ctx, "w-no-runner"); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "watch", "--from-cluster", "-n", "w-no-runner")
+	if r.code == 0 || !strings.Contains(r.stderr, "no Robusta runner found") || !strings.Contains(r.stderr, "-n NS") || strings.Contains(r.stderr, "goroutine") {
+		t.Fatal(r)
 	}
 }

@@ -232,3 +232,40 @@ func TestRunnerSilencers(t *testing.T) {
 		t.Errorf("customise_finding severity: got %s", sev)
 	}
 }
+
+// The config Secret's active_playbooks.yaml loads as values, and a values file merged
+// after it wins: its sinks replace the Secret's, its globalConfig keys override.
+func TestLoadActiveConfig(t *testing.T) {
+	active := `playbook_repos: {}
+sinks_config:
+- file_sink: {name: cluster-file, file_name: /tmp/never-written}
+global_config: {cluster_name: prod, other: kept}
+alert_relabel:
+- {source: exported_pod, target: pod, operation: replace}
+light_actions: []
+active_playbooks:
+- name: rendered
+  triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "from the Secret", aggregation_key: s}}]
+`
+	files := []File{{Name: "active_playbooks.yaml", Data: []byte(active)}}
+	cfg, err := Load(context.Background(), files, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Playbooks) != 1 || cfg.Playbooks[0].Name != "rendered" || len(cfg.Sinks) != 1 || cfg.Sinks[0].Name != "cluster-file" ||
+		cfg.Global["cluster_name"] != "prod" || len(cfg.Relabels) != 1 || cfg.Relabels[0].Source != "exported_pod" {
+		t.Fatalf("%+v", cfg)
+	}
+	local := `globalConfig: {cluster_name: laptop}
+sinksConfig:
+- file_sink: {name: mine, file_name: /tmp/never-written-either}
+`
+	cfg, err = Load(context.Background(), append(files, File{Name: "local.yaml", Data: []byte(local)}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Playbooks) != 1 || len(cfg.Sinks) != 1 || cfg.Sinks[0].Name != "mine" || cfg.Global["cluster_name"] != "laptop" || cfg.Global["other"] != "kept" {
+		t.Fatalf("merged: %+v", cfg)
+	}
+}
