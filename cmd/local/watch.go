@@ -198,10 +198,14 @@ func (o *WatchOptions) clusterConfig(ctx context.Context) (runner.File, error) {
 // RunWatch watches until ctx ends.
 func RunWatch(ctx context.Context, o *WatchOptions) error {
 	var logMu sync.Mutex
+	status := newStatusLine(o.IO, o.Quiet)
+	defer status.Stop()
 	logf := func(format string, args ...any) {
 		logMu.Lock()
 		defer logMu.Unlock()
-		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		status.around(func() {
+			fmt.Fprintf(o.IO.ErrOut, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		})
 	}
 	cfg, err := o.load(ctx)
 	if err != nil {
@@ -225,7 +229,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	r := &runner.Runner{KF: kf, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
 		NewSink: sinkFactory(o.SinkURLs, cfg), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
-		r.Always = append(r.Always, &terminalSink{io: o.IO})
+		r.Always = append(r.Always, &terminalSink{io: o.IO, status: status})
 	}
 	// Workers and sinks outlive ctx: after Ctrl-C they finish what is in hand.
 	work, stopWork := context.WithCancel(context.Background())
@@ -233,6 +237,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if err := r.Start(work, cfg); err != nil {
 		return err
 	}
+	status.start(r.Stats)
 	apiReload := make(chan chan error)
 	if o.API != nil {
 		dyn, err := kf.Dynamic()
@@ -240,7 +245,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			return kf.Explain(err, "", "", "")
 		}
 		api := &serve.Watch{Backend: &watchBackend{r: r, kf: kf, apply: o.Apply, reload: apiReload, limiter: engine.NewRateLimiter()},
-			Dyn: dyn, Metrics: rec, Log: o.IO.ErrOut,
+			Dyn: dyn, Metrics: rec, Log: status.Writer(o.IO.ErrOut),
 			// The running config's alertRelabel, so a reload changes it too.
 			RelabelsFrom: func() []triggers.Relabel { return r.Config().Relabels }}
 		go func() {
@@ -481,8 +486,9 @@ func watchFiles(ctx context.Context, files []string, logf func(string, ...any)) 
 
 // terminalSink prints findings as `local run` does.
 type terminalSink struct {
-	io *cli.IOStreams
-	mu sync.Mutex
+	io     *cli.IOStreams
+	status *statusLine
+	mu     sync.Mutex
 }
 
 func (t *terminalSink) Name() string { return "terminal" }
@@ -494,5 +500,8 @@ func (t *terminalSink) Send(_ context.Context, f *engine.Finding) (bool, error) 
 	if t.io.IsStdoutTTY() {
 		w = t.io.TerminalWidth()
 	}
-	return false, engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w})
+	var err error
+	// The finding goes between the status line's redraws (both may be one terminal).
+	t.status.around(func() { err = engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w}) })
+	return false, err
 }

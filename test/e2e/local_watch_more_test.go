@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	pseudotty "github.com/creack/pty"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -313,5 +317,95 @@ active_playbooks:
 	r := run(t, kubeconfigEnv(c.KubeconfigPath), "local", "watch", "--from-cluster", "-n", "w-no-runner")
 	if r.code == 0 || !strings.Contains(r.stderr, "no Robusta runner found") || !strings.Contains(r.stderr, "-n NS") || strings.Contains(r.stderr, "goroutine") {
 		t.Fatal(r)
+	}
+}
+
+// ptyWatch runs the watch with stdout and stderr on a pseudo-terminal until want is
+// on the screen (or, with want empty, for a while), then stops it with Ctrl-C; it
+// returns everything the terminal got.
+func ptyWatch(t *testing.T, env []string, want string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"local", "watch"}, args...)...)
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
+	f, err := pseudotty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	var screen bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	read := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(read(), "watching [") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if want == "" {
+		time.Sleep(2500 * time.Millisecond) // more than two redraws
+	}
+	for want != "" && !strings.Contains(read(), want) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the watch did not stop on Ctrl-C:\n%s", read())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, read())
+	}
+	return read()
+}
+
+// TestLocalWatchStatusLine: on a terminal the watch keeps a status line (events/s,
+// queue, findings sent) that the log lines do not mix with; --quiet has none, and a
+// non-terminal stderr gets plain logs only.
+func TestLocalWatchStatusLine(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	dir := t.TempDir()
+	values := filepath.Join(dir, "values.yaml")
+	writeText(t, values, `customPlaybooks:
+- triggers: [{on_configmap_create: {name_prefix: status-line-}}]
+  actions: [{create_finding: {title: "created $name", aggregation_key: s}}]
+`)
+	screen := ptyWatch(t, env, "findings sent", "-f", values)
+	if !regexp.MustCompile(`\r\x1b\[K(\x1b\[\d+m)?watch: (\x1b\[0m)?\d+\.\d events/s · queue \d+/1000 · 0 findings sent`).MatchString(screen) {
+		t.Fatalf("no status line on the terminal:\n%q", screen)
+	}
+	// The log line of Ctrl-C starts on a cleared line, and the line is gone at exit.
+	if !strings.Contains(screen, "\r\x1b[K") || !regexp.MustCompile(`\r\x1b\[K\d\d:\d\d:\d\d stopping`).MatchString(screen) {
+		t.Errorf("the log line is not drawn over a cleared status line:\n%q", screen)
+	}
+	if quiet := ptyWatch(t, env, "", "-f", values, "--quiet"); strings.Contains(quiet, "events/s") {
+		t.Errorf("--quiet still draws the status line:\n%q", quiet)
+	}
+	if noColor := ptyWatch(t, append(env, "NO_COLOR=1"), "findings sent", "-f", values); strings.Contains(noColor, "\x1b[38") || strings.Contains(noColor, "\x1b[9") || strings.Contains(noColor, "\x1b[3") {
+		t.Errorf("colour with NO_COLOR:\n%q", noColor)
+	}
+	w := startWatch(t, env, "-f", values)
+	time.Sleep(2500 * time.Millisecond)
+	if code := w.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, e := w.output(); strings.Contains(e, "events/s") || strings.Contains(e, "\x1b[") {
+		t.Errorf("status line off a terminal:\n%q", e)
 	}
 }

@@ -62,6 +62,10 @@ type Runner struct {
 	// Schedule runs the on_schedule playbooks; nil leaves them unscheduled.
 	Schedule *Scheduler
 
+	// Counts for the status line: events queued, dropped and done; findings handed
+	// to the sinks.
+	queued, dropped, done, findings atomic.Int64
+
 	cfg     atomic.Pointer[loaded]
 	qmu     sync.RWMutex // Submit against Stop closing the queue
 	closed  bool
@@ -108,6 +112,7 @@ func (r *Runner) Start(ctx context.Context, cfg *Config) error {
 			for in := range r.queue {
 				r.Rec.QueueDepth(len(r.queue))
 				r.process(ctx, in)
+				r.done.Add(1)
 			}
 		}()
 	}
@@ -178,12 +183,31 @@ func (r *Runner) Submit(in *triggers.Incoming) bool {
 	}
 	select {
 	case r.queue <- in:
+		r.queued.Add(1)
 		r.Rec.QueueDepth(len(r.queue))
 		return true
 	default:
+		r.dropped.Add(1)
 		r.Logf("queue full (%d): %s event dropped", cap(r.queue), describe(in))
 		return false
 	}
+}
+
+// Stats are the runner's counts so far.
+type Stats struct {
+	// Queued, Dropped and Done count events: taken into the queue, refused by a full
+	// queue, and processed by a worker.
+	Queued, Dropped, Done int64
+	// Waiting is the queue's length now, of Capacity.
+	Waiting, Capacity int
+	// Findings is how many findings went to the sinks.
+	Findings int64
+}
+
+// Stats reads the counts; safe at any time after Start.
+func (r *Runner) Stats() Stats {
+	return Stats{Queued: r.queued.Load(), Dropped: r.dropped.Load(), Done: r.done.Load(),
+		Waiting: len(r.queue), Capacity: cap(r.queue), Findings: r.findings.Load()}
 }
 
 // Stop closes the queue, lets the workers finish what is queued and the sinks
@@ -286,6 +310,7 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	if len(f.Enrichments) > 0 || len(f.Links) > 0 || f.Fingerprint != "" || f.Title != initialTitle {
 		run.Finding.SetFingerprint()
 		l.disp.dispatch(run.Finding, pb.Sinks, l.defaults)
+		r.findings.Add(1)
 	}
 	return run.StopProcessing
 }

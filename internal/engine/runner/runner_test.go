@@ -228,6 +228,9 @@ func TestRunnerSilencers(t *testing.T) {
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+	if st := r.Stats(); st.Queued != 6 || st.Done != 6 || st.Dropped != 0 || st.Findings != 6 || st.Waiting != 0 {
+		t.Errorf("stats %+v", st)
+	}
 	if sev := sink.got[len(sink.got)-1].Severity; sev != engine.Low {
 		t.Errorf("customise_finding severity: got %s", sev)
 	}
