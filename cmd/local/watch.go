@@ -15,6 +15,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
@@ -28,6 +30,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/localapi"
+	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
 )
 
 // WatchOptions are the inputs of `local watch`.
@@ -35,7 +38,13 @@ type WatchOptions struct {
 	IO   *cli.IOStreams
 	Kube func() *kube.Factory
 
-	Files          []string
+	Files []string
+	// FromCluster loads the runner's active config from its Secret first (the files
+	// merge over it); Find says where to look for the runner.
+	FromCluster bool
+	Find        kube.FindOptions
+	// secretNS is the runner's namespace, found once at start.
+	secretNS       string
 	WithBuiltin    bool
 	ReplayExisting bool
 	Queue, Workers int
@@ -57,8 +66,9 @@ type WatchOptions struct {
 func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *WatchOptions) error) *cobra.Command {
 	opts := &WatchOptions{IO: f.IOStreams, Kube: f.Kube}
 	api := &ServeOptions{IO: f.IOStreams, Kube: f.Kube, Getenv: os.Getenv}
+	var rf cmdutil.RunnerFlags
 	cmd := &cobra.Command{
-		Use:   "watch -f VALUES.yaml [-f MORE.yaml]",
+		Use:   "watch {-f VALUES.yaml [-f MORE.yaml] | --from-cluster [-f MORE.yaml]}",
 		Short: "Run a values file's playbooks on this machine against the cluster's live changes",
 		Long: `Run the playbooks of a Robusta values file from this machine: the cluster's
 changes are watched with the current kubeconfig, matched against each playbook's
@@ -72,14 +82,21 @@ validated first: errors stop the watch, warnings are shown. Playbooks whose trig
 or actions the local engine lacks are named and skipped. Objects that exist at start
 are not reported as created unless --replay-existing. The files are reloaded when they
 change and on SIGHUP; a file that does not validate leaves the running config as it
-is. Mutating actions run as a server-side dry run unless --apply. Ctrl-C finishes the
+is. Mutating actions run as a server-side dry run unless --apply.
+
+With --from-cluster the runner's active configuration is read from its Secret
+(robusta-playbooks-config-secret, in the namespace of the runner found as 'robusta
+playbooks list' finds it: -n NS or --runner-pod NS/POD); -f files merge over it, so
+their keys win (a file's customPlaybooks replaces the Secret's whole playbook list,
+as Helm replaces lists). A reload reads the Secret again. Ctrl-C finishes the
 events in hand and exits.
 
 With --listen the watch serves the runner's HTTP API with the same token and
 checks as 'local serve': point Alertmanager's webhook (or curl) at POST /api/alerts
 to run the on_prometheus_alert playbooks; an alert runs on the object its labels name.`,
 		Example: `  robusta local watch -f generated_values.yaml
-  robusta local watch -f values.yaml -f my-playbooks.yaml --replay-existing`,
+  robusta local watch -f values.yaml -f my-playbooks.yaml --replay-existing
+  robusta local watch --from-cluster -f laptop-sinks.yaml`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if api.Listen != "" {
@@ -88,9 +105,10 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 				}
 				opts.API = api
 			}
-			if len(opts.Files) == 0 {
-				return cli.UsageErrorf("give the values file to run with -f FILE")
+			if len(opts.Files) == 0 && !opts.FromCluster {
+				return cli.UsageErrorf("give the values file to run with -f FILE, or --from-cluster to run the runner's active config")
 			}
+			opts.Find = f.FindOptions(rf)
 			if opts.Queue < 1 || opts.Workers < 1 {
 				return cli.UsageErrorf("--queue and --workers must be at least 1")
 			}
@@ -102,6 +120,8 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.Files, "values", "f", nil, "values file with customPlaybooks and sinksConfig (repeatable; later files win)")
+	fl.BoolVar(&opts.FromCluster, "from-cluster", false, "start from the runner's active config (its Secret); -f files merge over it")
+	cmdutil.AddRunnerFlags(cmd, &rf)
 	fl.BoolVar(&opts.WithBuiltin, "with-builtin", false, "also run builtinPlaybooks and priorityBuiltinPlaybooks found in the files")
 	fl.BoolVar(&opts.ReplayExisting, "replay-existing", false, "report the objects that exist at start as created")
 	fl.IntVar(&opts.Queue, "queue", 1000, "events waiting to be processed before new ones are dropped")
@@ -120,6 +140,13 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 
 func (o *WatchOptions) load(ctx context.Context) (*runner.Config, error) {
 	var files []runner.File
+	if o.FromCluster {
+		f, err := o.clusterConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
 	for _, p := range o.Files {
 		b, err := fileio.ReadFile(p, fileio.MaxInput)
 		if err != nil {
@@ -130,13 +157,55 @@ func (o *WatchOptions) load(ctx context.Context) (*runner.Config, error) {
 	return runner.Load(ctx, files, runner.Options{WithBuiltin: o.WithBuiltin})
 }
 
+// clusterConfig reads the runner's active config from its Secret; the runner's
+// namespace is looked up once, so a reload reads the same Secret again.
+func (o *WatchOptions) clusterConfig(ctx context.Context) (runner.File, error) {
+	kf := o.Kube()
+	if o.secretNS == "" {
+		pods, search, err := kf.ListRunners(ctx, o.Find)
+		if err != nil {
+			return runner.File{}, err
+		}
+		if len(pods) == 0 {
+			return runner.File{}, cli.WithHint(&kube.NoRunnerError{Where: search.Where}, "pass -n NS (the runner's namespace) or --runner-pod NS/POD")
+		}
+		for _, p := range pods[1:] {
+			if p.Namespace != pods[0].Namespace {
+				return runner.File{}, cli.WithHint(&kube.SeveralRunnersError{Pods: pods}, "pick one install with -n NS")
+			}
+		}
+		o.secretNS = pods[0].Namespace
+	}
+	cs, err := kf.Clientset()
+	if err != nil {
+		return runner.File{}, kf.Explain(err, "", "", "")
+	}
+	name := "secret " + o.secretNS + "/" + pbconfig.SecretName
+	s, err := cs.CoreV1().Secrets(o.secretNS).Get(ctx, pbconfig.SecretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return runner.File{}, cli.WithHint(fmt.Errorf("--from-cluster: no %s", name), "the runner's chart creates it; check the namespace with -n NS")
+	}
+	if err != nil {
+		return runner.File{}, kf.Explain(err, "get", "secrets", o.secretNS)
+	}
+	data, ok := s.Data[pbconfig.SecretKey]
+	if !ok {
+		return runner.File{}, fmt.Errorf("--from-cluster: %s has no key %s", name, pbconfig.SecretKey)
+	}
+	return runner.File{Name: name, Data: data}, nil
+}
+
 // RunWatch watches until ctx ends.
 func RunWatch(ctx context.Context, o *WatchOptions) error {
 	var logMu sync.Mutex
+	status := newStatusLine(o.IO, o.Quiet)
+	defer status.Stop()
 	logf := func(format string, args ...any) {
 		logMu.Lock()
 		defer logMu.Unlock()
-		fmt.Fprintf(o.IO.ErrOut, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		status.around(func() {
+			fmt.Fprintf(o.IO.ErrOut, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		})
 	}
 	cfg, err := o.load(ctx)
 	if err != nil {
@@ -163,7 +232,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	r := &runner.Runner{KF: kf, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
 		NewSink: sinkFactory(o.SinkURLs, cfg, logf), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
-		r.Always = append(r.Always, &terminalSink{io: o.IO})
+		r.Always = append(r.Always, &terminalSink{io: o.IO, status: status})
 	}
 	// Workers and sinks outlive ctx: after Ctrl-C they finish what is in hand.
 	work, stopWork := context.WithCancel(context.Background())
@@ -171,6 +240,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 	if err := r.Start(work, cfg); err != nil {
 		return err
 	}
+	status.start(r.Stats)
 	apiReload := make(chan chan error)
 	if o.API != nil {
 		dyn, err := kf.Dynamic()
@@ -178,7 +248,9 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			return kf.Explain(err, "", "", "")
 		}
 		api := &serve.Watch{Backend: &watchBackend{r: r, kf: kf, apply: o.Apply, reload: apiReload, limiter: engine.NewRateLimiter()},
-			Dyn: dyn, Relabels: cfg.Relabels, Metrics: rec, Log: o.IO.ErrOut}
+			Dyn: dyn, Metrics: rec, Log: status.Writer(o.IO.ErrOut),
+			// The running config's alertRelabel, so a reload changes it too.
+			RelabelsFrom: func() []triggers.Relabel { return r.Config().Relabels }}
 		go func() {
 			if err := o.API.serve(ctx, func(g localapi.Guard) http.Handler { api.Guard = g; return api.Handler() }, "local watch"); err != nil {
 				logf("%s the API is not served: %v", o.IO.StderrStyles().WarningIcon(), err)
@@ -214,7 +286,8 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 
 	for {
 		srcCtx, stopSrc := context.WithCancel(ctx)
-		src := &triggers.KubeSource{KF: kf, Kinds: kindsOf(r.Config()), ReplayExisting: o.ReplayExisting, Synced: func() {
+		kinds := kindsOf(r.Config())
+		src := &triggers.KubeSource{KF: kf, Kinds: kinds, ReplayExisting: o.ReplayExisting, Synced: func() {
 			logf("watching %v; %d playbook(s) loaded; Ctrl-C stops", kindsOf(r.Config()), len(r.Config().Playbooks))
 			if o.Ready != nil {
 				o.Ready()
@@ -222,7 +295,9 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 		}}
 		srcDone := make(chan error, 1)
 		go func() { srcDone <- src.Run(srcCtx, r.Submit) }()
-		for reloaded := false; !reloaded; {
+		// restart: a reload needs other kinds watched. A reload that watches the same
+		// kinds keeps the watches running, so no change is missed while they restart.
+		for restart := false; !restart; {
 			select {
 			case <-ctx.Done():
 				stopSrc()
@@ -240,14 +315,15 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 			case done := <-apiReload:
 				err := o.reload(ctx, r, logf)
 				done <- err
-				reloaded = err == nil
+				restart = err == nil && o.afterReload(kinds, r, logf)
+				startHelm(r.Config())
 				continue
 			}
-			reloaded = o.reload(ctx, r, logf) == nil
+			restart = o.reload(ctx, r, logf) == nil && o.afterReload(kinds, r, logf)
+			startHelm(r.Config())
 		}
-		startHelm(r.Config())
-		// The new config may watch other kinds: the watches start again (objects
-		// that exist are listed as seen, not reported).
+		// The new config watches other kinds: the watches start again (objects that
+		// exist are listed as seen, not reported).
 		stopSrc()
 		<-srcDone
 	}
@@ -314,6 +390,17 @@ func hasHelmTrigger(cfg *runner.Config) bool {
 			}
 		}
 	}
+	return false
+}
+
+// afterReload tells whether the watches must restart for the reloaded config (it
+// watches other kinds), and says so when they go on as they are.
+func (o *WatchOptions) afterReload(running []string, r *runner.Runner, logf func(string, ...any)) bool {
+	next := kindsOf(r.Config())
+	if strings.Join(running, ",") != strings.Join(next, ",") {
+		return true
+	}
+	logf("watching %v; %d playbook(s) loaded; the running watches go on", next, len(r.Config().Playbooks))
 	return false
 }
 
@@ -413,8 +500,9 @@ func watchFiles(ctx context.Context, files []string, logf func(string, ...any)) 
 
 // terminalSink prints findings as `local run` does.
 type terminalSink struct {
-	io *cli.IOStreams
-	mu sync.Mutex
+	io     *cli.IOStreams
+	status *statusLine
+	mu     sync.Mutex
 }
 
 func (t *terminalSink) Name() string { return "terminal" }
@@ -426,5 +514,8 @@ func (t *terminalSink) Send(_ context.Context, f *engine.Finding) (bool, error) 
 	if t.io.IsStdoutTTY() {
 		w = t.io.TerminalWidth()
 	}
-	return false, engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w})
+	var err error
+	// The finding goes between the status line's redraws (both may be one terminal).
+	t.status.around(func() { err = engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w}) })
+	return false, err
 }

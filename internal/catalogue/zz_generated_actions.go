@@ -276,7 +276,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassPlatform,
-		Reason:         "post-processes findings inside the runner's pipeline; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Overrides title, description, severity or labels of findings made earlier",
 	},
 	{
@@ -949,7 +949,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "NameSilencerParams",
 		Class:   ClassPlatform,
-		Reason:  "a silencer that stops the runner's alert processing, only meaningful inside the runner",
+		Local:   true,
 		Summary: "Silencer: drops alerts whose name is in a list",
 	},
 	{
@@ -1048,7 +1048,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "NodeRestartParams",
 		Class:   ClassPlatform,
-		Reason:  "a silencer that stops the runner's alert processing, only meaningful inside the runner",
+		Local:   true,
 		Summary: "Silencer: drops pod alerts for a short while after their node restarted",
 	},
 	{
@@ -1243,7 +1243,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassPlatform,
-		Reason:         "a silencer that stops the runner's processing, only meaningful inside the runner",
+		Local:          true,
 		Summary:        "Silencer: stops further actions by the pod's phase (include/exclude lists)",
 	},
 	{
@@ -1522,7 +1522,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "SeverityParams",
 		Class:   ClassPlatform,
-		Reason:  "a silencer that stops the runner's alert processing, only meaningful inside the runner",
+		Local:   true,
 		Summary: "Silencer: drops alerts with a given severity label",
 	},
 	{
@@ -1542,7 +1542,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "SilenceAlertParams",
 		Class:   ClassPlatform,
-		Reason:  "a silencer that stops the runner's alert processing, only meaningful inside the runner",
+		Local:   true,
 		Summary: "Silencer: drops every alert that reaches it, optionally logging it",
 	},
 	{

@@ -24,6 +24,9 @@ type Run struct {
 	Limiter *RateLimiter
 	// Stop ends the chain after the current action.
 	Stop bool
+	// StopProcessing is the runner's stop_processing, set by silencers: besides ending
+	// the chain, no later playbook runs for the event.
+	StopProcessing bool
 	// Notes are said to the user beside the finding (for example "dry run").
 	Notes []string
 }

@@ -110,6 +110,13 @@ var builtIns = map[string]struct {
 	"http_get":  {event: "ExecutionBaseEvent", required: []string{"url"}},
 	"http_post": {event: "ExecutionBaseEvent", required: []string{"url"}},
 	"http_put":  {event: "ExecutionBaseEvent", required: []string{"url"}},
+	// silencers and finding post-processing (class D, the watch's loop)
+	"pod_status_silencer":   {event: "PodEvent"},
+	"name_silencer":         {event: "PrometheusKubernetesAlert", required: []string{"names"}},
+	"severity_silencer":     {event: "PrometheusKubernetesAlert"},
+	"silence_alert":         {event: "PrometheusKubernetesAlert"},
+	"node_restart_silencer": {event: "PrometheusKubernetesAlert"},
+	"customise_finding":     {event: "ExecutionBaseEvent"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.

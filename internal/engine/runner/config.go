@@ -82,10 +82,17 @@ func (e *ConfigError) Error() string {
 	files := map[string]bool{}
 	var names []string
 	for _, f := range e.Findings {
+		// The config Secret (--from-cluster) is not a file validate can be given.
+		if strings.HasPrefix(f.File, "secret ") {
+			continue
+		}
 		if !files[f.File] {
 			files[f.File] = true
 			names = append(names, f.File)
 		}
+	}
+	if len(names) == 0 {
+		return msg
 	}
 	return msg + "; see them all with robusta playbooks validate " + strings.Join(names, " ")
 }
@@ -120,6 +127,9 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		var m map[string]any
 		if err := yaml.Unmarshal(f.Data, &m); err != nil {
 			return nil, &ConfigError{Err: fmt.Errorf("%s: %w", f.Name, err)}
+		}
+		if pf.Format == pbconfig.FormatActive {
+			m = activeAsValues(m)
 		}
 		mergeValues(merged, m)
 	}
@@ -199,6 +209,21 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// activeAsValues reads the runner's active_playbooks.yaml (what the chart renders into
+// its config Secret) as values: its playbooks are already the chart's final list
+// (built-ins included, disabled ones left out), so they load as customPlaybooks, and
+// a values file merged after it replaces that list as Helm would.
+func activeAsValues(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for from, to := range map[string]string{"active_playbooks": "customPlaybooks", "sinks_config": "sinksConfig",
+		"global_config": "globalConfig", "alert_relabel": "alertRelabel"} {
+		if v, ok := m[from]; ok && v != nil {
+			out[to] = v
+		}
+	}
+	return out
 }
 
 // envRef is the runner's {{ env.NAME }} reference in config values: sink tokens are

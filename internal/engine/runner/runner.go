@@ -62,6 +62,10 @@ type Runner struct {
 	// Schedule runs the on_schedule playbooks; nil leaves them unscheduled.
 	Schedule *Scheduler
 
+	// Counts for the status line: events queued, dropped and done; findings handed
+	// to the sinks.
+	queued, dropped, done, findings atomic.Int64
+
 	cfg     atomic.Pointer[loaded]
 	qmu     sync.RWMutex // Submit against Stop closing the queue
 	closed  bool
@@ -108,6 +112,7 @@ func (r *Runner) Start(ctx context.Context, cfg *Config) error {
 			for in := range r.queue {
 				r.Rec.QueueDepth(len(r.queue))
 				r.process(ctx, in)
+				r.done.Add(1)
 			}
 		}()
 	}
@@ -157,12 +162,31 @@ func (r *Runner) Submit(in *triggers.Incoming) bool {
 	}
 	select {
 	case r.queue <- in:
+		r.queued.Add(1)
 		r.Rec.QueueDepth(len(r.queue))
 		return true
 	default:
+		r.dropped.Add(1)
 		r.Logf("queue full (%d): %s event dropped", cap(r.queue), describe(in))
 		return false
 	}
+}
+
+// Stats are the runner's counts so far.
+type Stats struct {
+	// Queued, Dropped and Done count events: taken into the queue, refused by a full
+	// queue, and processed by a worker.
+	Queued, Dropped, Done int64
+	// Waiting is the queue's length now, of Capacity.
+	Waiting, Capacity int
+	// Findings is how many findings went to the sinks.
+	Findings int64
+}
+
+// Stats reads the counts; safe at any time after Start.
+func (r *Runner) Stats() Stats {
+	return Stats{Queued: r.queued.Load(), Dropped: r.dropped.Load(), Done: r.done.Load(),
+		Waiting: len(r.queue), Capacity: cap(r.queue), Findings: r.findings.Load()}
 }
 
 // Stop closes the queue, lets the workers finish what is queued and the sinks
@@ -230,16 +254,18 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 		if !fired {
 			continue
 		}
-		r.runPlaybook(ctx, pb, in, diffs, l)
-		if pb.Stop {
+		// A silencer (stop_processing) ends the event as `stop: true` does.
+		if silenced := r.runPlaybook(ctx, pb, in, diffs, l); pb.Stop || silenced {
 			return
 		}
 	}
 }
 
 // runPlaybook runs one playbook's actions and sends its finding when the actions made
-// one. An action that stops the chain (engine.Run.Stop) ends this playbook only.
-func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, diffs []engine.Diff, l *loaded) {
+// one. An action that stops the chain (engine.Run.Stop) ends this playbook only; it
+// reports whether a silencer stopped the event's processing (engine.Run.StopProcessing).
+// As in the runner, a finding made before the silencer ran is still sent.
+func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, diffs []engine.Diff, l *loaded) bool {
 	// Each playbook gets its own copy of the event, as the runner builds one execution
 	// event per trigger: the filtered differences are that trigger's.
 	ev := *in.Event
@@ -247,6 +273,7 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	e := &ev
 	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
 	run.Finding = engine.NewFinding(e, defaultTitle(e))
+	initialTitle := run.Finding.Title
 	if e.Alert == nil {
 		run.Finding.Source = "kubernetes_api_server"
 	}
@@ -264,10 +291,15 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 	for _, n := range run.Notes {
 		r.Logf("playbook %s: %s", pb.label(), n)
 	}
-	if len(run.Finding.Enrichments) > 0 || run.Finding.Title != defaultTitle(e) {
+	// Only a finding an action made or changed is sent: an alert playbook whose
+	// silencer let the alert through sends nothing, as in the runner.
+	f := run.Finding
+	if len(f.Enrichments) > 0 || len(f.Links) > 0 || f.Fingerprint != "" || f.Title != initialTitle {
 		run.Finding.SetFingerprint()
 		l.disp.dispatch(run.Finding, pb.Sinks)
+		r.findings.Add(1)
 	}
+	return run.StopProcessing
 }
 
 func (pb *Playbook) label() string {

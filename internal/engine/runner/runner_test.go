@@ -11,6 +11,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	_ "github.com/robusta-dev/robusta-go/internal/engine/actions" // the actions the playbooks run
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 )
 
@@ -170,5 +171,104 @@ func BenchmarkMatch(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	if matched == 0 {
 		b.Fatal("nothing matched")
+	}
+}
+
+func podInPhase(name, phase string) *triggers.Incoming {
+	o := &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": name, "namespace": "prod"},
+		"status": map[string]any{"phase": phase}}}
+	return &triggers.Incoming{Event: engine.ChangeEvent("Pod", "update", o, o)}
+}
+
+func firingAlert(name, severity string) *triggers.Incoming {
+	a := &engine.Alert{Status: "firing", Labels: map[string]string{"alertname": name, "severity": severity}}
+	return &triggers.Incoming{Event: &engine.Event{Class: engine.AlertEvent, Alert: a}}
+}
+
+// A silencer ends the event as the runner's stop_processing does: the rest of its
+// playbook and every later playbook are skipped, so no finding is sent; an event the
+// silencer lets through reaches the later playbooks. A finding made before the
+// silencer in the same playbook is still sent, as the runner sends it.
+func TestRunnerSilencers(t *testing.T) {
+	cfg := load(t, `customPlaybooks:
+- triggers: [{on_pod_update: {}}]
+  actions: [{pod_status_silencer: {exclude: [Pending]}}]
+- triggers: [{on_pod_update: {}}]
+  actions: [{pod_status_silencer: {include: [Running, Pending]}}, {create_finding: {title: "included $name", aggregation_key: x}}]
+- triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "pod $name", aggregation_key: p}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{create_finding: {title: "before $name", aggregation_key: b}}, {name_silencer: {names: [Watchdog]}}, {create_finding: {title: "after", aggregation_key: a}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{severity_silencer: {severity: info}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{customise_finding: {title: "nothing to customise"}}]
+- triggers: [{on_prometheus_alert: {}}]
+  actions: [{create_finding: {title: "alert", aggregation_key: al}}, {customise_finding: {title: "alert customised", severity: LOW}}]
+`)
+	sink := &memSink{name: "mem"}
+	r := &Runner{Workers: 1, Always: []sinks.Sink{sink}}
+	if err := r.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	r.Submit(podInPhase("pending", "Pending"))   // excluded by the first playbook
+	r.Submit(podInPhase("failed", "Failed"))     // not included by the second
+	r.Submit(podInPhase("running", "Running"))   // through both
+	r.Submit(firingAlert("Watchdog", "none"))    // silenced after its first finding
+	r.Submit(firingAlert("HighCPU", "info"))     // silenced by severity
+	r.Submit(firingAlert("DiskFull", "warning")) // through
+	stop, c := context.WithTimeout(context.Background(), 5*time.Second)
+	defer c()
+	r.Stop(stop)
+	got := fmt.Sprint(sink.titles())
+	// Watchdog: its finding made before name_silencer; HighCPU: the first alert
+	// playbook's finding, then severity_silencer; DiskFull through all, the lone
+	// customise_finding having no finding to change.
+	want := "[included running pod running before  after after alert customised]"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if st := r.Stats(); st.Queued != 6 || st.Done != 6 || st.Dropped != 0 || st.Findings != 6 || st.Waiting != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if sev := sink.got[len(sink.got)-1].Severity; sev != engine.Low {
+		t.Errorf("customise_finding severity: got %s", sev)
+	}
+}
+
+// The config Secret's active_playbooks.yaml loads as values, and a values file merged
+// after it wins: its sinks replace the Secret's, its globalConfig keys override.
+func TestLoadActiveConfig(t *testing.T) {
+	active := `playbook_repos: {}
+sinks_config:
+- file_sink: {name: cluster-file, file_name: /tmp/never-written}
+global_config: {cluster_name: prod, other: kept}
+alert_relabel:
+- {source: exported_pod, target: pod, operation: replace}
+light_actions: []
+active_playbooks:
+- name: rendered
+  triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "from the Secret", aggregation_key: s}}]
+`
+	files := []File{{Name: "active_playbooks.yaml", Data: []byte(active)}}
+	cfg, err := Load(context.Background(), files, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Playbooks) != 1 || cfg.Playbooks[0].Name != "rendered" || len(cfg.Sinks) != 1 || cfg.Sinks[0].Name != "cluster-file" ||
+		cfg.Global["cluster_name"] != "prod" || len(cfg.Relabels) != 1 || cfg.Relabels[0].Source != "exported_pod" {
+		t.Fatalf("%+v", cfg)
+	}
+	local := `globalConfig: {cluster_name: laptop}
+sinksConfig:
+- file_sink: {name: mine, file_name: /tmp/never-written-either}
+`
+	cfg, err = Load(context.Background(), append(files, File{Name: "local.yaml", Data: []byte(local)}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Playbooks) != 1 || len(cfg.Sinks) != 1 || cfg.Sinks[0].Name != "mine" || cfg.Global["cluster_name"] != "laptop" || cfg.Global["other"] != "kept" {
+		t.Fatalf("merged: %+v", cfg)
 	}
 }

@@ -39,6 +39,9 @@ type Watch struct {
 	Dyn dynamic.Interface
 	// Relabels is the runner's alertRelabel config, applied to each alert first.
 	Relabels []triggers.Relabel
+	// RelabelsFrom, when set, gives the alertRelabel config in force at each webhook
+	// instead of Relabels, so a reload's alertRelabel applies to the next alerts.
+	RelabelsFrom func() []triggers.Relabel
 	// Metrics is served on /metrics (nil: 404).
 	Metrics *metrics.Metrics
 	Log     io.Writer
@@ -145,10 +148,14 @@ func (s *Watch) alerts(w http.ResponseWriter, r *http.Request) {
 		localapi.Reply(w, http.StatusBadRequest, map[string]any{"success": false, "msg": err.Error()})
 		return
 	}
+	relabels := s.Relabels
+	if s.RelabelsFrom != nil {
+		relabels = s.RelabelsFrom()
+	}
 	queued, dup, dropped := 0, 0, 0
 	for _, wa := range as {
 		a := wa.Alert
-		triggers.ApplyRelabels(&a, s.Relabels)
+		triggers.ApplyRelabels(&a, relabels)
 		key := wa.DedupKey()
 		if s.recent(key) {
 			dup++

@@ -202,3 +202,34 @@ func TestWatchAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// RelabelsFrom is read at each webhook: a reload's alertRelabel applies to the next
+// alerts, and Relabels is then not used.
+func TestWatchRelabelsFollowReload(t *testing.T) {
+	var mu sync.Mutex
+	current := []triggers.Relabel{{Source: "exported_pod", Target: "pod", Operation: "replace"}}
+	b := &fakeBackend{}
+	_, do := startWatch(t, &Watch{Backend: b,
+		Relabels: []triggers.Relabel{{Source: "static", Target: "pod", Operation: "replace"}},
+		RelabelsFrom: func() []triggers.Relabel {
+			mu.Lock()
+			defer mu.Unlock()
+			return current
+		}})
+	alert := func(fp string) string {
+		return `{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"A","exported_pod":"p1","src_pod":"p2","static":"p3"},"annotations":{},"fingerprint":"` + fp + `"}]}`
+	}
+	do("POST", "/api/alerts", alert("f1"))
+	mu.Lock()
+	current = []triggers.Relabel{{Source: "src_pod", Target: "pod", Operation: "replace"}}
+	mu.Unlock()
+	do("POST", "/api/alerts", alert("f2"))
+	if len(b.submitted) != 2 {
+		t.Fatalf("%d submitted", len(b.submitted))
+	}
+	for i, want := range []string{"p1", "p2"} {
+		if got := b.submitted[i].Event.Alert.Labels["pod"]; got != want {
+			t.Errorf("alert %d: pod label %q, want %q", i+1, got, want)
+		}
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -97,6 +99,9 @@ func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
 			return fmt.Errorf("watch %s: %w", kind, err)
 		}
 		inf := factory.ForResource(res.GVR).Informer()
+		if err := inf.SetTransform(compact); err != nil {
+			return fmt.Errorf("watch %s: %w", kind, err)
+		}
 		if _, err := inf.AddEventHandler(s.handler(res.Kind, emit)); err != nil {
 			return fmt.Errorf("watch %s: %w", kind, err)
 		}
@@ -130,15 +135,18 @@ func (s *KubeSource) handler(kind string, emit func(*Incoming) bool) cache.Resou
 			if initial && !s.ReplayExisting {
 				return
 			}
-			if u, ok := obj.(*unstructured.Unstructured); ok {
+			if u, ok := toUnstructured(obj); ok {
 				send("create", nil, u)
 			}
 		},
 		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*unstructured.Unstructured)
-			n, ok2 := newObj.(*unstructured.Unstructured)
-			if !ok1 || !ok2 || o.GetResourceVersion() == n.GetResourceVersion() {
+			if resourceVersion(oldObj) == resourceVersion(newObj) {
 				return // a relist or resync, not a change
+			}
+			o, ok1 := toUnstructured(oldObj)
+			n, ok2 := toUnstructured(newObj)
+			if !ok1 || !ok2 {
+				return
 			}
 			send("update", o, n)
 		},
@@ -146,11 +154,53 @@ func (s *KubeSource) handler(kind string, emit func(*Incoming) bool) cache.Resou
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
-			if u, ok := obj.(*unstructured.Unstructured); ok {
+			if u, ok := toUnstructured(obj); ok {
 				send("delete", nil, u)
 			}
 		},
 	}
+}
+
+// compact is the informers' transform, which keeps their stores small: the runner
+// drops managedFields when it loads an object, and so does this store; and an object
+// of a kind client-go knows is kept typed (a Pod as a corev1.Pod takes a fraction of
+// its unstructured maps), turned back into a fresh unstructured copy for each event.
+func compact(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	u.SetManagedFields(nil)
+	typed, err := scheme.Scheme.New(u.GroupVersionKind())
+	if err != nil {
+		return u, nil // a kind client-go does not know (a CRD) stays unstructured
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, typed); err != nil {
+		return u, nil
+	}
+	return typed, nil
+}
+
+// toUnstructured is the event's copy of a stored object.
+func toUnstructured(obj any) (*unstructured.Unstructured, bool) {
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		return o, true
+	case runtime.Object:
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, false
+		}
+		return &unstructured.Unstructured{Object: m}, true
+	}
+	return nil, false
+}
+
+func resourceVersion(obj any) string {
+	if o, ok := obj.(interface{ GetResourceVersion() string }); ok {
+		return o.GetResourceVersion()
+	}
+	return ""
 }
 
 // lagOf estimates how late an event is seen: from the object's creation for a
