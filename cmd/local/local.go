@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/actions" // also registers the built-in actions
 	"github.com/robusta-dev/robusta-go/internal/fileio"
+	"github.com/robusta-dev/robusta-go/internal/helperpod"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 )
@@ -50,6 +52,9 @@ type RunOptions struct {
 	SaveDir     string
 	ParamsFile  string
 	Apply       bool
+	// Helper pods (node_bash_enricher and the like): registry and timeout.
+	ImageRegistry string
+	HelperTimeout time.Duration
 
 	steps  []engine.Step
 	target cmdutil.Target
@@ -119,6 +124,8 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.SaveDir, "save-files", "", "write file blocks into this folder")
 	fl.StringVar(&opts.ParamsFile, "params-file", "", "YAML or JSON file with an object of parameters")
 	fl.BoolVar(&opts.Apply, "apply", false, "let mutating actions change the cluster (default: server-side dry run)")
+	fl.StringVar(&opts.ImageRegistry, "image-registry", "", "registry of helper pod images, as the chart's image.registry (default robustadev)")
+	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 6*time.Minute, "how long a helper pod may take before it is deleted")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -266,6 +273,11 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		return err
 	}
 	limiter := engine.NewRateLimiter()
+	hp := helperpod.Options{ImageRegistry: o.ImageRegistry, Timeout: o.HelperTimeout}
+	if o.IO.IsStderrTTY() {
+		hp.Progress = o.IO.ErrOut
+	}
+	ctx = helperpod.WithOptions(ctx, hp)
 	var findings []*engine.Finding
 	for _, ev := range events {
 		title := engine.StepNames(o.steps)

@@ -54,6 +54,8 @@ func typeName(t reflect.Type) string {
 		return "bool"
 	case reflect.Slice:
 		return "list of " + typeName(t.Elem())
+	case reflect.Map:
+		return "map of " + typeName(t.Elem())
 	}
 	return t.String()
 }
@@ -186,6 +188,21 @@ func set(f reflect.Value, v any) error {
 			if err := set(out.Index(i), it); err != nil {
 				return fmt.Errorf("item %d: %v", i, err)
 			}
+		}
+		f.Set(out)
+	case reflect.Map:
+		// Maps of strings only (custom_annotations and the like).
+		m, ok := v.(map[string]any)
+		if !ok || f.Type().Key().Kind() != reflect.String || f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("want a map of strings, got %T", v)
+		}
+		out := reflect.MakeMapWithSize(f.Type(), len(m))
+		for k, it := range m {
+			s, ok := it.(string)
+			if !ok {
+				return fmt.Errorf("key %q: want a string, got %T", k, it)
+			}
+			out.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(s))
 		}
 		f.Set(out)
 	default:
