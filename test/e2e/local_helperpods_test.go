@@ -133,6 +133,23 @@ func TestLocalHelperPodsApply(t *testing.T) {
 			t.Fatalf("pods left: %v", left)
 		}
 	})
+	t.Run("dmesg", func(t *testing.T) {
+		// Reads this machine's kernel log through nsenter (read-only); whether it is
+		// allowed here or not, what the command printed lands in dmesg.log.
+		f, r := runFinding(t, env, "local", "run", "node_dmesg_enricher", "--node", sandbox.FakeNodeName, "--apply")
+		found := false
+		for _, e := range f.Enrichments {
+			for _, b := range e.Blocks {
+				found = found || (e.Title == "DMESG Info" && b.Name == "dmesg.log" && len(b.Data) > 0)
+			}
+		}
+		if !found {
+			t.Fatalf("no dmesg.log: %+v\n%s", f, r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
 	t.Run("failing command", func(t *testing.T) {
 		f, r := runFinding(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=echo broke-4410; exit 3")
 		b, _ := json.Marshal(f)
