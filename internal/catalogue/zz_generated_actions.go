@@ -972,7 +972,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Runs a shell command on a node's host and attaches its output",
 	},
 	{
@@ -1008,7 +1008,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Attaches the kernel log (dmesg) of a node",
 	},
 	{

@@ -16,6 +16,8 @@ var builtIns = map[string]struct {
 	mutating, execs bool
 	required        []string
 }{
+	"node_bash_enricher":                       {event: "NodeEvent", execs: true, required: []string{"bash_command"}},
+	"node_dmesg_enricher":                      {event: "NodeEvent", execs: true},
 	"create_finding":                           {event: "ExecutionBaseEvent", required: []string{"title"}},
 	"logs_enricher":                            {event: "PodEvent"},
 	"pod_events_enricher":                      {event: "PodEvent"},

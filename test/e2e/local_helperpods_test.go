@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/robusta-dev/robusta-go/internal/helperpod"
+	"github.com/robusta-dev/robusta-go/internal/sandbox"
+)
+
+// wireHelperPods gives every helper pod created while the test runs a kwok Exec, so
+// the command exec'd into it runs on this machine in a temporary folder. Tests only
+// exec harmless commands (echo, exit, sleep).
+func wireHelperPods(t *testing.T, c *sandbox.Cluster) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := c.Client.CoreV1().Pods(helperpod.DefaultNamespace).Watch(ctx, metav1.ListOptions{LabelSelector: helperpod.LabelHelper + "=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Added {
+				continue
+			}
+			p := ev.Object.(*corev1.Pod)
+			_ = c.WirePod(ctx, p.Namespace, p.Name, "debugger", "", dir, "", "")
+		}
+	}()
+	t.Cleanup(func() { w.Stop(); cancel(); wg.Wait() })
+}
+
+func helperPrereqs(t *testing.T, c *sandbox.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.EnsureNamespace(ctx, helperpod.DefaultNamespace); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
+		t.Fatal(err)
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: helperpod.DefaultServiceAccount, Namespace: helperpod.DefaultNamespace}}
+	if _, err := c.Client.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// helperPodsLeft lists the helper pods still in the cluster (deleted pods that still
+// linger count too).
+func helperPodsLeft(t *testing.T, c *sandbox.Cluster) []string {
+	t.Helper()
+	pods, err := c.Client.CoreV1().Pods(helperpod.DefaultNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: helperpod.LabelHelper + "=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+func TestLocalHelperPodsDryRun(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	helperPrereqs(t, c)
+	for _, tc := range []struct {
+		action, registry, image string
+		args                    []string
+	}{
+		{"node_bash_enricher", "", "robustadev/debug-toolkit:v8.0", []string{"bash_command=echo hi"}},
+		{"node_bash_enricher", "mirror.example/robusta", "mirror.example/robusta/debug-toolkit:v8.0", []string{"bash_command=echo hi"}},
+		{"node_dmesg_enricher", "", "robustadev/debug-toolkit:v8.0", nil},
+	} {
+		args := append([]string{"local", "run", tc.action, "--node", sandbox.FakeNodeName}, tc.args...)
+		if tc.registry != "" {
+			args = append(args, "--image-registry", tc.registry)
+		}
+		f, r := runFinding(t, env, args...)
+		spec := ""
+		for _, e := range f.Enrichments {
+			for _, b := range e.Blocks {
+				if b.Type == "file" && strings.HasSuffix(b.Name, ".yaml") {
+					spec = string(b.Data)
+				}
+			}
+		}
+		for _, want := range []string{"image: " + tc.image, "hostPID: true", "privileged: true", "- SYS_PTRACE", "- SYS_ADMIN",
+			"nodeName: " + sandbox.FakeNodeName, "namespace: robusta", "serviceAccountName: robusta-runner-service-account", "imagePullPolicy: Always"} {
+			if !strings.Contains(spec, want) {
+				t.Fatalf("%s: dry-run spec lacks %q:\n%s\n%s", tc.action, want, spec, r)
+			}
+		}
+		if !strings.Contains(r.stderr, "dry run: helper pod") {
+			t.Fatalf("no dry-run note: %s", r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("dry run created pods: %v", left)
+		}
+	}
+}
+
+func TestLocalHelperPodsApply(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	helperPrereqs(t, c)
+	wireHelperPods(t, c)
+
+	t.Run("success", func(t *testing.T) {
+		f, r := runFinding(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=echo helper-out-7311")
+		b, _ := json.Marshal(f)
+		if !strings.Contains(string(b), "helper-out-7311") || !strings.Contains(string(b), "Command results for *echo helper-out-7311:*") {
+			t.Fatalf("output not in finding: %s\n%s", b, r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+	t.Run("dmesg", func(t *testing.T) {
+		// Reads this machine's kernel log through nsenter (read-only); whether it is
+		// allowed here or not, what the command printed lands in dmesg.log.
+		f, r := runFinding(t, env, "local", "run", "node_dmesg_enricher", "--node", sandbox.FakeNodeName, "--apply")
+		found := false
+		for _, e := range f.Enrichments {
+			for _, b := range e.Blocks {
+				found = found || (e.Title == "DMESG Info" && b.Name == "dmesg.log" && len(b.Data) > 0)
+			}
+		}
+		if !found {
+			t.Fatalf("no dmesg.log: %+v\n%s", f, r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+	t.Run("failing command", func(t *testing.T) {
+		f, r := runFinding(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=echo broke-4410; exit 3")
+		b, _ := json.Marshal(f)
+		if !strings.Contains(string(b), "broke-4410") || !strings.Contains(string(b), "3") {
+			t.Fatalf("output not in finding: %s\n%s", b, r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		r := run(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "--helper-timeout", "3s", "bash_command=sleep 20")
+		if r.code == 0 || !strings.Contains(r.stderr, "timed out") || strings.Contains(r.stderr, "goroutine") {
+			t.Fatal(r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+	t.Run("interrupt", func(t *testing.T) {
+		cmd := exec.Command(binary, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=sleep 20")
+		home := t.TempDir()
+		cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for len(helperPodsLeft(t, c)) == 0 {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatal("helper pod never appeared")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // let the exec start
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		if err == nil || !strings.Contains(stderr.String(), "interrupted") {
+			t.Fatalf("err %v\n%s", err, stderr.String())
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+}
