@@ -141,11 +141,14 @@ func ExecIn(ctx context.Context, kf *kube.Factory, pod *corev1.Pod, command stri
 	}
 	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	created, err := cs.CoreV1().Pods(pod.Namespace).Create(runCtx, pod, metav1.CreateOptions{})
+	created, err := createPod(ctx, cs, pod)
 	if err != nil {
-		return "", explainCreate(err, pod)
+		return "", err
 	}
 	defer Delete(cs, created.Namespace, created.Name)
+	if ctx.Err() != nil {
+		return "", timeoutOr(ctx, runCtx, ctx.Err(), created)
+	}
 
 	stop := spin(o.Progress, fmt.Sprintf("waiting for helper pod %s/%s", created.Namespace, created.Name))
 	defer stop()
@@ -179,6 +182,29 @@ func ExecIn(ctx context.Context, kf *kube.Factory, pod *corev1.Pod, command stri
 		return "", timeoutOr(ctx, runCtx, err, created)
 	}
 	return stdout.String() + stderr.String(), nil
+}
+
+// createTimeout bounds a single create call; it is not cut short by Ctrl-C.
+const createTimeout = 30 * time.Second
+
+// createPod sends the create on a context that Ctrl-C and the run's timeout do not
+// cancel. A create cancelled in flight can still be carried out by the API server
+// after the client stopped listening, leaving a pod nobody deletes; waiting the few
+// milliseconds for the answer means the caller always knows whether the pod exists.
+// When even that answer is lost (a transport error), the pod is deleted by name in
+// case the server made it.
+func createPod(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) (*corev1.Pod, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	created, err := cs.CoreV1().Pods(pod.Namespace).Create(cctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			Delete(cs, pod.Namespace, pod.Name)
+		}
+		return nil, explainCreate(err, pod)
+	}
+	return created, nil
 }
 
 func timeoutOr(parent, run context.Context, err error, pod *corev1.Pod) error {

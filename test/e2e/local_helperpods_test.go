@@ -24,7 +24,7 @@ import (
 // wireHelperPods gives every helper pod created while the test runs a kwok Exec, so
 // the command exec'd into it runs on this machine in a temporary folder. Tests only
 // exec harmless commands (echo, exit, sleep).
-func wireHelperPods(t *testing.T, c *sandbox.Cluster) {
+func wireHelperPods(t *testing.T, c *sandbox.Cluster) (workDir string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := c.Client.CoreV1().Pods(helperpod.DefaultNamespace).Watch(ctx, metav1.ListOptions{LabelSelector: helperpod.LabelHelper + "=true"})
@@ -45,6 +45,7 @@ func wireHelperPods(t *testing.T, c *sandbox.Cluster) {
 		}
 	}()
 	t.Cleanup(func() { w.Stop(); cancel(); wg.Wait() })
+	return dir
 }
 
 func helperPrereqs(t *testing.T, c *sandbox.Cluster) {
@@ -121,7 +122,7 @@ func TestLocalHelperPodsApply(t *testing.T) {
 	c := sandbox.Get(t)
 	env := kubeconfigEnv(c.KubeconfigPath)
 	helperPrereqs(t, c)
-	wireHelperPods(t, c)
+	workDir := wireHelperPods(t, c)
 
 	t.Run("success", func(t *testing.T) {
 		f, r := runFinding(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=echo helper-out-7311")
@@ -169,31 +170,76 @@ func TestLocalHelperPodsApply(t *testing.T) {
 			t.Fatalf("pods left: %v", left)
 		}
 	})
-	t.Run("interrupt", func(t *testing.T) {
-		cmd := exec.Command(binary, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=sleep 20")
-		home := t.TempDir()
-		cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for len(helperPodsLeft(t, c)) == 0 {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				t.Fatal("helper pod never appeared")
+	t.Run("interrupt during exec", func(t *testing.T) {
+		// The command leaves a marker in the exec's work dir once it runs, so SIGINT
+		// lands while the exec is under way.
+		marker := filepath.Join(workDir, "exec-started-5120")
+		cmd, stderr := startBinary(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=touch exec-started-5120; sleep 20")
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := os.Stat(marker); err == nil {
+				break
 			}
-			time.Sleep(100 * time.Millisecond)
+			if time.Now().After(deadline) {
+				t.Fatalf("the command never started\n%s", stderr)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(time.Second) // let the exec start
 		_ = cmd.Process.Signal(syscall.SIGINT)
-		err := cmd.Wait()
-		if err == nil || !strings.Contains(stderr.String(), "interrupted") {
-			t.Fatalf("err %v\n%s", err, stderr.String())
+		if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
+			t.Fatalf("err %v\n%s", err, stderr)
 		}
 		if left := helperPodsLeft(t, c); len(left) != 0 {
-			t.Fatalf("pods left: %v", left)
+			t.Fatalf("pods left: %v\n%s", left, stderr)
 		}
 	})
+	t.Run("interrupt while creating", func(t *testing.T) {
+		// SIGINT the moment the API server has the pod, before (or just as) the
+		// client hears back from its create: the pod must still be deleted.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		w, err := c.Client.CoreV1().Pods(helperpod.DefaultNamespace).Watch(ctx, metav1.ListOptions{LabelSelector: helperpod.LabelHelper + "=true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		cmd, stderr := startBinary(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=sleep 20")
+		waitAdded(t, w, cmd)
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		if err := cmd.Wait(); err == nil {
+			t.Fatalf("exit 0 after SIGINT\n%s", stderr)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v\n%s", left, stderr)
+		}
+	})
+}
+
+func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, &stderr
+}
+
+func waitAdded(t *testing.T, w watch.Interface, cmd *exec.Cmd) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type == watch.Added {
+				return
+			}
+		case <-timeout:
+			t.Fatal("helper pod never appeared")
+		}
+	}
 }
