@@ -141,7 +141,7 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Monitoring.Alertmanager, "alertmanager-url", "", "Alertmanager URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.Monitoring.Grafana, "grafana-url", "", "Grafana URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.ImageRegistry, "image-registry", "", "registry of helper pod images, as the chart's image.registry (default robustadev)")
-	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 6*time.Minute, "how long a helper pod may take before it is deleted")
+	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 0, "how long a helper pod or Job may take before it is deleted (default: the runner's limit for the action, 6m for debugger pods)")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -303,7 +303,9 @@ func (o *RunOptions) completeSteps() error {
 // cluster is asked; here only the command line is checked. A missing namespace is
 // taken from -n or the kubeconfig (ns).
 func (o *RunOptions) targetFromParams(ns string) error {
-	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" {
+	// An alert's object comes from its labels; name= and namespace= are then the
+	// action's own params (alert_handling_job's Job name and namespace).
+	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" || o.steps[0].Action.Event == engine.AlertEvent {
 		return nil
 	}
 	params := o.steps[0].Params
