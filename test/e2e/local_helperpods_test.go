@@ -243,3 +243,65 @@ func waitAdded(t *testing.T, w watch.Interface, cmd *exec.Cmd) {
 		}
 	}
 }
+
+// appPod creates a pod on the kwok node for the pod-level helper actions.
+func appPod(t *testing.T, c *sandbox.Cluster, namespace, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.EnsureNamespace(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: corev1.PodSpec{NodeName: sandbox.FakeNodeName, Containers: []corev1.Container{{Name: "app", Image: "busybox"}},
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}}}
+	if _, err := c.Client.CoreV1().Pods(namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		zero := int64(0)
+		_ = c.Client.CoreV1().Pods(namespace).Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	})
+}
+
+func TestLocalHelperPodsPodLevel(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	helperPrereqs(t, c)
+	appPod(t, c, "e2e-helper-app", "app-1")
+
+	t.Run("pod_dmesg_enricher dry run", func(t *testing.T) {
+		f, r := runFinding(t, env, "local", "run", "pod_dmesg_enricher", "--pod", "e2e-helper-app/app-1")
+		spec := dryRunSpec(t, f, r)
+		for _, want := range []string{"nodeName: " + sandbox.FakeNodeName, "hostPID: true", "privileged: true", "image: robustadev/debug-toolkit:v8.0"} {
+			if !strings.Contains(spec, want) {
+				t.Fatalf("spec lacks %q:\n%s", want, spec)
+			}
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("dry run created pods: %v", left)
+		}
+	})
+	t.Run("pod_dmesg_enricher apply", func(t *testing.T) {
+		wireHelperPods(t, c)
+		// Reads this machine's kernel log through nsenter, read-only, as node_dmesg_enricher's test does.
+		f, r := runFinding(t, env, "local", "run", "pod_dmesg_enricher", "--pod", "e2e-helper-app/app-1", "--apply")
+		if out, ok := fileBlock(f, "dmesg.log"); !ok || out == "" {
+			t.Fatalf("no dmesg.log: %+v\n%s", f, r)
+		}
+		if left := helperPodsLeft(t, c); len(left) != 0 {
+			t.Fatalf("pods left: %v", left)
+		}
+	})
+	for _, name := range []string{"python_profiler", "python_memory", "debugger_stack_trace", "python_process_inspector", "python_debugger"} {
+		t.Run(name, func(t *testing.T) {
+			f, r := runFinding(t, env, "local", "run", name, "--pod", "e2e-helper-app/app-1", "--apply")
+			b, _ := json.Marshal(f)
+			if !strings.Contains(string(b), name+" is deprecated in Robusta") || !strings.Contains(string(b), "pod_ps") || !strings.Contains(r.stderr, "deprecated") {
+				t.Fatalf("no deprecation: %s\n%s", b, r)
+			}
+			if left := helperPodsLeft(t, c); len(left) != 0 {
+				t.Fatalf("pods left: %v", left)
+			}
+		})
+	}
+}
