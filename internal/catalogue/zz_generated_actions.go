@@ -996,7 +996,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a disk-analysis pod on the node with the host's disk mounted",
+		Local:          true,
 		Summary:        "Breaks down a node's disk use by pod and container",
 	},
 	{

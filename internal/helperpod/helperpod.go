@@ -74,7 +74,21 @@ func Name(prefix, base string, now time.Time) string {
 // account. A nil command keeps the image's own (a long sleep) so commands can be
 // exec'd into it.
 func DebuggerPod(ctx context.Context, base, node string, annotations map[string]string) *corev1.Pod {
+	return DebuggerPodWith(ctx, base, node, Image(ctx, DebugToolkitImage), nil, false, annotations)
+}
+
+// DebuggerPodWith is the runner's create_debugger_pod with its options: another
+// image (run with its own command), environment, and the host's root filesystem
+// mounted at /host.
+func DebuggerPodWith(ctx context.Context, base, node, image string, env []corev1.EnvVar, mountHostRoot bool, annotations map[string]string) *corev1.Pod {
 	privileged := true
+	var mounts []corev1.VolumeMount
+	var volumes []corev1.Volume
+	if mountHostRoot {
+		dir := corev1.HostPathDirectory
+		mounts = []corev1.VolumeMount{{Name: "host-root", MountPath: "/host"}}
+		volumes = []corev1.Volume{{Name: "host-root", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/", Type: &dir}}}}
+	}
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -90,13 +104,16 @@ func DebuggerPod(ctx context.Context, base, node string, annotations map[string]
 			RestartPolicy:      corev1.RestartPolicyOnFailure,
 			Containers: []corev1.Container{{
 				Name:            debuggerContainer,
-				Image:           Image(ctx, DebugToolkitImage),
+				Image:           image,
 				ImagePullPolicy: corev1.PullAlways,
 				SecurityContext: &corev1.SecurityContext{
 					Privileged:   &privileged,
 					Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_PTRACE", "SYS_ADMIN"}},
 				},
+				VolumeMounts: mounts,
+				Env:          env,
 			}},
+			Volumes: volumes,
 		},
 	}
 }
@@ -207,6 +224,37 @@ func createPod(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) (*
 	return created, nil
 }
 
+// RunPod is the runner's run_debugger_pod: it creates pod, waits until it has
+// Succeeded (a Failed pod is an error) and returns its log. The pod is deleted before
+// RunPod returns, in every case.
+func RunPod(ctx context.Context, kf *kube.Factory, pod *corev1.Pod) (string, error) {
+	o := FromContext(ctx)
+	cs, err := kf.Clientset()
+	if err != nil {
+		return "", err
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 6 * time.Minute
+	}
+	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	created, err := createPod(ctx, cs, pod)
+	if err != nil {
+		return "", err
+	}
+	defer Delete(cs, created.Namespace, created.Name)
+	stop := spin(o.Progress, fmt.Sprintf("waiting for helper pod %s/%s to finish", created.Namespace, created.Name))
+	defer stop()
+	if err := waitPhase(runCtx, cs, created.Namespace, created.Name, corev1.PodSucceeded); err != nil {
+		return "", timeoutOr(ctx, runCtx, err, created)
+	}
+	logs, err := podLog(runCtx, cs, created)
+	if err != nil {
+		return "", timeoutOr(ctx, runCtx, fmt.Errorf("read its log: %w", err), created)
+	}
+	return logs, nil
+}
+
 func timeoutOr(parent, run context.Context, err error, pod *corev1.Pod) error {
 	if parent.Err() != nil {
 		return fmt.Errorf("interrupted; helper pod %s/%s deleted: %w", pod.Namespace, pod.Name, parent.Err())
@@ -253,6 +301,9 @@ func waitPhase(ctx context.Context, cs kubernetes.Interface, namespace, name str
 		if err == nil {
 			if p.Status.Phase == want {
 				return nil
+			}
+			if p.Status.Phase == corev1.PodFailed && want == corev1.PodSucceeded {
+				return fmt.Errorf("helper pod failed to complete: it is in phase %s", p.Status.Phase)
 			}
 			if p.Status.Phase == corev1.PodFailed || (want == corev1.PodRunning && p.Status.Phase == corev1.PodSucceeded) {
 				return fmt.Errorf("helper pod ended in phase %s before the command ran", p.Status.Phase)
