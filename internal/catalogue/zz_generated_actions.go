@@ -1653,7 +1653,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "may start a reader pod that mounts the volume; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the files on a PersistentVolume, via a pod that mounts it",
 	},
 	{
