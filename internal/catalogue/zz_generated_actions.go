@@ -438,7 +438,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Mutating:       true,
-		Reason:         "creates a PVC and a benchmark Job in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Benchmarks a storage class: creates a PVC, runs fio in a Job, deletes the PVC",
 	},
 	{

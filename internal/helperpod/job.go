@@ -224,3 +224,39 @@ func podLog(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) (stri
 	}
 	return string(b), nil
 }
+
+// CreatePVC creates claim (on a context Ctrl-C does not cancel, for the reason
+// createPod gives) and returns a function that deletes it and waits briefly until it
+// is gone; callers defer that function at once.
+func CreatePVC(ctx context.Context, kf *kube.Factory, claim *corev1.PersistentVolumeClaim) (remove func(), err error) {
+	cs, err := kf.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	remove = func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Delete(dctx, claim.Name, metav1.DeleteOptions{}); err != nil {
+			return
+		}
+		for dctx.Err() == nil {
+			if _, err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Get(dctx, claim.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if _, err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Create(cctx, claim, metav1.CreateOptions{}); err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			remove()
+		}
+		if apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("claim %s/%s already exists (left from an earlier benchmark?): delete it or pass another pvc_name", claim.Namespace, claim.Name)
+		}
+		return nil, fmt.Errorf("create claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	}
+	return remove, nil
+}
