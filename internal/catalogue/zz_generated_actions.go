@@ -586,7 +586,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Mutating:       true,
-		Reason:         "creates a stress workload in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Chaos test: runs a CPU-burning Deployment for a minute",
 	},
 	{

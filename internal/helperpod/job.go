@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -259,4 +260,46 @@ func CreatePVC(ctx context.Context, kf *kube.Factory, claim *corev1.PersistentVo
 		return nil, fmt.Errorf("create claim %s/%s: %w", claim.Namespace, claim.Name, err)
 	}
 	return remove, nil
+}
+
+// HoldDeployment creates dep, keeps it for d (a spinner meanwhile) and deletes it
+// (foreground, so its pods go too) when d is over, on error or on Ctrl-C. The create
+// is not cancelled by Ctrl-C, for the reason createPod gives.
+func HoldDeployment(ctx context.Context, kf *kube.Factory, dep *appsv1.Deployment, d time.Duration) error {
+	cs, err := kf.Clientset()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	remove := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		fg := metav1.DeletePropagationForeground
+		if err := cs.AppsV1().Deployments(dep.Namespace).Delete(dctx, dep.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+			return
+		}
+		for dctx.Err() == nil {
+			if _, err := cs.AppsV1().Deployments(dep.Namespace).Get(dctx, dep.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if _, err := cs.AppsV1().Deployments(dep.Namespace).Create(cctx, dep, metav1.CreateOptions{}); err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			remove()
+		}
+		return fmt.Errorf("create deployment %s/%s: %w", dep.Namespace, dep.Name, err)
+	}
+	defer remove()
+	stop := spin(FromContext(ctx).Progress, fmt.Sprintf("deployment %s/%s runs for %s", dep.Namespace, dep.Name, d))
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("interrupted; deployment %s/%s deleted: %w", dep.Namespace, dep.Name, ctx.Err())
+	case <-time.After(d):
+		return nil
+	}
 }

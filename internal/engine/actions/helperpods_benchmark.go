@@ -70,7 +70,7 @@ func diskBenchmark(ctx context.Context, r *engine.Run, p any) error {
 		if err != nil {
 			return fmt.Errorf("render claim: %w", err)
 		}
-		r.Finding.AddEnrichment("Benchmark claim (dry run)", engine.File(claim.Name+".yaml", []byte(nullTimestampLine(string(claimYAML)))))
+		r.Finding.AddEnrichment("Benchmark claim (dry run)", engine.File(claim.Name+".yaml", []byte(nullTimestampLines(string(claimYAML)))))
 		return dryRunJob(r, job, fmt.Sprintf("after the claim above; waits for it (up to %s), reads fio's JSON", timeout))
 	}
 	remove, err := helperpod.CreatePVC(ctx, r.KF, claim)
@@ -99,8 +99,4 @@ func diskBenchmark(ctx context.Context, r *engine.Run, p any) error {
 	r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("\nfio benchmark:\nTotal Time: %d Sec\nRead Band Width: %.2f KB \nRead IO Ops/Sec: %.2f\nWrite Band Width: %.2f KB \nWrite Ops/Sec: %.2f\n ",
 		params.TestSeconds, j.Read.BW, j.Read.IOPS, j.Write.BW, j.Write.IOPS)))
 	return nil
-}
-
-func nullTimestampLine(s string) string {
-	return strings.Replace(s, "  creationTimestamp: null\n", "", -1)
 }

@@ -21,6 +21,7 @@ var builtIns = map[string]struct {
 	"pod_dmesg_enricher":                       {event: "PodEvent", execs: true},
 	"node_disk_analyzer":                       {event: "NodeEvent", execs: true},
 	"volume_analysis":                          {event: "PersistentVolumeEvent", execs: true},
+	"generate_high_cpu":                        {event: "ExecutionBaseEvent", mutating: true, execs: true},
 	"disk_benchmark":                           {event: "ExecutionBaseEvent", mutating: true, execs: true, required: []string{"storage_class_name"}},
 	"kubectl_command":                          {event: "ExecutionBaseEvent", execs: true},
 	"alert_handling_job":                       {event: "PrometheusKubernetesAlert", mutating: true, execs: true, required: []string{"image", "command"}},
