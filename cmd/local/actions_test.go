@@ -56,8 +56,8 @@ func TestActionsListsTheWholeCatalogue(t *testing.T) {
 	for _, r := range rows {
 		runs[r.Name] = r.Runs
 	}
-	if runs["node_bash_enricher"] != "runner" || runs["logs_enricher"] != "local" {
-		t.Fatalf("node_bash_enricher %q, logs_enricher %q", runs["node_bash_enricher"], runs["logs_enricher"])
+	if runs["java_process_inspector"] != "runner" || runs["logs_enricher"] != "local" {
+		t.Fatalf("java_process_inspector %q, logs_enricher %q", runs["java_process_inspector"], runs["logs_enricher"])
 	}
 
 	out, err = execLocal(t, "json", "actions", "--local-only")
@@ -79,12 +79,12 @@ func TestActionsListsTheWholeCatalogue(t *testing.T) {
 }
 
 func TestDescribeAction(t *testing.T) {
-	out, err := execLocal(t, "", "actions", "node_bash_enricher")
+	out, err := execLocal(t, "", "actions", "java_process_inspector")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Event:       NodeEvent", "Runs:        only in the runner: ", "bash_command", "custom_annotations",
-		"Optional[Dict[str, str]]", "robusta playbooks trigger node_bash_enricher name=NAME", "on_node_update"} {
+	for _, want := range []string{"Event:       PodEvent", "Runs:        only in the runner: ", "process_substring", "custom_annotations",
+		"Optional[Dict[str, str]]", "robusta playbooks trigger java_process_inspector name=NAME", "on_pod_update"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
@@ -121,16 +121,16 @@ func TestRunRunnerOnlyAction(t *testing.T) {
 		usage bool
 		want  []string
 	}{
-		{"trigger command", []string{"node_bash_enricher", "--node", "worker-1", "bash_command=df -h"}, false,
-			[]string{"action node_bash_enricher runs only in the in-cluster runner", "robusta playbooks trigger node_bash_enricher 'bash_command=df -h' --node worker-1 --sync"}},
-		{"namespace from the kubeconfig", []string{"pod_dmesg_enricher", "name=web-1"}, false,
-			[]string{"robusta playbooks trigger pod_dmesg_enricher name=web-1 namespace=default --sync"}},
-		{"missing param noted", []string{"node_bash_enricher", "name=worker-1"}, false,
-			[]string{"it still needs: action node_bash_enricher needs parameter bash_command"}},
-		{"not manually runnable", []string{"alert_handling_job", "image=busybox"}, false,
+		{"trigger command", []string{"java_process_inspector", "--pod", "prod/web-1", "process_substring=java -jar"}, false,
+			[]string{"action java_process_inspector runs only in the in-cluster runner", "robusta playbooks trigger java_process_inspector 'process_substring=java -jar' --pod prod/web-1 --sync"}},
+		{"namespace from the kubeconfig", []string{"pod_jmap_pid", "name=web-1"}, false,
+			[]string{"robusta playbooks trigger pod_jmap_pid name=web-1 namespace=default --sync"}},
+		{"missing param noted", []string{"oomkilled_container_graph_enricher", "name=web-1"}, false,
+			[]string{"it still needs: action oomkilled_container_graph_enricher needs parameter resource_type"}},
+		{"not manually runnable", []string{"oom_killer_enricher"}, false,
 			[]string{"runs only in the in-cluster runner", "it takes a PrometheusKubernetesAlert", "on_prometheus_alert"}},
-		{"misspelled param", []string{"node_bash_enricher", "--node", "w", "bash_comand=ls"}, true,
-			[]string{`action node_bash_enricher has no parameter bash_comand (did you mean "bash_command"?)`}},
+		{"misspelled param", []string{"java_process_inspector", "--pod", "prod/w", "process_substrin=ls"}, true,
+			[]string{`action java_process_inspector has no parameter process_substrin (did you mean "process_substring"?)`}},
 		{"unknown action", []string{"node_bash_enricer"}, true,
 			[]string{`unknown action "node_bash_enricer" (did you mean "node_bash_enricher"?)`}},
 	} {
@@ -211,7 +211,7 @@ func TestCompletion(t *testing.T) {
 
 func TestPlaybookActionProblem(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
-		{"- logs_enricher: {}\n- node_bash_enricher: {bash_command: ls}\n", "action 2: node_bash_enricher runs only in the in-cluster runner"},
+		{"- logs_enricher: {}\n- java_process_inspector: {process_substring: java}\n", "action 2: java_process_inspector runs only in the in-cluster runner"},
 		{"actions:\n- pod_evnts_enricher: {}\n", `action 1: unknown action "pod_evnts_enricher" (did you mean "pod_events_enricher"?)`},
 		{"- logs_enricher: {}\n", ""},
 		{"not a list", ""},

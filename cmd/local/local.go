@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/actions" // also registers the built-in actions
 	"github.com/robusta-dev/robusta-go/internal/fileio"
+	"github.com/robusta-dev/robusta-go/internal/helperpod"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/monitoring"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
@@ -60,6 +62,9 @@ type RunOptions struct {
 	Apply       bool
 	// URLs of Prometheus, Alertmanager and Grafana; empty ones are found in the cluster.
 	Monitoring monitoring.URLs
+	// Helper pods (node_bash_enricher and the like): registry and timeout.
+	ImageRegistry string
+	HelperTimeout time.Duration
 
 	steps  []engine.Step
 	target cmdutil.Target
@@ -135,6 +140,8 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Monitoring.Prometheus, "prometheus-url", "", "Prometheus URL for Prometheus actions (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.Monitoring.Alertmanager, "alertmanager-url", "", "Alertmanager URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.Monitoring.Grafana, "grafana-url", "", "Grafana URL (default: found in the cluster and port-forwarded)")
+	fl.StringVar(&opts.ImageRegistry, "image-registry", "", "registry of helper pod images, as the chart's image.registry (default robustadev)")
+	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 0, "how long a helper pod or Job may take before it is deleted (default: the runner's limit for the action, 6m for debugger pods)")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -296,7 +303,9 @@ func (o *RunOptions) completeSteps() error {
 // cluster is asked; here only the command line is checked. A missing namespace is
 // taken from -n or the kubeconfig (ns).
 func (o *RunOptions) targetFromParams(ns string) error {
-	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" {
+	// An alert's object comes from its labels; name= and namespace= are then the
+	// action's own params (alert_handling_job's Job name and namespace).
+	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" || o.steps[0].Action.Event == engine.AlertEvent {
 		return nil
 	}
 	params := o.steps[0].Params
@@ -329,6 +338,11 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 	conn := monitoring.NewConnector(kf, o.Monitoring)
 	defer conn.Close()
 	ctx = monitoring.WithConnector(ctx, conn)
+	hp := helperpod.Options{ImageRegistry: o.ImageRegistry, Timeout: o.HelperTimeout}
+	if o.IO.IsStderrTTY() {
+		hp.Progress = o.IO.ErrOut
+	}
+	ctx = helperpod.WithOptions(ctx, hp)
 	var findings []*engine.Finding
 	for _, ev := range events {
 		title := engine.StepNames(o.steps)

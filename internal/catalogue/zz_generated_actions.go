@@ -87,7 +87,7 @@ var actions = []Action{
 		Params:   "JobParams",
 		Class:    ClassHelper,
 		Mutating: true,
-		Reason:   "creates a Job in the cluster and waits for it; not implemented in the local engine yet",
+		Local:    true,
 		Summary:  "Runs a Job with your image and command in response to an alert; attaches its logs",
 	},
 	{
@@ -339,7 +339,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Deprecated:     "does nothing with the default debug-toolkit image (needs v6.0); no replacement",
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Prints stack traces of a Python process in the pod via a debugger pod",
 	},
 	{
@@ -438,7 +438,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Mutating:       true,
-		Reason:         "creates a PVC and a benchmark Job in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Benchmarks a storage class: creates a PVC, runs fio in a Job, deletes the PVC",
 	},
 	{
@@ -586,7 +586,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Mutating:       true,
-		Reason:         "creates a stress workload in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Chaos test: runs a CPU-burning Deployment for a minute",
 	},
 	{
@@ -752,7 +752,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Mutating:       true,
-		Reason:         "creates a load-generating Job in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Load-tests an in-cluster URL with n requests (hey, in a Job); attaches the results",
 	},
 	{
@@ -775,7 +775,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "creates a Job running ping inside the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Pings a host from inside the cluster using a short-lived Job",
 	},
 	{
@@ -866,7 +866,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "creates a Job that runs kubectl in the cluster; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Runs a templated kubectl command in a Job with the runner's service account",
 	},
 	{
@@ -972,7 +972,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Runs a shell command on a node's host and attaches its output",
 	},
 	{
@@ -996,7 +996,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a disk-analysis pod on the node with the host's disk mounted",
+		Local:          true,
 		Summary:        "Breaks down a node's disk use by pod and container",
 	},
 	{
@@ -1008,7 +1008,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Attaches the kernel log (dmesg) of a node",
 	},
 	{
@@ -1125,7 +1125,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Attaches the kernel log (dmesg) of the node a pod runs on",
 	},
 	{
@@ -1352,7 +1352,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Deprecated:     "does nothing with the default debug-toolkit image (needs v6.0); no replacement",
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Attaches a remote Python debugger to a process in the pod",
 	},
 	{
@@ -1365,7 +1365,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Deprecated:     "does nothing with the default debug-toolkit image (needs v6.0); no replacement",
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Traces memory allocations of a Python process in the pod",
 	},
 	{
@@ -1378,7 +1378,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Deprecated:     "does nothing with the default debug-toolkit image (needs v6.0); no replacement",
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Offers stack-trace or memory-trace follow-ups for Python processes in the pod",
 	},
 	{
@@ -1391,7 +1391,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
 		Deprecated:     "does nothing with the default debug-toolkit image (needs v6.0); no replacement",
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Profiles a Python process in the pod for some seconds; attaches a flame graph",
 	},
 	{
@@ -1653,7 +1653,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "may start a reader pod that mounts the volume; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Lists the files on a PersistentVolume, via a pod that mounts it",
 	},
 	{

@@ -32,7 +32,7 @@ const (
 
 // The kwok resources the sandbox enables, so tests can point a pod's exec, logs and
 // port-forward at their own directory, file and server.
-var enabledCRDs = []string{"Exec", "Logs", "PortForward"}
+var enabledCRDs = []string{"Exec", "Logs", "ClusterLogs", "PortForward"}
 
 // BinDir is where install.sh put the components: $ROBUSTA_SANDBOX_BIN, or the cache dir.
 func BinDir() string {

@@ -86,11 +86,11 @@ func TestLocalActionsWholeCatalogue(t *testing.T) {
 		}
 	}
 
-	r = run(t, env, "local", "actions", "node_bash_enricher")
+	r = run(t, env, "local", "actions", "java_process_inspector")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	for _, want := range []string{"NodeEvent", "only in the runner", "bash_command", "robusta playbooks trigger node_bash_enricher name=NAME"} {
+	for _, want := range []string{"PodEvent", "only in the runner", "process_substring", "robusta playbooks trigger java_process_inspector name=NAME"} {
 		mustContain(t, r, "stdout", want)
 	}
 	r = run(t, env, "local", "actions", "node_bash_enricer")
@@ -103,41 +103,41 @@ func TestLocalActionsWholeCatalogue(t *testing.T) {
 // command line that runs it in the cluster, made of what was typed.
 func TestLocalRunRunnerOnlyAction(t *testing.T) {
 	env := unreachableKubeconfig(t)
-	a, _ := catalogue.LookupAction("node_bash_enricher")
-	r := run(t, env, "local", "run", "node_bash_enricher", "--node", "worker-1", "bash_command=df -h /")
+	a, _ := catalogue.LookupAction("java_process_inspector")
+	r := run(t, env, "local", "run", "java_process_inspector", "--pod", "prod/worker-1", "process_substring=java -jar")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", "Error: action node_bash_enricher runs only in the in-cluster runner, not in robusta local run: "+a.Reason)
-	mustContain(t, r, "stderr", "robusta playbooks trigger node_bash_enricher 'bash_command=df -h /' --node worker-1 --sync")
+	mustContain(t, r, "stderr", "Error: action java_process_inspector runs only in the in-cluster runner, not in robusta local run: "+a.Reason)
+	mustContain(t, r, "stderr", "robusta playbooks trigger java_process_inspector 'process_substring=java -jar' --pod prod/worker-1 --sync")
 
 	// name= without namespace=: the namespace is the kubeconfig's, as local run takes it.
-	r = run(t, env, "local", "run", "pod_dmesg_enricher", "name=web-1")
+	r = run(t, env, "local", "run", "pod_jmap_pid", "name=web-1")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", "robusta playbooks trigger pod_dmesg_enricher name=web-1 namespace=shop --sync")
+	mustContain(t, r, "stderr", "robusta playbooks trigger pod_jmap_pid name=web-1 namespace=shop --sync")
 
 	// The printed command line runs as printed: through the binary it passes the
 	// catalogue check and gets as far as the cluster.
-	r = run(t, env, "playbooks", "trigger", "node_bash_enricher", "bash_command=df -h /", "--node", "worker-1", "--sync", "--wait", "1s")
+	r = run(t, env, "playbooks", "trigger", "java_process_inspector", "process_substring=java -jar", "--pod", "prod/worker-1", "--sync", "--wait", "1s")
 	if r.code != 1 || strings.Contains(r.stderr, "parameter") || strings.Contains(r.stderr, "runs only") {
 		t.Fatal(r)
 	}
 
 	// Not manually runnable: no trigger command, the triggers that fit instead.
-	r = run(t, env, "local", "run", "alert_handling_job", "image=busybox")
+	r = run(t, env, "local", "run", "oom_killer_enricher")
 	if r.code != 1 || strings.Contains(r.stderr, "robusta playbooks trigger") {
 		t.Fatal(r)
 	}
 	mustContain(t, r, "stderr", "on_prometheus_alert")
 
 	// A misspelled param is a usage error before the suggestion.
-	r = run(t, env, "local", "run", "node_bash_enricher", "--node", "w", "bash_comand=ls")
+	r = run(t, env, "local", "run", "java_process_inspector", "--pod", "prod/w", "process_substrin=ls")
 	if r.code != 2 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", `action node_bash_enricher has no parameter bash_comand (did you mean "bash_command"?)`)
+	mustContain(t, r, "stderr", `action java_process_inspector has no parameter process_substrin (did you mean "process_substring"?)`)
 	r = run(t, env, "local", "run", "node_bash_enricer")
 	if r.code != 2 {
 		t.Fatal(r)

@@ -162,6 +162,9 @@ func normPython(lit string) string {
 		return ""
 	case "True":
 		return "true"
+	case "INSTALLATION_NAMESPACE":
+		// The runner's env default (env_vars.py), with the chart's usual namespace.
+		return "robusta"
 	}
 	if strings.HasPrefix(lit, "[") && strings.HasSuffix(lit, "]") {
 		var items []string

@@ -16,6 +16,22 @@ var builtIns = map[string]struct {
 	mutating, execs bool
 	required        []string
 }{
+	"node_bash_enricher":                       {event: "NodeEvent", execs: true, required: []string{"bash_command"}},
+	"node_dmesg_enricher":                      {event: "NodeEvent", execs: true},
+	"pod_dmesg_enricher":                       {event: "PodEvent", execs: true},
+	"node_disk_analyzer":                       {event: "NodeEvent", execs: true},
+	"volume_analysis":                          {event: "PersistentVolumeEvent", execs: true},
+	"generate_high_cpu":                        {event: "ExecutionBaseEvent", mutating: true, execs: true},
+	"disk_benchmark":                           {event: "ExecutionBaseEvent", mutating: true, execs: true, required: []string{"storage_class_name"}},
+	"kubectl_command":                          {event: "ExecutionBaseEvent", execs: true},
+	"alert_handling_job":                       {event: "PrometheusKubernetesAlert", mutating: true, execs: true, required: []string{"image", "command"}},
+	"incluster_ping":                           {event: "ExecutionBaseEvent", execs: true, required: []string{"hostname"}},
+	"http_stress_test":                         {event: "ExecutionBaseEvent", mutating: true, execs: true, required: []string{"url"}},
+	"python_profiler":                          {event: "PodEvent"},
+	"python_memory":                            {event: "PodEvent"},
+	"debugger_stack_trace":                     {event: "PodEvent"},
+	"python_process_inspector":                 {event: "PodEvent"},
+	"python_debugger":                          {event: "PodEvent"},
 	"create_finding":                           {event: "ExecutionBaseEvent", required: []string{"title"}},
 	"logs_enricher":                            {event: "PodEvent"},
 	"pod_events_enricher":                      {event: "PodEvent"},
