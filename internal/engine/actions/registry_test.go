@@ -110,6 +110,9 @@ var builtIns = map[string]struct {
 	"http_get":  {event: "ExecutionBaseEvent", required: []string{"url"}},
 	"http_post": {event: "ExecutionBaseEvent", required: []string{"url"}},
 	"http_put":  {event: "ExecutionBaseEvent", required: []string{"url"}},
+	// Grafana, git, Argo CD and the rest of class C
+	"add_alert_lines_to_grafana":      {event: "PrometheusKubernetesAlert", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"add_deployment_lines_to_grafana": {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
