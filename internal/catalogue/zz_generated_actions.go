@@ -986,7 +986,7 @@ var actions = []Action{
 		ManualParams:   []string{"name"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Analyses a node's CPU use: pods' requests versus actual use",
 	},
 	{
@@ -1082,7 +1082,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "OomKillerEnricherParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Lists pods OOM-killed on the alert's node recently, with an estimated reason for each",
 	},
 	{
@@ -1094,7 +1094,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "queries Prometheus (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Graphs the memory use of an OOM-killed container against its limit",
 	},
 	{
@@ -1644,7 +1644,7 @@ var actions = []Action{
 		Event:   "PrometheusKubernetesAlert",
 		Params:  "VersionMismatchParams",
 		Class:   ClassService,
-		Reason:  "queries Prometheus (not reachable from the local engine yet)",
+		Local:   true,
 		Summary: "Tables each node's Kubernetes version against the API server's, for version skew",
 	},
 	{

@@ -172,6 +172,9 @@ func normPython(lit string) string {
 		}
 		return strings.Join(items, ",")
 	}
+	if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' && !strings.ContainsAny(lit[1:len(lit)-1], `'\`) {
+		return lit[1 : len(lit)-1] // a single-quoted string holding double quotes
+	}
 	if s, err := strconv.Unquote(strings.ReplaceAll(lit, "'", `"`)); err == nil {
 		return s
 	}

@@ -111,8 +111,12 @@ var builtIns = map[string]struct {
 	"http_post": {event: "ExecutionBaseEvent", required: []string{"url"}},
 	"http_put":  {event: "ExecutionBaseEvent", required: []string{"url"}},
 	// Grafana, git, Argo CD and the rest of class C
-	"add_alert_lines_to_grafana":      {event: "PrometheusKubernetesAlert", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
-	"add_deployment_lines_to_grafana": {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"add_alert_lines_to_grafana":         {event: "PrometheusKubernetesAlert", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"add_deployment_lines_to_grafana":    {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"node_cpu_enricher":                  {event: "NodeEvent"},
+	"oomkilled_container_graph_enricher": {event: "PodEvent", required: []string{"resource_type"}},
+	"oom_killer_enricher":                {event: "PrometheusKubernetesAlert"},
+	"version_mismatch_enricher":          {event: "PrometheusKubernetesAlert"},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
