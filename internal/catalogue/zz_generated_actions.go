@@ -130,7 +130,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
 		Mutating:       true,
-		Reason:         "calls the Argo CD API (not reachable from the local engine yet)",
+		Local:          true,
 		Summary:        "Asks Argo CD to sync an application, at most once per rate-limit window",
 	},
 	{
@@ -846,7 +846,7 @@ var actions = []Action{
 		Event:   "KubernetesAnyChangeEvent",
 		Params:  "UrlParam",
 		Class:   ClassService,
-		Reason:  "posts to a URL from inside the cluster's network; not implemented in the local engine yet",
+		Local:   true,
 		Summary: "Posts each object change as JSON to a URL you give",
 	},
 	{
@@ -1535,7 +1535,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "a Slack button callback that queries the Stack Exchange API, only meaningful inside the runner",
+		Local:          true,
 		Summary:        "Callback: shows top Stack Overflow answers for a search term",
 	},
 	{

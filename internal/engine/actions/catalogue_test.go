@@ -14,10 +14,11 @@ import (
 // have (action.param), each with why. Anything else the engine takes must be Robusta's,
 // and each entry here must still be a difference.
 var engineOnlyParams = map[string]string{
-	"logs_enricher.tail":                    "caps the log fetched to this machine; Robusta's LogEnricherParams has no tail (the runner ignores it)",
-	"job_pod_enricher.tail":                 "the same cap for each job pod's log",
-	"resource_babysitter.fields_to_monitor": "the engine filters its own diff; Robusta's BabysitterConfig takes the diff from the trigger's change_filters and has only ignored_namespaces (not ported yet)",
-	"resource_babysitter.omitted_fields":    "as fields_to_monitor",
+	"logs_enricher.tail":                              "caps the log fetched to this machine; Robusta's LogEnricherParams has no tail (the runner ignores it)",
+	"job_pod_enricher.tail":                           "the same cap for each job pod's log",
+	"resource_babysitter.fields_to_monitor":           "the engine filters its own diff; Robusta's BabysitterConfig takes the diff from the trigger's change_filters and has only ignored_namespaces (not ported yet)",
+	"resource_babysitter.omitted_fields":              "as fields_to_monitor",
+	"show_stackoverflow_search.stackexchange_api_url": "the runner always asks the public Stack Exchange API; locally a mirror, proxy or test server can stand in",
 }
 
 // knownEventDifferences are engine actions on a narrower event class than Robusta's,

@@ -117,6 +117,9 @@ var builtIns = map[string]struct {
 	"oomkilled_container_graph_enricher": {event: "PodEvent", required: []string{"resource_type"}},
 	"oom_killer_enricher":                {event: "PrometheusKubernetesAlert"},
 	"version_mismatch_enricher":          {event: "PrometheusKubernetesAlert"},
+	"argo_app_sync":                      {event: "ExecutionBaseEvent", mutating: true, required: []string{"argo_url", "argo_token", "argo_app_name"}},
+	"show_stackoverflow_search":          {event: "ExecutionBaseEvent", required: []string{"search_term"}},
+	"json_change_tracker":                {event: "KubernetesAnyChangeEvent", required: []string{"url"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
