@@ -120,6 +120,7 @@ var builtIns = map[string]struct {
 	"argo_app_sync":                      {event: "ExecutionBaseEvent", mutating: true, required: []string{"argo_url", "argo_token", "argo_app_name"}},
 	"show_stackoverflow_search":          {event: "ExecutionBaseEvent", required: []string{"search_term"}},
 	"json_change_tracker":                {event: "KubernetesAnyChangeEvent", required: []string{"url"}},
+	"git_change_audit":                   {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"cluster_name", "git_url", "git_key"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
