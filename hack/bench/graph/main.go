@@ -5,7 +5,12 @@
 // It also runs a 10-series, 10,000-point graph rendered to SVG and PNG. Runs are
 // interleaved; it prints a Markdown report for docs/PERFORMANCE.md.
 //
+// With -render it measures rendering alone: the same 10-series, 10,000-point chart drawn
+// to SVG and PNG in a process of its own (this program run again with -render-once), so
+// its peak RSS is the renderer's and not the whole CLI's.
+//
 //	go run ./hack/bench/graph -n 21
+//	go run ./hack/bench/graph -render -n 21
 package main
 
 import (
@@ -25,12 +30,89 @@ import (
 	"time"
 
 	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
+	"github.com/robusta-dev/robusta-go/internal/graph"
 )
 
 func main() {
 	n := flag.Int("n", 21, "timed runs of each command")
+	render := flag.Bool("render", false, "measure rendering alone (time and peak RSS of a process that only draws)")
+	once := flag.Bool("render-once", false, "draw the chart once to SVG and PNG and exit (what -render times)")
 	flag.Parse()
-	benchutil.Main(func() error { return run(*n) })
+	switch {
+	case *once:
+		benchutil.Main(renderOnce)
+	case *render:
+		benchutil.Main(func() error { return runRender(*n) })
+	default:
+		benchutil.Main(func() error { return run(*n) })
+	}
+}
+
+// bigChart is 10 series of 1,000 points, 14 s apart (the hour-scale step).
+func bigChart() *graph.Chart {
+	c := &graph.Chart{Title: "10 series", Format: graph.CPUUsage}
+	for s := 0; s < 10; s++ {
+		ser := graph.Series{Label: fmt.Sprintf("web-%d", s)}
+		for i := 0; i < 1000; i++ {
+			ser.Timestamps = append(ser.Timestamps, float64(1700000000+i*14))
+			ser.Values = append(ser.Values, float64(s)+math.Sin(float64(i)/50))
+		}
+		c.Series = append(c.Series, ser)
+	}
+	return c
+}
+
+// renderOnce draws the chart and prints how long the drawing took (excluding start-up).
+func renderOnce() error {
+	c := bigChart()
+	start := time.Now()
+	svg, err := c.SVG()
+	if err != nil {
+		return err
+	}
+	png, err := c.PNG()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d %d %d\n", time.Since(start).Nanoseconds(), len(svg), len(png))
+	return nil
+}
+
+func runRender(n int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "robusta-bench-render-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := benchutil.Build(filepath.Join(tmp, "robusta")); err != nil { // also the RSS wrapper Timed needs
+		return err
+	}
+	var walls, draws []time.Duration
+	var peak int64
+	for i := 0; i < n; i++ {
+		d, rss, out, err := benchutil.Timed(nil, self, "-render-once")
+		if err != nil {
+			return err
+		}
+		var ns, svgLen, pngLen int64
+		if _, err := fmt.Sscan(string(out), &ns, &svgLen, &pngLen); err != nil || svgLen == 0 || pngLen == 0 {
+			return fmt.Errorf("render-once printed %q: %v", out, err)
+		}
+		walls, draws, peak = append(walls, d), append(draws, time.Duration(ns)), max(peak, rss)
+	}
+	lo, hi := benchutil.Range(draws)
+	fmt.Printf("Measured %s on %s/%s, %d CPUs, load %s: %d runs, each a process of its own.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchutil.LoadAvg(), n)
+	fmt.Println("| what | median | min | max | peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	fmt.Printf("| drawing 10 series x 1,000 points to SVG and PNG | %s | %s | %s | |\n", benchutil.MS(benchutil.Median(draws)), benchutil.MS(lo), benchutil.MS(hi))
+	lo, hi = benchutil.Range(walls)
+	fmt.Printf("| the whole process (start, draw, exit) | %s | %s | %s | %.1f MiB |\n", benchutil.MS(benchutil.Median(walls)), benchutil.MS(lo), benchutil.MS(hi), float64(peak)/1024)
+	return nil
 }
 
 // standIn answers query_range with `series` series (10 for the query "big", at 1,000

@@ -14,8 +14,9 @@ import (
 // have (action.param), each with why. Anything else the engine takes must be Robusta's,
 // and each entry here must still be a difference.
 var engineOnlyParams = map[string]string{
-	"logs_enricher.tail":    "caps the log fetched to this machine; Robusta's LogEnricherParams has no tail (the runner ignores it)",
-	"job_pod_enricher.tail": "the same cap for each job pod's log",
+	"logs_enricher.tail":                              "caps the log fetched to this machine; Robusta's LogEnricherParams has no tail (the runner ignores it)",
+	"job_pod_enricher.tail":                           "the same cap for each job pod's log",
+	"show_stackoverflow_search.stackexchange_api_url": "the runner always asks the public Stack Exchange API; locally a mirror, proxy or test server can stand in",
 }
 
 // knownEventDifferences are engine actions on a narrower event class than Robusta's,
@@ -172,6 +173,9 @@ func normPython(lit string) string {
 			items = append(items, normPython(it))
 		}
 		return strings.Join(items, ",")
+	}
+	if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' && !strings.ContainsAny(lit[1:len(lit)-1], `'\`) {
+		return lit[1 : len(lit)-1] // a single-quoted string holding double quotes
 	}
 	if s, err := strconv.Unquote(strings.ReplaceAll(lit, "'", `"`)); err == nil {
 		return s

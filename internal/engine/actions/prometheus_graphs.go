@@ -145,6 +145,8 @@ type graphSpec struct {
 	lines      []graph.Line
 	labelOf    func(i int) string
 	filterJobs bool
+	// from and to, when set, are the range itself (an OOM-kill graph widens it).
+	from, to time.Time
 }
 
 // resourceGraph draws the runner's resource chart for (res, item) with labels.
@@ -187,6 +189,9 @@ func drawGraph(ctx context.Context, r *engine.Run, p *promConn, s graphSpec) (*g
 	start := end.Add(-s.duration)
 	if !s.alertStart.IsZero() && end.Sub(s.alertStart) > s.duration {
 		start = s.alertStart
+	}
+	if !s.from.IsZero() {
+		start, end = s.from, s.to
 	}
 	c, done, err := p.prom(ctx, r)
 	if err != nil {

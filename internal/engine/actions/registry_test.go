@@ -133,6 +133,17 @@ var builtIns = map[string]struct {
 	"silence_alert":         {event: "PrometheusKubernetesAlert"},
 	"node_restart_silencer": {event: "PrometheusKubernetesAlert"},
 	"customise_finding":     {event: "ExecutionBaseEvent"},
+	// Grafana, git, Argo CD and the rest of class C
+	"add_alert_lines_to_grafana":         {event: "PrometheusKubernetesAlert", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"add_deployment_lines_to_grafana":    {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid"}},
+	"node_cpu_enricher":                  {event: "NodeEvent"},
+	"oomkilled_container_graph_enricher": {event: "PodEvent", required: []string{"resource_type"}},
+	"oom_killer_enricher":                {event: "PrometheusKubernetesAlert"},
+	"version_mismatch_enricher":          {event: "PrometheusKubernetesAlert"},
+	"argo_app_sync":                      {event: "ExecutionBaseEvent", mutating: true, required: []string{"argo_url", "argo_token", "argo_app_name"}},
+	"show_stackoverflow_search":          {event: "ExecutionBaseEvent", required: []string{"search_term"}},
+	"json_change_tracker":                {event: "KubernetesAnyChangeEvent", required: []string{"url"}},
+	"git_change_audit":                   {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"cluster_name", "git_url", "git_key"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
