@@ -370,7 +370,7 @@ func parseBitmath(s string) (bitmathValue, error) {
 		return bitmathValue{v, "Byte", 1}, nil
 	}
 	i := strings.IndexFunc(s, unicode.IsLetter)
-	if i < 0 {
+	if i <= 0 {
 		return bitmathValue{}, fmt.Errorf("%q is not a size: use a number and a unit, e.g. 500MiB or 1GiB", s)
 	}
 	val, unit := s[:i], strings.TrimRight(s[i:], "Bb")+"B"

@@ -146,6 +146,7 @@ func TestBitmath(t *testing.T) {
 		{"1048576", "Byte", 1 << 20, false},
 		{"1.5Gi", "GiB", 1.5 * (1 << 30), false},
 		{"lots", "", 0, true},
+		{"MiB", "", 0, true},
 		{"5Xi", "", 0, true},
 		{"5B", "", 0, true},
 	} {
