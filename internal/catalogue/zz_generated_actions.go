@@ -838,7 +838,7 @@ var actions = []Action{
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
 		Mutating:       true,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Re-creates an OOMKilled Job with more memory, up to a maximum",
 	},
 	{
@@ -880,7 +880,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API; not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Returns kubectl describe output for an object named by kind and name",
 	},
 	{
@@ -1222,7 +1222,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassKubeAPI,
-		Reason:         "needs only the Kubernetes API (its optional graphs need Prometheus); not implemented in the local engine yet",
+		Local:          true,
 		Summary:        "Explains a pod's OOM kill: limits, node memory; optional graphs, logs, dmesg",
 	},
 	{

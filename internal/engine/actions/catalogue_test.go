@@ -118,6 +118,8 @@ func TestSameDefault(t *testing.T) {
 		{"Warning,Normal", "list of string", "['Warning', 'Normal']", true},
 		{"", "list of string", "[]", true},
 		{"", "list of string", "['Warning', 'Normal']", false},
+		{"Memory", "string", "ResourceChartResourceType.Memory.name", true},
+		{"CPU", "string", "ResourceChartResourceType.Memory.name", false},
 	} {
 		got := sameDefault(engine.ParamDoc{Default: tc.engine, Type: tc.typ}, catalogue.Param{Default: tc.python})
 		if got != tc.same {
@@ -166,6 +168,10 @@ func normPython(lit string) string {
 	case "INSTALLATION_NAMESPACE":
 		// The runner's env default (env_vars.py), with the chart's usual namespace.
 		return "robusta"
+	}
+	// An enum member's name (ResourceChartResourceType.Memory.name) is that name.
+	if parts := strings.Split(lit, "."); len(parts) == 3 && parts[2] == "name" {
+		return parts[1]
 	}
 	if strings.HasPrefix(lit, "[") && strings.HasSuffix(lit, "]") {
 		var items []string

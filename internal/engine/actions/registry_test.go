@@ -103,6 +103,9 @@ var builtIns = map[string]struct {
 	"warning_events_report":                    {event: "EventChangeEvent", required: []string{"warning_event_groups"}},
 	"node_health_watcher":                      {event: "NodeChangeEvent"},
 	"alert_on_hpa_reached_limit":               {event: "HorizontalPodAutoscalerChangeEvent"},
+	"kubectl_describe":                         {event: "ExecutionBaseEvent", required: []string{"kind", "name"}},
+	"pod_oom_killer_enricher":                  {event: "PodEvent"},
+	"job_restart_on_oomkilled_community":       {event: "JobEvent", mutating: true, required: []string{"max_resource"}},
 	// Prometheus (class C)
 	"prometheus_enricher":              {event: "ExecutionBaseEvent", required: []string{"promql_query", "duration"}},
 	"prometheus_all_available_metrics": {event: "ExecutionBaseEvent"},
