@@ -27,7 +27,6 @@ var robustaParamsNotTaken = map[string][]string{
 	"image_pull_backoff_reporter": {"rate_limit"},
 	"pod_bash_enricher":           {"custom_annotations"},
 	"related_pods":                {"output_format", "include_raw_data", "limit"},
-	"resource_babysitter":         {"ignored_namespaces"},
 	// deprecated; the engine only says so and what replaces it
 	"target_down_dns_enricher": {"prometheus_url", "prometheus_auth", "prometheus_url_query_string", "prometheus_additional_headers",
 		"prometheus_additional_labels", "add_additional_labels", "prometheus_graphs_overrides"},
