@@ -126,7 +126,7 @@ func TestLocalRunRunnerOnlyAction(t *testing.T) {
 	}
 
 	// Not manually runnable: no trigger command, the triggers that fit instead.
-	r = run(t, env, "local", "run", "oom_killer_enricher")
+	r = run(t, env, "local", "run", "stack_overflow_enricher")
 	if r.code != 1 || strings.Contains(r.stderr, "robusta playbooks trigger") {
 		t.Fatal(r)
 	}
