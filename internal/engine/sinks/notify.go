@@ -1,7 +1,9 @@
 package sinks
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,4 +111,26 @@ func Excerpt(b []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// PostJSON posts payload (bytes as they are, anything else JSON-encoded) to target with
+// the given headers through Do. service names the sink in errors; target is never in them,
+// as sink URLs often carry credentials.
+func PostJSON(ctx context.Context, client *http.Client, service, target string, payload any, header http.Header) (retry bool, err error) {
+	body, ok := payload.([]byte)
+	if !ok {
+		if body, err = json.Marshal(payload); err != nil {
+			return false, fmt.Errorf("%s: encoding the message: %w", service, err)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("%s: the sink's URL is not valid", service)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	_, retry, err = Do(ctx, client, service, req)
+	return retry, err
 }

@@ -2,9 +2,7 @@
 package discord
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -94,15 +92,5 @@ func Message(f *engine.Finding) map[string]any {
 
 // Send posts the embed; Discord answers 204 (or 200 with ?wait=true).
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	b, err := json.Marshal(Message(f))
-	if err != nil {
-		return false, fmt.Errorf("encoding discord message: %w", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("discord %s: url is not a valid URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	_, retry, err := sinks.Do(ctx, s.client, "discord "+s.name, req)
-	return retry, err
+	return sinks.PostJSON(ctx, s.client, "discord "+s.name, s.url, Message(f), nil)
 }

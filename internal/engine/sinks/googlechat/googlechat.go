@@ -3,9 +3,7 @@
 package googlechat
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -61,15 +59,6 @@ func Text(f *engine.Finding) string {
 
 // Send posts the message.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	b, err := json.Marshal(map[string]string{"text": Text(f)})
-	if err != nil {
-		return false, fmt.Errorf("encoding google chat message: %w", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("google chat %s: webhook_url is not a valid URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	_, retry, err := sinks.Do(ctx, s.client, "google chat "+s.name, req)
-	return retry, err
+	return sinks.PostJSON(ctx, s.client, "google chat "+s.name, s.url, map[string]string{"text": Text(f)},
+		http.Header{"Content-Type": {"application/json; charset=UTF-8"}})
 }

@@ -3,7 +3,6 @@
 package msteams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -124,11 +123,5 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding teams card: %w", err)
 	}
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("teams %s: webhook_url is not a valid URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	_, retry, err := sinks.Do(ctx, s.client, "teams "+s.name, req)
-	return retry, err
+	return sinks.PostJSON(ctx, s.client, "teams "+s.name, s.url, b, nil)
 }

@@ -2,9 +2,7 @@
 package opsgenie
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -119,16 +117,5 @@ func (s *Sink) Alert(f *engine.Finding) map[string]any {
 
 // Send creates the alert; Opsgenie answers 202 and processes it asynchronously.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	b, err := json.Marshal(s.Alert(f))
-	if err != nil {
-		return false, fmt.Errorf("encoding opsgenie alert: %w", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("opsgenie %s: host is not a valid URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "GenieKey "+s.p.APIKey)
-	_, retry, err := sinks.Do(ctx, s.client, "opsgenie "+s.name, req)
-	return retry, err
+	return sinks.PostJSON(ctx, s.client, "opsgenie "+s.name, s.url, s.Alert(f), http.Header{"Authorization": {"GenieKey " + s.p.APIKey}})
 }

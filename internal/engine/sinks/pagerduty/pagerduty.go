@@ -2,9 +2,7 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -102,15 +100,5 @@ func (s *Sink) Event(f *engine.Finding) map[string]any {
 
 // Send enqueues the event; PagerDuty answers 202 when it accepted it.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	body, err := json.Marshal(s.Event(f))
-	if err != nil {
-		return false, fmt.Errorf("encoding pagerduty event: %w", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return false, fmt.Errorf("pagerduty %s: bad URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	_, retry, err := sinks.Do(ctx, s.client, "pagerduty "+s.name, req)
-	return retry, err
+	return sinks.PostJSON(ctx, s.client, "pagerduty "+s.name, s.url, s.Event(f), nil)
 }

@@ -2,9 +2,7 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -90,15 +88,6 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 	if s.p.ThreadID != 0 {
 		msg["message_thread_id"] = s.p.ThreadID
 	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return false, fmt.Errorf("encoding telegram message: %w", err)
-	}
-	req, err := http.NewRequest(http.MethodPost, s.base+"/bot"+s.p.BotToken+"/sendMessage", bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("telegram %s: bad bot_token or base URL", s.name)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	_, retry, err := sinks.Do(ctx, s.client, "telegram "+s.name, req)
-	return retry, err
+	// The token is part of the path: PostJSON keeps URLs out of its errors.
+	return sinks.PostJSON(ctx, s.client, "telegram "+s.name, s.base+"/bot"+s.p.BotToken+"/sendMessage", msg, nil)
 }
