@@ -118,7 +118,8 @@ func oomFixtures(t *testing.T, c *sandbox.Cluster) time.Time {
 	}
 	killed := time.Now().Add(-2 * time.Minute).UTC().Truncate(time.Second)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: oomPod, Namespace: promNS},
+		// kwok would set its own Running status over the OOM one the test writes.
+		ObjectMeta: metav1.ObjectMeta{Name: oomPod, Namespace: promNS, Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}},
 		Spec: corev1.PodSpec{NodeName: oomNode, Containers: []corev1.Container{{Name: "app", Image: "app:1",
 			Resources: corev1.ResourceRequirements{
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("100Mi")},
