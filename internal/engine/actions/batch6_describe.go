@@ -31,16 +31,9 @@ func kubectlDescribe(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*resourceParams)
 	r.Finding.Title = fmt.Sprintf("kubectl describe %s/%s", params.Kind, params.Name)
 	r.Finding.AggregationKey = "kubectl_describe"
-	res, err := resolveKindParam(r, "kubectl_describe", params.Kind)
+	res, ns, err := resolveTarget(r, "kubectl_describe", params)
 	if err != nil {
 		return err
-	}
-	// Without -n kubectl uses the kubeconfig's namespace (in the runner, its own).
-	ns := ""
-	if res.Namespaced {
-		if ns = params.Namespace; ns == "" {
-			ns = r.KF.Namespace()
-		}
 	}
 	d, err := describerFor(r, res)
 	if err != nil {

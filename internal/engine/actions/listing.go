@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/kube"
 )
 
 func init() {
@@ -67,16 +68,9 @@ func fetchResourceYAML(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*resourceParams)
 	r.Finding.Title = fmt.Sprintf("YAML for %s/%s", params.Kind, params.Name)
 	r.Finding.AggregationKey = "fetch_resource_yaml"
-	res, err := resolveKindParam(r, "fetch_resource_yaml", params.Kind)
+	res, ns, err := resolveTarget(r, "fetch_resource_yaml", params)
 	if err != nil {
 		return err
-	}
-	// Without a namespace kubectl looks in the kubeconfig's.
-	ns := ""
-	if res.Namespaced {
-		if ns = params.Namespace; ns == "" {
-			ns = r.KF.Namespace()
-		}
 	}
 	dyn, err := r.KF.Dynamic()
 	if err != nil {
@@ -389,4 +383,21 @@ func indentJSON(v any) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+// resolveTarget resolves a resource param's kind and its namespace as kubectl does:
+// the given one, else the kubeconfig's (in the runner, its own); none when the kind
+// is cluster-scoped.
+func resolveTarget(r *engine.Run, action string, params *resourceParams) (*kube.Resource, string, error) {
+	res, err := resolveKindParam(r, action, params.Kind)
+	if err != nil {
+		return nil, "", err
+	}
+	ns := ""
+	if res.Namespaced {
+		if ns = params.Namespace; ns == "" {
+			ns = r.KF.Namespace()
+		}
+	}
+	return res, ns, nil
 }
