@@ -183,7 +183,7 @@ var actions = []Action{
 		Params:   "ABTestingParams",
 		Class:    ClassService,
 		Mutating: true,
-		Reason:   "patches resources on a schedule and calls the Grafana API; not implemented in the local engine yet",
+		Local:    true,
 		Summary:  "Cycles a resource through config sets on a schedule, annotating Grafana per change",
 	},
 	{

@@ -39,6 +39,9 @@ type Event struct {
 	// Triggered says a trigger delivered the event (the local watch); a local run
 	// builds events itself, and a diff action then computes the differences.
 	Triggered bool
+	// Recurrence is a scheduled run's number, counted from 0: the runner's
+	// ScheduledExecutionEvent.recurrence, its job's exec_count before the run.
+	Recurrence int
 }
 
 // Diff is one difference between an update's two versions, as the runner's

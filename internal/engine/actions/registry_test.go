@@ -147,6 +147,7 @@ var builtIns = map[string]struct {
 	"show_stackoverflow_search":          {event: "ExecutionBaseEvent", required: []string{"search_term"}},
 	"json_change_tracker":                {event: "KubernetesAnyChangeEvent", required: []string{"url"}},
 	"git_change_audit":                   {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"cluster_name", "git_url", "git_key"}},
+	"config_ab_testing":                  {event: "ScheduledExecutionEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid", "kind", "name", "configuration_sets"}},
 }
 
 // The registry holds exactly the built-in actions, each as declared above.
