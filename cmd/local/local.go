@@ -65,6 +65,10 @@ type RunOptions struct {
 	// Helper pods (node_bash_enricher and the like): registry and timeout.
 	ImageRegistry string
 	HelperTimeout time.Duration
+	// Recurrence is the run number of a scheduled event (--recurrence N, from 0), for
+	// actions on ScheduledExecutionEvent such as config_ab_testing.
+	Recurrence    int
+	recurrenceSet bool
 
 	steps  []engine.Step
 	target cmdutil.Target
@@ -92,7 +96,9 @@ Mutating actions run as a server-side dry run unless --apply is given.
 --alert FILE runs on a Prometheus alert (one alert, or an Alertmanager webhook body),
 resolved to the object its labels name.
 --playbook FILE runs a playbook's actions in order into one finding, as the runner does
-(a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).`,
+(a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).
+--recurrence N runs an action on the scheduled event of an on_schedule playbook's run N
+(counted from 0, as the runner counts): config_ab_testing applies configuration set N.`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
   robusta local run logs_enricher name=web-1 namespace=default tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
@@ -101,7 +107,8 @@ resolved to the object its labels name.
   robusta local run pod_issue_investigator --alert alert.json
   robusta local run --playbook crash-playbook.yaml --pod prod/api-1
   robusta local run delete_pod --pod default/web-1            # server-side dry run
-  robusta local run delete_pod --pod default/web-1 --apply`,
+  robusta local run delete_pod --pod default/web-1 --apply
+  robusta local run config_ab_testing --params-file ab.yaml --recurrence 1 --apply`,
 		Args: cobra.ArbitraryArgs,
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if cmd.Flags().Changed("playbook") {
@@ -113,6 +120,7 @@ resolved to the object its labels name.
 			if len(args) > 0 {
 				opts.Action, opts.Args = args[0], args[1:]
 			}
+			opts.recurrenceSet = cmd.Flags().Changed("recurrence")
 			if err := opts.Complete(f.Kube().ExplicitNamespace(), f.Kube().Namespace); err != nil {
 				return err
 			}
@@ -141,6 +149,7 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Monitoring.Alertmanager, "alertmanager-url", "", "Alertmanager URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.Monitoring.Grafana, "grafana-url", "", "Grafana URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.ImageRegistry, "image-registry", "", "registry of helper pod images, as the chart's image.registry (default robustadev)")
+	fl.IntVar(&opts.Recurrence, "recurrence", 0, "run on a scheduled event of this run number, counted from 0 (for on_schedule actions such as config_ab_testing)")
 	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 0, "how long a helper pod or Job may take before it is deleted (default: the runner's limit for the action, 6m for debugger pods)")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
@@ -173,6 +182,9 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 		return err
 	}
 	if err := o.completeAlertName(); err != nil {
+		return err
+	}
+	if err := o.completeRecurrence(); err != nil {
 		return err
 	}
 	if o.OldRevision != 0 {
@@ -229,6 +241,27 @@ func (o *RunOptions) Complete(explicitNS string, defaultNS func() string) error 
 	}
 	// Before the action runs: found missing while rendering, the files would be lost.
 	return engine.CheckSaveDir(o.SaveDir)
+}
+
+// completeRecurrence checks --recurrence: a scheduled event has no object, so it goes
+// with actions that need none only.
+func (o *RunOptions) completeRecurrence() error {
+	if !o.recurrenceSet {
+		return nil
+	}
+	switch {
+	case o.Recurrence < 0:
+		return cli.UsageErrorf("--recurrence %d: runs are counted from 0 (the first run)", o.Recurrence)
+	case o.Alert != "" || o.AlertName != "" || o.target.Kind != "" || o.Old != "" || o.Operation != "" || o.HelmRelease != "" || o.manual:
+		return cli.UsageErrorf("--recurrence makes a scheduled event, which has no object: drop the object flags, --alert, --old and --helm-release")
+	case !needsNoObject(o.steps):
+		for _, s := range o.steps {
+			if !isScheduledOrBase(s.Action.Event) {
+				return cli.UsageErrorf("--recurrence makes a scheduled event, and %s takes a %s: use it with on_schedule actions such as config_ab_testing", s.Action.Name, s.Action.Event)
+			}
+		}
+	}
+	return nil
 }
 
 // completeAlertName builds the --alert-name alert: firing, its labels from --label.
@@ -305,7 +338,7 @@ func (o *RunOptions) completeSteps() error {
 func (o *RunOptions) targetFromParams(ns string) error {
 	// An alert's object comes from its labels; name= and namespace= are then the
 	// action's own params (alert_handling_job's Job name and namespace).
-	if len(o.steps) != 1 || o.steps[0].Action.Event == "ExecutionBaseEvent" || o.steps[0].Action.Event == engine.AlertEvent {
+	if len(o.steps) != 1 || isScheduledOrBase(o.steps[0].Action.Event) || o.steps[0].Action.Event == engine.AlertEvent {
 		return nil
 	}
 	params := o.steps[0].Params
@@ -395,14 +428,20 @@ func namespace(explicitNS string, defaultNS func() string) string {
 	return defaultNS()
 }
 
-// needsNoObject reports whether every step takes the base event.
+// needsNoObject reports whether every step takes the base event or a scheduled one.
 func needsNoObject(steps []engine.Step) bool {
 	for _, s := range steps {
-		if s.Action.Event != "ExecutionBaseEvent" {
+		if !isScheduledOrBase(s.Action.Event) {
 			return false
 		}
 	}
 	return len(steps) > 0
+}
+
+// isScheduledOrBase: events of these classes carry no object (a scheduled event only
+// its run number).
+func isScheduledOrBase(class string) bool {
+	return class == "ExecutionBaseEvent" || class == "ScheduledExecutionEvent"
 }
 
 func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Event, error) {
@@ -431,6 +470,13 @@ func (o *RunOptions) events(ctx context.Context, kf *kube.Factory) ([]*engine.Ev
 		return []*engine.Event{ev}, nil
 	}
 	if o.Alert == "" && o.synth == nil && o.target.Kind == "" {
+		// A scheduled event when asked for or needed (config_ab_testing): run 0, the
+		// first, unless --recurrence says which.
+		for _, s := range o.steps {
+			if s.Action.Event == "ScheduledExecutionEvent" || o.recurrenceSet {
+				return []*engine.Event{{Class: "ScheduledExecutionEvent", Recurrence: o.Recurrence}}, nil
+			}
+		}
 		return []*engine.Event{{Class: "ExecutionBaseEvent"}}, nil
 	}
 	dyn, err := kf.Dynamic()
