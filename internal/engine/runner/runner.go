@@ -137,7 +137,7 @@ func (r *Runner) install(cfg *Config) error {
 	old := r.cfg.Swap(&loaded{cfg: cfg, disp: d})
 	if r.Schedule != nil {
 		r.Schedule.Start(r.ctx, cfg, func(pb *Playbook, count int) {
-			r.Submit(&triggers.Incoming{Event: scheduledEvent(), ScheduleID: pb.ID, Received: time.Now()})
+			r.Submit(&triggers.Incoming{Event: scheduledEvent(count), ScheduleID: pb.ID, Received: time.Now()})
 		}, r.Logf)
 	}
 	if old != nil {

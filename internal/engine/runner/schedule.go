@@ -35,6 +35,11 @@ type Scheduler struct {
 	wg     sync.WaitGroup
 }
 
+// fixedDelayRepeater is a params type that sets the repeat count of its playbook's
+// fixed_delay_repeat when the config loads, as the runner's pre_deploy_func does
+// (config_ab_testing: one run per configuration set).
+type fixedDelayRepeater interface{ FixedDelayRepeat() int }
+
 // scheduled lists the config's scheduled playbooks; a playbook with on_schedule must
 // have exactly one trigger and one action, as in the runner, else it is skipped.
 func scheduled(cfg *Config, logf func(string, ...any)) map[*Playbook]*triggers.Schedule {
@@ -49,10 +54,35 @@ func scheduled(cfg *Config, logf func(string, ...any)) map[*Playbook]*triggers.S
 				logf("! playbook %s: a scheduled playbook has exactly one trigger and one action; it is not scheduled", pb.label())
 				break
 			}
+			s, err := preDeploy(s, pb.Steps[0])
+			if err != nil {
+				logf("! playbook %s: %v; it is not scheduled", pb.label(), err)
+				break
+			}
 			out[pb] = s
 		}
 	}
 	return out
+}
+
+// preDeploy is the schedule a playbook runs on after its action's pre-deploy rewrite:
+// a copy with the repeat count the params set, or s itself. The runner builds such
+// params when it loads the config, so bad ones fail there, before any run.
+func preDeploy(s *triggers.Schedule, step engine.Step) (*triggers.Schedule, error) {
+	if s.Kind != "fixed_delay_repeat" || step.Action.NewParams == nil {
+		return s, nil
+	}
+	params := step.Action.NewParams()
+	r, ok := params.(fixedDelayRepeater)
+	if !ok {
+		return s, nil
+	}
+	if err := engine.Decode(step.Params, params); err != nil {
+		return nil, &engine.ParamsError{Action: step.Action.Name, Err: err}
+	}
+	out := *s
+	out.Repeat = r.FixedDelayRepeat()
+	return &out, nil
 }
 
 func (s *Scheduler) load() {
@@ -82,7 +112,9 @@ func (s *Scheduler) save() error {
 	return os.Rename(tmp, s.StatePath)
 }
 
-// Start (re)schedules the config's scheduled playbooks; fire queues one run.
+// Start (re)schedules the config's scheduled playbooks; fire queues one run, given
+// its recurrence: how many runs came before it (0 for the first), as the runner's
+// ScheduledExecutionEvent counts them.
 func (s *Scheduler) Start(ctx context.Context, cfg *Config, fire func(pb *Playbook, count int), logf func(string, ...any)) {
 	s.Stop()
 	s.mu.Lock()
@@ -138,16 +170,19 @@ func (s *Scheduler) loop(ctx context.Context, pb *Playbook, sched *triggers.Sche
 		case <-timer.C:
 		}
 		s.mu.Lock()
+		// The runner hands the run its exec_count before counting it.
+		recurrence := st.Count
 		st.Count++
 		st.LastExec = time.Now().Unix()
-		count := st.Count
 		if err := s.save(); err != nil {
 			logf("! schedule state not saved to %s: %v", s.StatePath, err)
 		}
 		s.mu.Unlock()
-		fire(pb, count)
+		fire(pb, recurrence)
 	}
 }
 
-// scheduledEvent is the event a scheduled playbook runs on.
-func scheduledEvent() *engine.Event { return &engine.Event{Class: "ScheduledExecutionEvent"} }
+// scheduledEvent is the event a scheduled playbook's run runs on.
+func scheduledEvent(recurrence int) *engine.Event {
+	return &engine.Event{Class: "ScheduledExecutionEvent", Recurrence: recurrence}
+}
