@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,8 +33,12 @@ exec head -c 100000 processes.json
 `
 	fakeJavaToolkit = `#!/bin/sh
 # java-toolkit stand-in: jmap/jstack print a canned dump; pid 66666 fails as an
-# unreachable JVM does.
+# unreachable JVM does; pid 77777 hangs.
 echo "$*" >> java-toolkit.calls
+if [ "$2" = 77777 ]; then
+  touch started-77777
+  exec sleep 20
+fi
 if [ "$2" = 66666 ]; then
   echo "66666: Unable to open socket file /proc/66666/root/tmp/.java_pid66666: target process 66666 doesn't respond" >&2
   exit 1
@@ -82,7 +88,9 @@ func wireJavaHelperPods(t *testing.T, c *sandbox.Cluster) (dir string) {
 						map[string]any{"name": "PATH", "value": bin + ":/usr/bin:/bin"}}},
 				}}},
 			}}
-			_, _ = c.Dynamic.Resource(gvrKwokExec).Namespace(p.Namespace).Create(ctx, obj, metav1.CreateOptions{})
+			if _, err := c.Dynamic.Resource(gvrKwokExec).Namespace(p.Namespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil && ctx.Err() == nil {
+				t.Logf("kwok Exec for %s: %v", p.Name, err)
+			}
 		}
 	}()
 	t.Cleanup(func() { w.Stop(); cancel(); wg.Wait() })
@@ -206,7 +214,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 		proc(31077, "/opt/java/openjdk/bin/java", "java", "-cp", "/app/lib/*", "com.example.Metrics"))
 
 	t.Run("inspector", func(t *testing.T) {
-		f, r := runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply")
+		f, r := runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "--helper-timeout=60s")
 		if got := readCalls(t, dir, "debug-toolkit"); got != podPs {
 			t.Fatalf("pod-ps called with %q, want %q\n%s", got, podPs, r)
 		}
@@ -242,14 +250,14 @@ func TestLocalJavaDebugger(t *testing.T) {
 			t.Fatalf("pods left: %v", left)
 		}
 		// process_substring narrows the list; the buttons pass on the pid only.
-		f, r = runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "process_substring=Metrics", "custom_annotations:={\"team\":\"pay\"}")
+		f, r = runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "--helper-timeout=60s", "process_substring=Metrics", "custom_annotations:={\"team\":\"pay\"}")
 		readCalls(t, dir, "debug-toolkit")
 		b, _ := json.Marshal(f)
 		if got := buttonLines(f); strings.Contains(string(b), "31001") || !strings.Contains(got, `jstack 31077 -> robusta local run pod_jstack_pid --pod `+ref+` pid=31077 'custom_annotations:={"team":"pay"}' --apply`) {
 			t.Fatalf("%s\n%s", got, r)
 		}
 		// No Java process: the runner's message.
-		f, r = runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "process_substring=kafka")
+		f, r = runFinding(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "--helper-timeout=60s", "process_substring=kafka")
 		readCalls(t, dir, "debug-toolkit")
 		if bl := allBlocks(f); len(bl) != 1 || bl[0].Text != "No relevant processes found for java debugging." {
 			t.Fatalf("%+v\n%s", f, r)
@@ -261,7 +269,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 			{"pod_jmap_pid", "jmap", "PodJmapPid"},
 			{"pod_jstack_pid", "jstack", "PodJstackPid"},
 		} {
-			f, r := runFinding(t, env, "local", "run", tc.action, "--pod", ref, "--apply", "pid=31077")
+			f, r := runFinding(t, env, "local", "run", tc.action, "--pod", ref, "--apply", "--helper-timeout=60s", "pid=31077")
 			if got := readCalls(t, dir, "java-toolkit"); got != tc.tool+" 31077\n" {
 				t.Fatalf("java-toolkit called with %q\n%s", got, r)
 			}
@@ -285,7 +293,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 	})
 
 	t.Run("jstack finds the single match", func(t *testing.T) {
-		f, r := runFinding(t, env, "local", "run", "pod_jstack_pid", "--pod", ref, "--apply", "process_substring=orders.jar")
+		f, r := runFinding(t, env, "local", "run", "pod_jstack_pid", "--pod", ref, "--apply", "--helper-timeout=60s", "process_substring=orders.jar")
 		if got := readCalls(t, dir, "debug-toolkit"); got != podPs {
 			t.Fatalf("pod-ps: %q", got)
 		}
@@ -296,7 +304,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 			t.Fatalf("%+v\n%s", f, r)
 		}
 		// Two matches: nothing runs, the choice is offered.
-		f, r = runFinding(t, env, "local", "run", "pod_jmap_pid", "--pod", ref, "--apply")
+		f, r = runFinding(t, env, "local", "run", "pod_jmap_pid", "--pod", ref, "--apply", "--helper-timeout=60s")
 		readCalls(t, dir, "debug-toolkit")
 		if got := readCalls(t, dir, "java-toolkit"); got != "" {
 			t.Fatalf("java-toolkit ran: %q", got)
@@ -314,7 +322,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 	})
 
 	t.Run("failing command", func(t *testing.T) {
-		f, r := runFinding(t, env, "local", "run", "pod_jmap_pid", "--pod", ref, "--apply", "pid=66666")
+		f, r := runFinding(t, env, "local", "run", "pod_jmap_pid", "--pod", ref, "--apply", "--helper-timeout=60s", "pid=66666")
 		readCalls(t, dir, "java-toolkit")
 		out, ok := fileBlock(f, "PodJmapPid_66666.txt")
 		b, _ := json.Marshal(f)
@@ -329,7 +337,7 @@ func TestLocalJavaDebugger(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "processes.json"), []byte("Traceback: no such container\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r = run(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply")
+		r = run(t, env, "local", "run", "java_process_inspector", "--pod", ref, "--apply", "--helper-timeout=60s")
 		readCalls(t, dir, "debug-toolkit")
 		if r.code != 1 || !strings.Contains(r.stderr, "list the processes of pod "+ref+": pod-ps printed no process list: Traceback: no such container") || strings.Contains(r.stderr, "goroutine") {
 			t.Fatal(r)
@@ -349,6 +357,45 @@ func buttonLines(f finding) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Timeout and Ctrl-C while jstack runs: exit non-zero with the reason, no pod left.
+func TestLocalJavaDebuggerTimeoutAndInterrupt(t *testing.T) {
+	c := sandbox.Get(t)
+	env := kubeconfigEnv(c.KubeconfigPath)
+	helperPrereqs(t, c)
+	javaTargetPod(t, c)
+	ref := javaNS + "/" + javaPod
+	dir := wireJavaHelperPods(t, c)
+
+	r := run(t, env, "local", "run", "pod_jstack_pid", "--pod", ref, "--apply", "pid=77777", "--helper-timeout", "3s")
+	if r.code == 0 || !strings.Contains(r.stderr, "run jstack on process 77777 of pod "+ref) || !strings.Contains(r.stderr, "timed out") || strings.Contains(r.stderr, "goroutine") {
+		t.Fatal(r)
+	}
+	if left := helperPodsLeft(t, c); len(left) != 0 {
+		t.Fatalf("pods left after the timeout: %v", left)
+	}
+
+	marker := filepath.Join(dir, "started-77777")
+	_ = os.Remove(marker)
+	cmd, stderr := startBinary(t, env, "local", "run", "pod_jstack_pid", "--pod", ref, "--apply", "pid=77777")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jstack never started\n%s", stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("err %v\n%s", err, stderr)
+	}
+	if left := helperPodsLeft(t, c); len(left) != 0 {
+		t.Fatalf("pods left after Ctrl-C: %v\n%s", left, stderr)
+	}
 }
 
 func mustJSON(t *testing.T, v any) string {
