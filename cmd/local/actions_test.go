@@ -56,8 +56,8 @@ func TestActionsListsTheWholeCatalogue(t *testing.T) {
 	for _, r := range rows {
 		runs[r.Name] = r.Runs
 	}
-	if runs["java_process_inspector"] != "runner" || runs["logs_enricher"] != "local" {
-		t.Fatalf("java_process_inspector %q, logs_enricher %q", runs["java_process_inspector"], runs["logs_enricher"])
+	if runs["mention_enricher"] != "runner" || runs["logs_enricher"] != "local" {
+		t.Fatalf("mention_enricher %q, logs_enricher %q", runs["mention_enricher"], runs["logs_enricher"])
 	}
 
 	out, err = execLocal(t, "json", "actions", "--local-only")
@@ -79,12 +79,12 @@ func TestActionsListsTheWholeCatalogue(t *testing.T) {
 }
 
 func TestDescribeAction(t *testing.T) {
-	out, err := execLocal(t, "", "actions", "java_process_inspector")
+	out, err := execLocal(t, "", "actions", "mention_enricher")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Event:       PodEvent", "Runs:        only in the runner: ", "process_substring", "custom_annotations",
-		"Optional[Dict[str, str]]", "robusta playbooks trigger java_process_inspector name=NAME", "on_pod_update"} {
+	for _, want := range []string{"Event:       KubernetesResourceEvent", "Runs:        only in the runner: ", "static_mentions", "message_template",
+		"Optional[List[str]]", "'Hey: $mentions'", "robusta playbooks trigger mention_enricher kind=KIND name=NAME", "on_pod_update"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
@@ -121,16 +121,18 @@ func TestRunRunnerOnlyAction(t *testing.T) {
 		usage bool
 		want  []string
 	}{
-		{"trigger command", []string{"java_process_inspector", "--pod", "prod/web-1", "process_substring=java -jar"}, false,
-			[]string{"action java_process_inspector runs only in the in-cluster runner", "robusta playbooks trigger java_process_inspector 'process_substring=java -jar' --pod prod/web-1 --sync"}},
-		{"namespace from the kubeconfig", []string{"pod_jmap_pid", "name=web-1"}, false,
-			[]string{"robusta playbooks trigger pod_jmap_pid name=web-1 namespace=default --sync"}},
+		{"trigger command", []string{"ask_holmes", "investigation_type=issue", "ask=why is it slow"}, false,
+			[]string{"action ask_holmes runs only in the in-cluster runner", "robusta playbooks trigger ask_holmes investigation_type=issue 'ask=why is it slow' --sync"}},
+		{"object flag passed on", []string{"fail_krr_scan", "--job", "prod/web-1"}, false,
+			[]string{"robusta playbooks trigger fail_krr_scan --job prod/web-1 --sync"}},
+		{"namespace from the kubeconfig", []string{"fail_krr_scan", "name=web-1"}, false,
+			[]string{"robusta playbooks trigger fail_krr_scan name=web-1 namespace=default --sync"}},
 		{"missing param noted", []string{"process_scan", "scan_type=krr", "scan_id=1"}, false,
 			[]string{"it still needs: action process_scan needs parameter start_time"}},
 		{"not manually runnable", []string{"stack_overflow_enricher"}, false,
 			[]string{"runs only in the in-cluster runner", "it takes a PrometheusKubernetesAlert", "on_prometheus_alert"}},
-		{"misspelled param", []string{"java_process_inspector", "--pod", "prod/w", "process_substrin=ls"}, true,
-			[]string{`action java_process_inspector has no parameter process_substrin (did you mean "process_substring"?)`}},
+		{"misspelled param", []string{"ask_holmes", "investigation_type=issue", "as=why"}, true,
+			[]string{`action ask_holmes has no parameter as (did you mean "ask"?)`}},
 		{"unknown action", []string{"node_bash_enricer"}, true,
 			[]string{`unknown action "node_bash_enricer" (did you mean "node_bash_enricher"?)`}},
 	} {
@@ -211,7 +213,7 @@ func TestCompletion(t *testing.T) {
 
 func TestPlaybookActionProblem(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
-		{"- logs_enricher: {}\n- java_process_inspector: {process_substring: java}\n", "action 2: java_process_inspector runs only in the in-cluster runner"},
+		{"- logs_enricher: {}\n- mention_enricher: {message_template: hi}\n", "action 2: mention_enricher runs only in the in-cluster runner"},
 		{"actions:\n- pod_evnts_enricher: {}\n", `action 1: unknown action "pod_evnts_enricher" (did you mean "pod_events_enricher"?)`},
 		{"- logs_enricher: {}\n", ""},
 		{"not a list", ""},

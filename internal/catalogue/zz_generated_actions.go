@@ -790,7 +790,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Lists Java processes in a pod, with buttons to run jmap or jstack on them",
 	},
 	{
@@ -1186,7 +1186,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Callback: dumps the Java heap summary (jmap) of a process in a pod",
 	},
 	{
@@ -1198,7 +1198,7 @@ var actions = []Action{
 		ManualParams:   []string{"name", "namespace"},
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "starts a privileged debugger pod on the node",
+		Local:          true,
 		Summary:        "Callback: dumps the thread stacks (jstack) of a Java process in a pod",
 	},
 	{

@@ -86,11 +86,11 @@ func TestLocalActionsWholeCatalogue(t *testing.T) {
 		}
 	}
 
-	r = run(t, env, "local", "actions", "java_process_inspector")
+	r = run(t, env, "local", "actions", "ask_holmes")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	for _, want := range []string{"PodEvent", "only in the runner", "process_substring", "robusta playbooks trigger java_process_inspector name=NAME"} {
+	for _, want := range []string{"ExecutionBaseEvent", "only in the runner", "investigation_type", "robusta playbooks trigger ask_holmes investigation_type=INVESTIGATION_TYPE"} {
 		mustContain(t, r, "stdout", want)
 	}
 	r = run(t, env, "local", "actions", "node_bash_enricer")
@@ -103,26 +103,38 @@ func TestLocalActionsWholeCatalogue(t *testing.T) {
 // command line that runs it in the cluster, made of what was typed.
 func TestLocalRunRunnerOnlyAction(t *testing.T) {
 	env := unreachableKubeconfig(t)
-	a, _ := catalogue.LookupAction("java_process_inspector")
-	r := run(t, env, "local", "run", "java_process_inspector", "--pod", "prod/worker-1", "process_substring=java -jar")
+	a, _ := catalogue.LookupAction("ask_holmes")
+	r := run(t, env, "local", "run", "ask_holmes", "investigation_type=issue", "ask=why is it slow")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", "Error: action java_process_inspector runs only in the in-cluster runner, not in robusta local run: "+a.Reason)
-	mustContain(t, r, "stderr", "robusta playbooks trigger java_process_inspector 'process_substring=java -jar' --pod prod/worker-1 --sync")
+	mustContain(t, r, "stderr", "Error: action ask_holmes runs only in the in-cluster runner, not in robusta local run: "+a.Reason)
+	mustContain(t, r, "stderr", "robusta playbooks trigger ask_holmes investigation_type=issue 'ask=why is it slow' --sync")
+
+	// An object flag is passed on as typed.
+	r = run(t, env, "local", "run", "fail_krr_scan", "--job", "prod/worker-1")
+	if r.code != 1 {
+		t.Fatal(r)
+	}
+	mustContain(t, r, "stderr", "robusta playbooks trigger fail_krr_scan --job prod/worker-1 --sync")
 
 	// name= without namespace=: the namespace is the kubeconfig's, as local run takes it.
-	r = run(t, env, "local", "run", "pod_jmap_pid", "name=web-1")
+	r = run(t, env, "local", "run", "fail_krr_scan", "name=web-1")
 	if r.code != 1 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", "robusta playbooks trigger pod_jmap_pid name=web-1 namespace=shop --sync")
+	mustContain(t, r, "stderr", "robusta playbooks trigger fail_krr_scan name=web-1 namespace=shop --sync")
 
-	// The printed command line runs as printed: through the binary it passes the
-	// catalogue check and gets as far as the cluster.
-	r = run(t, env, "playbooks", "trigger", "java_process_inspector", "process_substring=java -jar", "--pod", "prod/worker-1", "--sync", "--wait", "1s")
-	if r.code != 1 || strings.Contains(r.stderr, "parameter") || strings.Contains(r.stderr, "runs only") {
-		t.Fatal(r)
+	// The printed command lines run as printed: through the binary they pass the
+	// catalogue check and get as far as the cluster.
+	for _, args := range [][]string{
+		{"ask_holmes", "investigation_type=issue", "ask=why is it slow"},
+		{"fail_krr_scan", "--job", "prod/worker-1"},
+	} {
+		r = run(t, env, append(append([]string{"playbooks", "trigger"}, args...), "--sync", "--wait", "1s")...)
+		if r.code != 1 || strings.Contains(r.stderr, "parameter") || strings.Contains(r.stderr, "runs only") {
+			t.Fatal(r)
+		}
 	}
 
 	// Not manually runnable: no trigger command, the triggers that fit instead.
@@ -133,11 +145,11 @@ func TestLocalRunRunnerOnlyAction(t *testing.T) {
 	mustContain(t, r, "stderr", "on_prometheus_alert")
 
 	// A misspelled param is a usage error before the suggestion.
-	r = run(t, env, "local", "run", "java_process_inspector", "--pod", "prod/w", "process_substrin=ls")
+	r = run(t, env, "local", "run", "ask_holmes", "investigation_type=issue", "as=why")
 	if r.code != 2 {
 		t.Fatal(r)
 	}
-	mustContain(t, r, "stderr", `action java_process_inspector has no parameter process_substrin (did you mean "process_substring"?)`)
+	mustContain(t, r, "stderr", `action ask_holmes has no parameter as (did you mean "ask"?)`)
 	r = run(t, env, "local", "run", "node_bash_enricer")
 	if r.code != 2 {
 		t.Fatal(r)

@@ -427,9 +427,9 @@ func TestLocalWatchBadInput(t *testing.T) {
 		t.Fatal(r)
 	}
 	// Only playbooks the engine cannot run: named, and the watch does not start.
-	writeText(t, values, "customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{java_process_inspector: {process_substring: java}}]\n")
+	writeText(t, values, "customPlaybooks:\n- triggers: [{on_pod_update: {}}]\n  actions: [{mention_enricher: {message_template: hi}}]\n")
 	r = run(t, env, "local", "watch", "-f", values)
-	if r.code == 0 || !strings.Contains(r.stderr, "java_process_inspector runs only in the in-cluster runner") || !strings.Contains(r.stderr, "no playbook") {
+	if r.code == 0 || !strings.Contains(r.stderr, "mention_enricher runs only in the in-cluster runner") || !strings.Contains(r.stderr, "no playbook") {
 		t.Fatal(r)
 	}
 }

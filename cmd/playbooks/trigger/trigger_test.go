@@ -94,7 +94,7 @@ func TestCatalogueCheck(t *testing.T) {
 		{[]string{"alert_handling_job", "image=x", "command:=[\"ls\"]"}, "which the runner cannot build from parameters"},
 		{[]string{"argo_app_sync", "argo_url=u", "argo_app_name=a", "argo_token:=[\"s3cr3t-value\"]"}, "it is a secret"},
 		{[]string{"my_action", "anything=1", "--no-check"}, ""},
-		{[]string{"java_process_inspector", "--pod", "prod/w1", "process_substring=java", "--local"}, "runs only in the in-cluster runner, not in robusta local serve"},
+		{[]string{"ask_holmes", "investigation_type=issue", "--local"}, "runs only in the in-cluster runner, not in robusta local serve"},
 	} {
 		_, err := parse(t, tc.args...)
 		switch {
