@@ -27,6 +27,8 @@ var builtIns = map[string]struct {
 	"alert_handling_job":                       {event: "PrometheusKubernetesAlert", mutating: true, execs: true, required: []string{"image", "command"}},
 	"incluster_ping":                           {event: "ExecutionBaseEvent", execs: true, required: []string{"hostname"}},
 	"http_stress_test":                         {event: "ExecutionBaseEvent", mutating: true, execs: true, required: []string{"url"}},
+	"krr_scan":                                 {event: "ExecutionBaseEvent", execs: true},
+	"popeye_scan":                              {event: "ExecutionBaseEvent", execs: true},
 	"python_profiler":                          {event: "PodEvent"},
 	"python_memory":                            {event: "PodEvent"},
 	"debugger_stack_trace":                     {event: "PodEvent"},
