@@ -375,8 +375,9 @@ func krrScan(ctx context.Context, r *engine.Run, p any) error {
 	}
 	report, err := parseKRRLogs(res.Logs)
 	if err != nil {
-		return scanFailed(r, "KRR", "krr", err, res.Logs, params.Timeout)
+		return scanFailed(r, "KRR", "krr", podFailed(res, err), res.Logs, params.Timeout)
 	}
+	noteFailedPod(r, res)
 	addKRRReport(r.Finding, report, plan.Command, start, time.Now())
 	return nil
 }
@@ -452,8 +453,9 @@ func popeyeScan(ctx context.Context, r *engine.Run, p any) error {
 	}
 	report, err := parsePopeyeLogs(res.Logs)
 	if err != nil {
-		return scanFailed(r, "Popeye", "popeye", err, res.Logs, params.Timeout)
+		return scanFailed(r, "Popeye", "popeye", podFailed(res, err), res.Logs, params.Timeout)
 	}
+	noteFailedPod(r, res)
 	addPopeyeReport(r.Finding, report, start, time.Now())
 	return nil
 }
@@ -485,6 +487,21 @@ func dryRunScan(r *engine.Run, job *batchv1.Job, secret *corev1.Secret, timeout 
 	r.Finding.AddEnrichment("Scan job (dry run)", blocks...)
 	r.Notes = append(r.Notes, fmt.Sprintf("dry run: scan job %s/%s not created (pass --apply to run it)", job.Namespace, job.Name))
 	return nil
+}
+
+// podFailed says a result could not be read from a pod that failed; the runner
+// reads the log either way.
+func podFailed(res *helperpod.JobResult, err error) error {
+	if res.Failed {
+		return fmt.Errorf("the scan's pod failed: %w", err)
+	}
+	return err
+}
+
+func noteFailedPod(r *engine.Run, res *helperpod.JobResult) {
+	if res.Failed {
+		r.Notes = append(r.Notes, fmt.Sprintf("the scan's pod %s failed, but its log held a result: it is shown", res.Pod))
+	}
 }
 
 var nullTimestampLine = strings.NewReplacer("  creationTimestamp: null\n", "")
