@@ -267,9 +267,10 @@ func kindTables(byKind map[string][][]string, headers []string) []engine.Block {
 		kinds = append(kinds, k)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(kinds)))
+	// The table's name is not shown by every renderer, so a header names the kind.
 	var out []engine.Block
 	for _, k := range kinds {
-		out = append(out, engine.Table(k, headers, byKind[k]))
+		out = append(out, engine.Header(k), engine.Table(k, headers, byKind[k]))
 	}
 	return out
 }
@@ -309,7 +310,7 @@ func addKRRReport(f *engine.Finding, r *krrReport, command string, start, end ti
 		sb.WriteString("\n" + *r.Description)
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(&sb, "\nKRR reported %d errors (see krr.json).", len(r.Errors))
+		fmt.Fprintf(&sb, "\nKRR reported errors: %d (see krr.json).", len(r.Errors))
 	}
 	sb.WriteString("\n" + scanNotSent)
 	blocks := []engine.Block{engine.Markdown(sb.String()), engine.Markdown("Command: `" + command + "`")}

@@ -54,10 +54,10 @@ func TestKRRReport(t *testing.T) {
 	}
 	tables := krrTables(rep)
 	want := []engine.Block{
-		engine.Table("StatefulSet", krrHeaders, [][]string{
+		engine.Header("StatefulSet"), engine.Table("StatefulSet", krrHeaders, [][]string{
 			{"OK", "shop", "db", "postgres", "2.0 -> ?", "4.0 -> unset", "5120Mi -> 5120Mi", "unset -> 6144Mi"},
 		}),
-		engine.Table("Deployment", krrHeaders, [][]string{
+		engine.Header("Deployment"), engine.Table("Deployment", krrHeaders, [][]string{
 			{"CRITICAL", "shop", "web", "nginx", "500m -> 12m", "unset", "256Mi -> 100Mi\n(Not enough data)", "512Mi -> 100Mi\n(Not enough data)"},
 			{"GOOD", "jobs", "worker", "queue", "unset", "unset", "unset", "unset"},
 		}),
@@ -72,7 +72,7 @@ func TestKRRReport(t *testing.T) {
 	blocks := f.Enrichments[0].Blocks
 	head := blocks[0].Text
 	for _, w := range []string{"score 62 (grade D)", "3 containers", "strategy simple", `"cpu_percentile":95`, "3s", "95th percentile",
-		"1 errors", "not sent locally"} {
+		"KRR reported errors: 1", "not sent locally"} {
 		if !strings.Contains(head, w) {
 			t.Errorf("summary lacks %q: %s", w, head)
 		}
@@ -95,7 +95,7 @@ func TestKRRReportOneResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := krrTables(rep)[0].Rows[0]
+	got := krrTables(rep)[1].Rows[0]
 	want := []string{"WARNING", "n", "a", "c", "250m -> 100m", "unset", "?", "?"}
 	if !reflect.DeepEqual(got, want) || rep.score() != 90 || scanGrade(rep.score()) != "A" {
 		t.Fatalf("row %q score %d", got, rep.score())
@@ -142,15 +142,15 @@ func TestPopeyeReport(t *testing.T) {
 	}
 	tables := popeyeTables(rep)
 	want := []engine.Block{
-		engine.Table("services", popeyeHeaders, [][]string{
+		engine.Header("services"), engine.Table("services", popeyeHeaders, [][]string{
 			{"OK", "default", "kubernetes", "", "OK [POP-1102] Use of target port #6443 for service port 443"},
 		}),
-		engine.Table("pods", popeyeHeaders, [][]string{
+		engine.Header("pods"), engine.Table("pods", popeyeHeaders, [][]string{
 			{"Error", "shop", "web-7d9f-abcde", "nginx", "Warning [POP-106] No resources requests/limits defined\nError [POP-100] Untagged docker image in use"},
 			{"Info", "shop", "web-7d9f-abcde", "", "Info [POP-206] No PodDisruptionBudget defined"},
 		}),
 		// A cluster-scoped resource has no namespace.
-		engine.Table("clusterroles", popeyeHeaders, [][]string{
+		engine.Header("clusterroles"), engine.Table("clusterroles", popeyeHeaders, [][]string{
 			{"Info", "", "admin", "", "Info [POP-400] Used? Unable to locate resource reference"},
 		}),
 	}
