@@ -858,8 +858,8 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "runs KRR in a Job that reads Prometheus, and reports to the Robusta platform",
-		Summary:        "Runs a KRR scan in a Job and reports right-sized CPU and memory requests",
+		Local:          true,
+		Summary:        "Runs a KRR scan in a Job and reports right-sized CPU and memory requests (locally as tables; the platform's scan events are not sent)",
 	},
 	{
 		Name:           "kubectl_command",
@@ -1257,8 +1257,8 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassHelper,
-		Reason:         "runs Popeye in a Job and reports to the Robusta platform",
-		Summary:        "Runs a Popeye scan in a Job and reports cluster configuration problems",
+		Local:          true,
+		Summary:        "Runs a Popeye scan in a Job and reports cluster configuration problems (locally as tables; the platform's scan events are not sent)",
 	},
 	{
 		Name:           "process_scan",

@@ -168,6 +168,11 @@ func normPython(lit string) string {
 	case "INSTALLATION_NAMESPACE":
 		// The runner's env default (env_vars.py), with the chart's usual namespace.
 		return "robusta"
+	case "RUNNER_SERVICE_ACCOUNT":
+		// The runner's env default (env_vars.py), with the chart's usual release name.
+		return "robusta-runner-service-account"
+	case "KRR_STRATEGY":
+		return "simple" // env_vars-style default in krr.py
 	}
 	// An enum member's name (ResourceChartResourceType.Memory.name) is that name.
 	if parts := strings.Split(lit, "."); len(parts) == 3 && parts[2] == "name" {

@@ -30,6 +30,8 @@ var builtIns = map[string]struct {
 	"java_process_inspector":                   {event: "PodEvent", execs: true},
 	"pod_jmap_pid":                             {event: "PodEvent", execs: true},
 	"pod_jstack_pid":                           {event: "PodEvent", execs: true},
+	"krr_scan":                                 {event: "ExecutionBaseEvent", execs: true},
+	"popeye_scan":                              {event: "ExecutionBaseEvent", execs: true},
 	"python_profiler":                          {event: "PodEvent"},
 	"python_memory":                            {event: "PodEvent"},
 	"debugger_stack_trace":                     {event: "PodEvent"},
