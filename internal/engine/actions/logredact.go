@@ -1,0 +1,254 @@
+package actions
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+)
+
+// namedRegexPattern is Robusta's NamedRegexPattern: one redaction rule.
+type namedRegexPattern struct {
+	Name  string `param:"name" default:"Redacted" doc:"what the match becomes with the NAMED style, upper-cased in brackets: [NAME]"`
+	Regex string `param:"regex" required:"true" doc:"regular expression of the text to hide"`
+}
+
+// logEnricherParams is Robusta's LogEnricherParams, shared by the log actions.
+type logEnricherParams struct {
+	Container             string              `param:"container_name" doc:"container (default: the alert's container label when the pod has it, else the first)"`
+	WarnOnMissingLabel    bool                `param:"warn_on_missing_label" doc:"on an alert that names no pod, add a line saying the logs cannot be fetched (default: add nothing)"`
+	RegexReplacerPatterns []namedRegexPattern `param:"regex_replacer_patterns" doc:"redaction rules ({name, regex}) applied to the log in order"`
+	RegexReplacementStyle string              `param:"regex_replacement_style" enum:"SAME_LENGTH_ASTERISKS|NAMED" doc:"what a redacted match becomes: as many * as it has characters (the default), or [NAME]"`
+	Previous              bool                `param:"previous" doc:"logs of the previous container"`
+	FilterRegex           string              `param:"filter_regex" doc:"keep only the text this regular expression matches, one match per line (Python's re.findall)"`
+}
+
+// Robusta's RegexReplacementStyle names.
+const (
+	styleAsterisks = "SAME_LENGTH_ASTERISKS"
+	styleNamed     = "NAMED"
+)
+
+// logProcessor is what the runner's RobustaPod.get_logs does to a fetched log before
+// attaching it: filter_regex first, then each redaction rule in order.
+type logProcessor struct {
+	filter    *regexp.Regexp
+	replacers []logReplacer
+}
+
+type logReplacer struct {
+	re *regexp.Regexp
+	// named is the [NAME] replacement (a re.sub template); nil means asterisks.
+	named *subTemplate
+}
+
+// newLogProcessor compiles the params once. The patterns are Python regular
+// expressions in the runner; here they are Go's RE2, which has no lookaround or
+// backreferences and whose \d, \w, \s and \b are ASCII only, and whose $ (without
+// (?m)) matches only at the very end, not also before a final newline.
+func newLogProcessor(filterRegex string, patterns []namedRegexPattern, style string) (*logProcessor, error) {
+	p := &logProcessor{}
+	if filterRegex != "" {
+		re, err := compilePyRegex(filterRegex)
+		if err != nil {
+			return nil, fmt.Errorf("filter_regex: %w", err)
+		}
+		if re.NumSubexp() > 1 {
+			// re.findall returns tuples then, and the runner's "\n".join of them fails.
+			return nil, fmt.Errorf("filter_regex %q has %d capture groups: the runner's re.findall keeps one group's text at most (make the others non-capturing with (?:...))", filterRegex, re.NumSubexp())
+		}
+		p.filter = re
+	}
+	switch style {
+	case "", styleAsterisks, styleNamed:
+	default:
+		// The runner looks the name up in its enum (RegexReplacementStyle[...]).
+		return nil, fmt.Errorf("regex_replacement_style %q is not one of %s, %s", style, styleAsterisks, styleNamed)
+	}
+	for i, rp := range patterns {
+		re, err := compilePyRegex(rp.Regex)
+		if err != nil {
+			return nil, fmt.Errorf("regex_replacer_patterns item %d (%s): %w", i, rp.Name, err)
+		}
+		r := logReplacer{re: re}
+		if style == styleNamed {
+			t, err := parseSubTemplate("["+pyUpper(rp.Name)+"]", re)
+			if err != nil {
+				return nil, fmt.Errorf("regex_replacer_patterns item %d: name %q: %w", i, rp.Name, err)
+			}
+			r.named = t
+		}
+		p.replacers = append(p.replacers, r)
+	}
+	return p, nil
+}
+
+func compilePyRegex(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("regex %q: %v (Go's RE2 has no lookaround or backreferences)", pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return re, nil
+}
+
+// active says whether the processor changes anything.
+func (p *logProcessor) active() bool { return p.filter != nil || len(p.replacers) > 0 }
+
+// apply is get_logs' post-processing: an empty log stays as it is; filter_regex keeps
+// its matches joined by newlines (re.findall: the whole match, or the text of the one
+// group); each rule then replaces all its matches, in the order given.
+func (p *logProcessor) apply(log string) string {
+	if log == "" {
+		return log
+	}
+	if p.filter != nil {
+		log = strings.Join(pyFindall(p.filter, log), "\n")
+		if log == "" {
+			return log
+		}
+	}
+	for _, r := range p.replacers {
+		if r.named != nil {
+			log = r.named.replaceAll(r.re, log)
+			continue
+		}
+		// "*" times len(match): Python counts characters, not bytes.
+		log = r.re.ReplaceAllStringFunc(log, func(m string) string {
+			return strings.Repeat("*", utf8.RuneCountInString(m))
+		})
+	}
+	return log
+}
+
+// pyFindall is re.findall for a pattern of at most one group.
+func pyFindall(re *regexp.Regexp, s string) []string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		switch {
+		case re.NumSubexp() == 0:
+			out = append(out, s[m[0]:m[1]])
+		case m[2] >= 0:
+			out = append(out, s[m[2]:m[3]])
+		default:
+			out = append(out, "") // a group that took no part matches as ""
+		}
+	}
+	return out
+}
+
+// pyUpper is Python's str.upper: full Unicode case mapping (ß becomes SS).
+func pyUpper(s string) string { return cases.Upper(language.Und).String(s) }
+
+// subTemplate is a parsed re.sub replacement string: literal pieces and group
+// references.
+type subTemplate struct {
+	parts []templatePart
+}
+
+type templatePart struct {
+	lit   string
+	group int // -1 for a literal
+}
+
+// parseSubTemplate parses a re.sub template as Python's re does: \\ is a backslash,
+// \N and \NN refer to groups, \0 and three octal digits are characters, a backslash
+// before an ASCII letter other than the standard escapes is an error, and one before
+// anything else stays as it is. The name is upper-cased first, so of the letter
+// escapes only the errors remain.
+func parseSubTemplate(t string, re *regexp.Regexp) (*subTemplate, error) {
+	var parts []templatePart
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			parts = append(parts, templatePart{lit: lit.String(), group: -1})
+			lit.Reset()
+		}
+	}
+	isOct := func(b byte) bool { return b >= '0' && b <= '7' }
+	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c != '\\' {
+			lit.WriteByte(c)
+			continue
+		}
+		if i+1 == len(t) {
+			return nil, fmt.Errorf(`bad escape (end of pattern): the runner's re.sub refuses a trailing \`)
+		}
+		i++
+		c = t[i]
+		switch {
+		case c == '\\':
+			lit.WriteByte('\\')
+		case c == '0':
+			// \0, \0o, \0oo: an octal character code.
+			j := i + 1
+			for j < len(t) && j < i+3 && isOct(t[j]) {
+				j++
+			}
+			v, _ := strconv.ParseUint(t[i:j], 8, 32)
+			lit.WriteRune(rune(v))
+			i = j - 1
+		case isDigit(c):
+			if i+2 < len(t) && isOct(c) && isOct(t[i+1]) && isOct(t[i+2]) {
+				v, _ := strconv.ParseUint(t[i:i+3], 8, 32)
+				if v > 0o377 {
+					return nil, fmt.Errorf(`octal escape \%s is out of range`, t[i:i+3])
+				}
+				lit.WriteRune(rune(v))
+				i += 2
+				break
+			}
+			j := i + 1
+			if j < len(t) && isDigit(t[j]) {
+				j++
+			}
+			g, _ := strconv.Atoi(t[i:j])
+			if g > re.NumSubexp() {
+				return nil, fmt.Errorf("invalid group reference %d: the regex has %d groups", g, re.NumSubexp())
+			}
+			flush()
+			parts = append(parts, templatePart{group: g})
+			i = j - 1
+		case c < utf8.RuneSelf && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'):
+			if e, ok := pyEscapes[c]; ok {
+				lit.WriteByte(e)
+				break
+			}
+			return nil, fmt.Errorf(`bad escape \%c: the runner's re.sub refuses it`, c)
+		default:
+			lit.WriteByte('\\')
+			lit.WriteByte(c)
+		}
+	}
+	flush()
+	return &subTemplate{parts: parts}, nil
+}
+
+var pyEscapes = map[byte]byte{'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
+
+func (t *subTemplate) replaceAll(re *regexp.Regexp, s string) string {
+	if len(t.parts) == 1 && t.parts[0].group < 0 {
+		lit := t.parts[0].lit
+		return re.ReplaceAllLiteralString(s, lit)
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		b.WriteString(s[last:m[0]])
+		for _, p := range t.parts {
+			if p.group < 0 {
+				b.WriteString(p.lit)
+			} else if m[2*p.group] >= 0 {
+				b.WriteString(s[m[2*p.group]:m[2*p.group+1]])
+			}
+		}
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
