@@ -47,9 +47,9 @@ type logReplacer struct {
 }
 
 // newLogProcessor compiles the params once. The patterns are Python regular
-// expressions in the runner; here they are Go's RE2, which has no lookaround or
-// backreferences and whose \d, \w, \s and \b are ASCII only, and whose $ (without
-// (?m)) matches only at the very end, not also before a final newline.
+// expressions in the runner; here they are Go's RE2 (see compilePyRegex), which has
+// no lookaround or backreferences, whose \b is ASCII only, and whose $ (without (?m))
+// matches only at the very end, not also before a final newline.
 func newLogProcessor(filterRegex string, patterns []namedRegexPattern, style string) (*logProcessor, error) {
 	p := &logProcessor{}
 	if filterRegex != "" {
@@ -87,12 +87,79 @@ func newLogProcessor(filterRegex string, patterns []namedRegexPattern, style str
 	return p, nil
 }
 
+// compilePyRegex compiles a Python pattern for RE2, with Python's Unicode meaning of
+// \d, \w and \s (and their negations outside a class) and \Z as the end of text.
 func compilePyRegex(pattern string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(pattern)
+	re, err := regexp.Compile(pyClasses(pattern))
 	if err != nil {
 		return nil, fmt.Errorf("regex %q: %v (Go's RE2 has no lookaround or backreferences)", pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 	return re, nil
+}
+
+// Python's classes for str patterns, in RE2: \d is any decimal digit, \w any letter,
+// digit or underscore, \s also the Unicode spaces and separators str.isspace() knows.
+const (
+	pyDigit = `\p{Nd}`
+	pyWord  = `\p{L}\p{N}_`
+	pySpace = `\t\n\v\f\r\x{1c}-\x{1f}\x{85}\p{Z}`
+)
+
+// pyClasses rewrites the escapes whose meaning differs between Python's re and RE2.
+// Inside a class the negated \W and \S stay as RE2 reads them (ASCII), since RE2
+// cannot put a negated set inside a class.
+func pyClasses(p string) string {
+	var b strings.Builder
+	inClass, classStart := false, 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			i++
+			e := p[i]
+			switch {
+			case e == 'd':
+				b.WriteString(pyDigit)
+			case e == 'D':
+				b.WriteString(`\P{Nd}`)
+			case e == 'w' && inClass:
+				b.WriteString(pyWord)
+			case e == 'w':
+				b.WriteString("[" + pyWord + "]")
+			case e == 'W' && !inClass:
+				b.WriteString("[^" + pyWord + "]")
+			case e == 's' && inClass:
+				b.WriteString(pySpace)
+			case e == 's':
+				b.WriteString("[" + pySpace + "]")
+			case e == 'S' && !inClass:
+				b.WriteString("[^" + pySpace + "]")
+			case e == 'Z' && !inClass:
+				b.WriteString(`\z`)
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+			continue
+		case c == '[' && !inClass:
+			inClass, classStart = true, i
+			b.WriteByte(c)
+			// A ] first in the class (after an optional ^) is a literal.
+			if i+1 < len(p) && p[i+1] == '^' {
+				i++
+				b.WriteByte('^')
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				i++
+				b.WriteByte(']')
+			}
+			continue
+		case c == ']' && inClass && i > classStart:
+			inClass = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // active says whether the processor changes anything.

@@ -40,6 +40,14 @@ func TestLogProcessor(t *testing.T) {
 		{"no match", "", pw, styleNamed, "nothing secret here\n", "nothing secret here\n"},
 		// Python's len counts characters.
 		{"asterisks per character", "", []namedRegexPattern{{Name: "t", Regex: `token=\S+`}}, "", "token=héllo! x", "************ x"},
+		// Python's \d, \w and \s are Unicode-aware for str patterns; \Z is the end.
+		{"unicode word", "", []namedRegexPattern{{Regex: `token=\w+`}}, "", "token=héllo! x", "***********! x"},
+		{"unicode digits", "", []namedRegexPattern{{Regex: `\d+`}}, "", "id ٣٤5 x", "id *** x"},
+		{"unicode spaces", "", []namedRegexPattern{{Regex: `a\sb`}}, "", "a\u00a0b a\u2003b a\x1cb", "*** *** ***"},
+		{"word in a class", "", []namedRegexPattern{{Regex: `[\w-]+@x`}}, "", "jürgen-k@x", "**********"},
+		{"non-word", "", []namedRegexPattern{{Regex: `\W+`}}, "", "ab, ç!d", "ab**ç*d"},
+		{"negated class of digits", "", []namedRegexPattern{{Regex: `[^\d]+`}}, "", "ab٣c", "**٣*"},
+		{"\\Z is the end of the text", "", []namedRegexPattern{{Regex: `end\Z`}}, "", "end end", "end ***"},
 		// The name goes through str.upper() and then re.sub's template rules.
 		{"full upper-casing", "", []namedRegexPattern{{Name: "straße", Regex: `\d+\.\d+\.\d+\.\d+`}}, styleNamed, "ip 10.0.0.1 x", "ip [STRASSE] x"},
 		{"group reference in the name", "", []namedRegexPattern{{Name: `a\1`, Regex: `(x)y`}}, styleNamed, "xy z", "[Ax] z"},
