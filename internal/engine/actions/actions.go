@@ -86,12 +86,12 @@ func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 		tail = -1
 	}
 	out := &capWriter{max: MaxLogBytes}
-	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, out); err != nil {
+	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, proc.writer(out)); err != nil {
 		return err
 	}
 	data := out.Bytes()
 	if proc.active() {
-		data = []byte(proc.apply(string(data)))
+		data = []byte(proc.finish(data))
 	}
 	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), data)}
 	if out.DroppedBytes() > 0 {

@@ -2,7 +2,9 @@ package actions
 
 import (
 	"fmt"
+	"io"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -36,7 +38,10 @@ const (
 // logProcessor is what the runner's RobustaPod.get_logs does to a fetched log before
 // attaching it: filter_regex first, then each redaction rule in order.
 type logProcessor struct {
-	filter    *regexp.Regexp
+	filter *regexp.Regexp
+	// perLine says the filter gives the same matches line by line as over the whole
+	// text, so it can run while the log streams, before the 1 MiB cap.
+	perLine   bool
 	replacers []logReplacer
 }
 
@@ -62,6 +67,7 @@ func newLogProcessor(filterRegex string, patterns []namedRegexPattern, style str
 			return nil, fmt.Errorf("filter_regex %q has %d capture groups: the runner's re.findall keeps one group's text at most (make the others non-capturing with (?:...))", filterRegex, re.NumSubexp())
 		}
 		p.filter = re
+		p.perLine = lineLocal(re)
 	}
 	switch style {
 	case "", styleAsterisks, styleNamed:
@@ -189,6 +195,104 @@ func (p *logProcessor) apply(log string) string {
 		})
 	}
 	return log
+}
+
+// writer is where the log streams to: through the filter when it can run line by
+// line (each match becomes a line of out), else straight into out.
+func (p *logProcessor) writer(out *capWriter) io.Writer {
+	if p.filter != nil && p.perLine {
+		return &findallWriter{re: p.filter, out: out}
+	}
+	return out
+}
+
+// finish turns what the writer kept into the attached text.
+func (p *logProcessor) finish(kept []byte) string {
+	if p.filter == nil || !p.perLine {
+		return p.apply(string(kept))
+	}
+	// The matches are already there, one per line; the runner joins them with "\n".
+	q := *p
+	q.filter = nil
+	return q.apply(strings.TrimSuffix(string(kept), "\n"))
+}
+
+type findallWriter struct {
+	re  *regexp.Regexp
+	out *capWriter
+}
+
+// Write takes whole lines (as StreamLogs writes them).
+func (w *findallWriter) Write(line []byte) (int, error) {
+	for _, m := range pyFindall(w.re, string(line)) {
+		_, _ = w.out.Write([]byte(m + "\n"))
+	}
+	return len(line), nil
+}
+
+// lineLocal reports whether re finds the same matches in a text as in each of its
+// lines: it cannot match a newline, cannot match the empty string (which would be
+// found at both ends of a line), and has no anchor to the start or end of the text
+// or of a line.
+func lineLocal(re *regexp.Regexp) bool {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return false
+	}
+	t = t.Simplify()
+	return !mayMatchNewline(t) && !mayBeEmpty(t)
+}
+
+func mayMatchNewline(t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpAnyChar, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return true
+	case syntax.OpLiteral:
+		return strings.ContainsRune(string(t.Rune), '\n')
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(t.Rune); i += 2 {
+			if t.Rune[i] <= '\n' && '\n' <= t.Rune[i+1] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range t.Sub {
+		if mayMatchNewline(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func mayBeEmpty(t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return len(t.Rune) == 0
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return false
+	case syntax.OpStar, syntax.OpQuest:
+		return true
+	case syntax.OpPlus, syntax.OpCapture:
+		return mayBeEmpty(t.Sub[0])
+	case syntax.OpRepeat:
+		return t.Min == 0 || mayBeEmpty(t.Sub[0])
+	case syntax.OpConcat:
+		for _, s := range t.Sub {
+			if !mayBeEmpty(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range t.Sub {
+			if mayBeEmpty(s) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // empty match, anchors, word boundaries, no match: zero width
 }
 
 // pyFindall is re.findall for a pattern of at most one group.

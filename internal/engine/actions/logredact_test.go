@@ -121,3 +121,44 @@ func TestPySliceRows(t *testing.T) {
 		}
 	}
 }
+
+// A filter that runs while the log streams gives what the runner's findall over the
+// whole text gives; filters that could differ line by line run on the whole text.
+func TestLogProcessorStreams(t *testing.T) {
+	log := "a ERROR one\nb ok\n\nc ERROR two\nd end"
+	red := []namedRegexPattern{{Name: "n", Regex: `two`}}
+	for _, tc := range []struct {
+		filter  string
+		perLine bool
+	}{
+		{`ERROR \w+`, true},
+		{`ERROR (\w+)`, true},
+		{`.*ERROR.*`, true},
+		{`ERROR|(ok)`, true},
+		{`\bend\b`, true},
+		{`nomatch`, true},
+		{`x*`, false},             // matches the empty string
+		{`^a.*`, false},           // start of the text only
+		{`(?m)^[a-z]`, false},     // line anchors
+		{`ok\s+c`, false},         // \s takes the newline
+		{`[^x]+`, false},          // so does a negated class
+		{`(?s)ok.c`, false},       // and . with s
+		{`ERROR \w+|\n\n`, false}, // a literal newline
+	} {
+		p, err := newLogProcessor(tc.filter, red, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.perLine != tc.perLine {
+			t.Errorf("%s: perLine %v, want %v", tc.filter, p.perLine, tc.perLine)
+		}
+		out := &capWriter{max: MaxLogBytes}
+		w := p.writer(out)
+		for _, l := range strings.SplitAfter(log, "\n") {
+			_, _ = w.Write([]byte(l))
+		}
+		if got, want := p.finish(out.Bytes()), p.apply(log); got != want {
+			t.Errorf("%s: streamed %q, whole text %q", tc.filter, got, want)
+		}
+	}
+}

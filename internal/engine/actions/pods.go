@@ -282,12 +282,12 @@ func jobPods(ctx context.Context, r *engine.Run, p any) error {
 		tail = -1
 	}
 	out := &capWriter{max: MaxLogBytes}
-	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, out); err != nil {
+	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, proc.writer(out)); err != nil {
 		// The runner reads a failed fetch as an empty log, and attaches nothing.
 		r.Notes = append(r.Notes, fmt.Sprintf("job_pod_enricher: no log of pod %s/%s: %v", pod.Namespace, pod.Name, err))
 		return nil
 	}
-	data := proc.apply(string(out.Bytes()))
+	data := proc.finish(out.Bytes())
 	if data == "" {
 		r.Notes = append(r.Notes, fmt.Sprintf("job_pod_enricher: the log of pod %s/%s is empty (after filter_regex), so it is not attached", pod.Namespace, pod.Name))
 		return nil
