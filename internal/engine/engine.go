@@ -41,6 +41,10 @@ type Action struct {
 	// arbitrary code wherever the kubeconfig may exec, so a server only runs them when
 	// it was started with --allow-exec.
 	RunsCommands bool
+	// AnyAlert lets the action run on every alert, also one whose labels name no object
+	// of its event class: the runner hands such alerts to it with no object, and it
+	// handles that itself (logs_enricher's warn_on_missing_label).
+	AnyAlert bool
 	// NewParams returns a pointer to a zero params struct, or nil for none.
 	NewParams func() any
 	Do        func(ctx context.Context, r *Run, params any) error
@@ -73,7 +77,9 @@ func Names() []string {
 }
 
 // Accepts reports whether the action can run on e (see Event.Yields).
-func (a *Action) Accepts(e *Event) bool { return e.Yields(a.Event) }
+func (a *Action) Accepts(e *Event) bool {
+	return e.Yields(a.Event) || (a.AnyAlert && e.Class == AlertEvent)
+}
 
 // IncompatibleError says an action was given an event it cannot run on.
 type IncompatibleError struct{ Action, Wanted, Got, Hint string }

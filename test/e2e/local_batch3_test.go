@@ -365,8 +365,9 @@ func TestLocalForeignLogs(t *testing.T) {
 	if b.Name != "collector.log" || string(b.Data) != "shipping 12 records\nERROR: upstream refused\n" {
 		t.Fatalf("log block: %+v %q", b, b.Data)
 	}
-	f, _ = runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=collector", "filter_regex=ERROR")
-	if b := f.block(t, 0, 0); f.Enrichments[0].Title != "Logs" || string(b.Data) != "ERROR: upstream refused\n" {
+	// filter_regex is the runner's re.findall: the matches, joined by newlines.
+	f, _ = runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=collector", "filter_regex=ERROR.*")
+	if b := f.block(t, 0, 0); f.Enrichments[0].Title != "Logs" || string(b.Data) != "ERROR: upstream refused" {
 		t.Fatalf("filtered: %+v", f)
 	}
 	f, r := runFinding(t, env, "local", "run", "foreign_logs_enricher", "label_selectors=app=nothing-b3")

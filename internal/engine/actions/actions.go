@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
@@ -24,7 +25,7 @@ func init() {
 		NewParams: func() any { return &createFindingParams{} }, Do: createFinding})
 	engine.Register(&engine.Action{Name: "logs_enricher", Event: "PodEvent",
 		Doc:       "Attach the pod's container logs as a file",
-		NewParams: func() any { return &logsParams{} }, Do: logsEnricher})
+		NewParams: func() any { return &logsParams{} }, Do: logsEnricher, AnyAlert: true})
 	engine.Register(&engine.Action{Name: "delete_pod", Event: "PodEvent", Mutating: true,
 		Doc: "Delete the pod (server-side dry run unless --apply)", Do: deletePod})
 }
@@ -57,39 +58,42 @@ func createFinding(_ context.Context, r *engine.Run, p any) error {
 }
 
 type logsParams struct {
-	Container   string `param:"container_name" doc:"container (default: the first)"`
-	Previous    bool   `param:"previous" doc:"logs of the previous container"`
-	Tail        int64  `param:"tail" doc:"last N lines (default: all, capped at 1 MiB)"`
-	FilterRegex string `param:"filter_regex" doc:"keep only lines matching this regular expression"`
+	logEnricherParams
+	Tail int64 `param:"tail" doc:"last N lines (default: all, capped at 1 MiB)"`
 }
 
+// logsEnricher is the runner's start_log_enrichment for the event's pod.
 func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*logsParams)
+	proc, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle)
+	if err != nil {
+		return &engine.ParamsError{Action: "logs_enricher", Err: err}
+	}
 	pod := r.Event.Pod()
-	container := params.Container
-	if container == "" && len(pod.Spec.Containers) > 0 {
-		container = pod.Spec.Containers[0].Name
-	}
-	var re *regexp.Regexp
-	if params.FilterRegex != "" {
-		var err error
-		if re, err = regexp.Compile(params.FilterRegex); err != nil {
-			return fmt.Errorf("filter_regex: %v", err)
+	if pod == nil {
+		// Only an alert gets here (the action takes any alert, as the runner's does):
+		// one whose labels name no pod, or a pod that is gone.
+		if params.WarnOnMissingLabel {
+			r.Finding.AddEnrichment("", engine.Markdown("Cannot fetch logs because the pod is unknown. The alert has no `pod` label"))
+			return nil
 		}
+		r.Notes = append(r.Notes, "logs_enricher: the alert names no pod, so it added nothing (as the runner does; set warn_on_missing_label to add a line saying so)")
+		return nil
 	}
+	container := logContainer(r.Event, pod, params.Container)
 	tail := params.Tail
 	if tail <= 0 {
 		tail = -1
 	}
 	out := &capWriter{max: MaxLogBytes}
-	var w interface{ Write([]byte) (int, error) } = out
-	if re != nil {
-		w = &filterWriter{re: re, next: out}
-	}
-	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, w); err != nil {
+	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, proc.writer(out)); err != nil {
 		return err
 	}
-	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), out.Bytes())}
+	data := out.Bytes()
+	if proc.active() {
+		data = []byte(proc.finish(data))
+	}
+	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), data)}
 	if out.DroppedBytes() > 0 {
 		blocks = append([]engine.Block{engine.Markdown(fmt.Sprintf("Logs cut to the last %s: %d earlier lines (%s) left out. Set tail to choose how many lines to keep.",
 			cli.HumanBytes(MaxLogBytes), out.DroppedLines(), cli.HumanBytes(out.DroppedBytes())))}, blocks...)
@@ -99,17 +103,26 @@ func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 	return nil
 }
 
-type filterWriter struct {
-	re   *regexp.Regexp
-	next *capWriter
-}
-
-func (f *filterWriter) Write(p []byte) (int, error) {
-	// StreamLogs writes whole lines.
-	if f.re.Match(p) {
-		_, _ = f.next.Write(p)
+// logContainer is the container whose log the runner fetches: container_name, else
+// the alert's container label when the pod has a container of that name, else the
+// pod's first container.
+func logContainer(e *engine.Event, pod *corev1.Pod, name string) string {
+	if name != "" {
+		return name
 	}
-	return len(p), nil
+	if e.Alert != nil {
+		if c := e.Alert.Labels["container"]; c != "" {
+			for _, s := range allStatuses(pod) {
+				if s.Name == c {
+					return c
+				}
+			}
+		}
+	}
+	if len(pod.Spec.Containers) > 0 {
+		return pod.Spec.Containers[0].Name
+	}
+	return ""
 }
 
 func contains(list []string, s string) bool {

@@ -103,7 +103,7 @@ func podOOMKiller(ctx context.Context, r *engine.Run, p any) error {
 	}
 
 	if params.AttachLogs && containerName != "" {
-		if err := logsEnricher(ctx, r, &logsParams{Container: containerName}); err != nil {
+		if err := logsEnricher(ctx, r, &logsParams{logEnricherParams: logEnricherParams{Container: containerName}}); err != nil {
 			return err
 		}
 	}

@@ -14,13 +14,6 @@ import (
 // would use it). These are params, not actions: every class-A action is registered.
 // Each entry must still be missing, so the list only shrinks.
 var robustaParamsNotTaken = map[string][]string{
-	// log redaction and the missing-label warning of LogEnricherParams
-	"logs_enricher":               {"warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style"},
-	"foreign_logs_enricher":       {"warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style"},
-	"alert_foreign_logs_enricher": {"warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style"},
-	"report_crash_loop":           {"regex_replacer_patterns", "regex_replacement_style"},
-	"job_pod_enricher": {"container_name", "warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style",
-		"previous", "filter_regex", "max_events", "events", "logs"},
 	// the dependent pods' events of ExtendedEventEnricherParams
 	"deployment_events_enricher":  {"max_pods"},
 	"resource_events_enricher":    {"dependent_pod_mode", "max_pods"},

@@ -15,7 +15,7 @@ import (
 // and each entry here must still be a difference.
 var engineOnlyParams = map[string]string{
 	"logs_enricher.tail":                              "caps the log fetched to this machine; Robusta's LogEnricherParams has no tail (the runner ignores it)",
-	"job_pod_enricher.tail":                           "the same cap for each job pod's log",
+	"job_pod_enricher.tail":                           "the same cap for the job pod's log",
 	"show_stackoverflow_search.stackexchange_api_url": "the runner always asks the public Stack Exchange API; locally a mirror, proxy or test server can stand in",
 }
 

@@ -51,7 +51,7 @@ func restartLoopReporter(ctx context.Context, r *engine.Run, params any) error {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Pod %s was reported less than %d seconds ago (rate_limit); not reported again.", pod.Name, p.RateLimit)))
 		return nil
 	}
-	crashingPodFinding(ctx, r, pod, crashing)
+	crashingPodFinding(ctx, r, pod, crashing, nil)
 	return nil
 }
 

@@ -22,9 +22,7 @@ func init() {
 
 // foreignLogParams is Robusta's ForeignLogParams (LogEnricherParams plus two).
 type foreignLogParams struct {
-	Container      string   `param:"container_name" doc:"container (default: the first)"`
-	Previous       bool     `param:"previous" doc:"logs of the previous container"`
-	FilterRegex    string   `param:"filter_regex" doc:"keep only lines matching this regular expression"`
+	logEnricherParams
 	LabelSelectors []string `param:"label_selectors" required:"true" doc:"label selectors tried in order; the first that finds pods (in any namespace) is used"`
 	TitleOverride  string   `param:"title_override" doc:"the enrichment's title, templated from each pod ($name, ${labels.app}, ...)"`
 }
@@ -79,6 +77,10 @@ func alertForeignLogs(ctx context.Context, r *engine.Run, p any) error {
 
 func foreignLogs(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*foreignLogParams)
+	// Bad patterns are the user's to fix before any pod is listed.
+	if _, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle); err != nil {
+		return &engine.ParamsError{Action: "foreign_logs_enricher", Err: err}
+	}
 	cs, err := r.KF.Clientset()
 	if err != nil {
 		return err
@@ -100,7 +102,9 @@ func foreignLogs(ctx context.Context, r *engine.Run, p any) error {
 			// The pod's logs are fetched as logs_enricher fetches them, into this finding.
 			sub := *r
 			sub.Event = engine.ResourceEvent("Pod", &unstructured.Unstructured{Object: obj})
-			lp := &logsParams{Container: params.Container, Previous: params.Previous, FilterRegex: params.FilterRegex}
+			// The runner picks the container from the triggering alert's labels.
+			sub.Event.Alert = r.Event.Alert
+			lp := &logsParams{logEnricherParams: params.logEnricherParams}
 			if err := logsEnricher(ctx, &sub, lp); err != nil {
 				return err
 			}
@@ -121,6 +125,12 @@ func foreignLogs(ctx context.Context, r *engine.Run, p any) error {
 		}
 		return nil
 	}
-	noteSkip(r, "foreign_logs_enricher", "no pod matches any of the label selectors "+strings.Join(params.LabelSelectors, " | "))
+	// The runner only logs this, whatever warn_on_missing_label says: that flag is about
+	// an alert without a pod label, and the pods here come from the selectors.
+	why := "no pod matches any of the label selectors " + strings.Join(params.LabelSelectors, " | ")
+	if params.WarnOnMissingLabel {
+		why += " (warn_on_missing_label adds a line only for an alert without a pod label)"
+	}
+	noteSkip(r, "foreign_logs_enricher", why)
 	return nil
 }

@@ -16,7 +16,8 @@ func init() {
 	engine.Register(&engine.Action{Name: "pod_issue_investigator", Event: "PodEvent",
 		Doc: "Explain in plain words what is wrong with the pod: scheduling, waiting reasons, last terminations, restarts, warning events", Do: investigatePod})
 	engine.Register(&engine.Action{Name: "report_crash_loop", Event: "PodEvent",
-		Doc: "Report the pod's crash-looping containers with their restarts, last exit and previous logs", Do: reportCrashLoop})
+		Doc:       "Report the pod's crash-looping containers with their restarts, last exit and previous logs",
+		NewParams: func() any { return &reportCrashLoopParams{} }, Do: reportCrashLoop})
 	engine.Register(&engine.Action{Name: "image_pull_backoff_reporter", Event: "PodEvent",
 		Doc: "Report the images the pod cannot pull and why (missing image, denied access, unreachable registry)", Do: imagePullBackoff})
 }
@@ -167,7 +168,18 @@ func firstSentence(s string) string {
 	return s
 }
 
-func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
+// reportCrashLoopParams is Robusta's ReportCrashLoopParams: redaction of the logs.
+type reportCrashLoopParams struct {
+	RegexReplacerPatterns []namedRegexPattern `param:"regex_replacer_patterns" doc:"redaction rules ({name, regex}) applied to the logs in order"`
+	RegexReplacementStyle string              `param:"regex_replacement_style" default:"SAME_LENGTH_ASTERISKS" enum:"SAME_LENGTH_ASTERISKS|NAMED" doc:"what a redacted match becomes: as many * as it has characters, or [NAME]"`
+}
+
+func reportCrashLoop(ctx context.Context, r *engine.Run, p any) error {
+	params := p.(*reportCrashLoopParams)
+	proc, err := newLogProcessor("", params.RegexReplacerPatterns, params.RegexReplacementStyle)
+	if err != nil {
+		return &engine.ParamsError{Action: "report_crash_loop", Err: err}
+	}
 	pod := r.Event.Pod()
 	var crashing []corev1.ContainerStatus
 	for _, c := range allStatuses(pod) {
@@ -179,13 +191,14 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, _ any) error {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("No container of pod %s is crash looping.", pod.Name)))
 		return nil
 	}
-	crashingPodFinding(ctx, r, pod, crashing)
+	crashingPodFinding(ctx, r, pod, crashing, proc)
 	return nil
 }
 
 // crashingPodFinding is the crash-loop finding: per crashing container its status,
 // how its last run ended and the logs of that run.
-func crashingPodFinding(ctx context.Context, r *engine.Run, pod *corev1.Pod, crashing []corev1.ContainerStatus) {
+// proc (nil for none) redacts the logs.
+func crashingPodFinding(ctx context.Context, r *engine.Run, pod *corev1.Pod, crashing []corev1.ContainerStatus, proc *logProcessor) {
 	r.Finding.Title = fmt.Sprintf("Crashing pod %s in namespace %s", pod.Name, pod.Namespace)
 	r.Finding.Severity = engine.High
 	r.Finding.AggregationKey = "CrashLoopBackoff"
@@ -199,7 +212,11 @@ func crashingPodFinding(ctx context.Context, r *engine.Run, pod *corev1.Pod, cra
 		if err != nil {
 			blocks = append(blocks, engine.Markdown(fmt.Sprintf("Logs of the previous run unavailable: %v", err)))
 		} else {
-			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.previous.log", pod.Name, c.Name), out.Bytes()))
+			data := out.Bytes()
+			if proc != nil && proc.active() {
+				data = []byte(proc.apply(string(data)))
+			}
+			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.previous.log", pod.Name, c.Name), data))
 		}
 		r.Finding.AddEnrichment("Container "+c.Name, blocks...)
 	}

@@ -227,50 +227,137 @@ func share(q, of resource.Quantity) string {
 	return fmt.Sprintf("%s (%d%%)", q.String(), q.MilliValue()*100/of.MilliValue())
 }
 
-// maxJobPods bounds how many pods job_pod_enricher attaches logs of.
-const maxJobPods = 10
-
+// jobPodParams is Robusta's JobPodEnricherParams (EventEnricherParams and
+// LogEnricherParams, with events and logs switches).
 type jobPodParams struct {
-	Tail          int64    `param:"tail" default:"100" doc:"last N log lines of each pod"`
-	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types of the pods to show (Warning, Normal)"`
+	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events of the pod to show"`
+	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types of the pod to show (Warning, Normal)"`
+	logEnricherParams
+	Events bool  `param:"events" default:"true" doc:"attach the pod's events"`
+	Logs   bool  `param:"logs" default:"true" doc:"attach the pod's log"`
+	Tail   int64 `param:"tail" doc:"last N log lines (default: all, capped at 1 MiB)"`
 }
 
+// jobPods is the runner's job_pod_enricher: the events and the log of the job's
+// latest pod (by start time). As in the runner, the log is always the pod's first
+// container's: container_name and warn_on_missing_label are taken but not used.
 func jobPods(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*jobPodParams)
-	pods, err := ownedPods(ctx, r)
+	proc, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle)
+	if err != nil {
+		return &engine.ParamsError{Action: "job_pod_enricher", Err: err}
+	}
+	if params.Container != "" {
+		r.Notes = append(r.Notes, "job_pod_enricher: container_name is not used (the runner reads the first container's log too)")
+	}
+	job := r.Event.Obj
+	pod, err := jobLatestPod(ctx, r)
 	if err != nil {
 		return err
 	}
-	if len(pods) == 0 {
-		r.Finding.AddEnrichment("Job pods", engine.Markdown("The job has no pods (they may have been cleaned up)."))
+	if pod == nil {
+		noteSkip(r, "job_pod_enricher", fmt.Sprintf("job %s/%s has no pods", job.GetNamespace(), job.GetName()))
 		return nil
 	}
-	r.Finding.AddEnrichment("Job pods", podsTable(pods))
-	// Logs and events of the newest pods only: a job of many completions would
-	// otherwise make a finding of hundreds of files.
-	sort.SliceStable(pods, func(i, j int) bool { return pods[j].CreationTimestamp.Before(&pods[i].CreationTimestamp) })
-	if len(pods) > maxJobPods {
-		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Logs and events of the %d newest pods of %d.", maxJobPods, len(pods))))
-		pods = pods[:maxJobPods]
-	}
-	types := params.IncludedTypes
-	for _, pod := range pods {
-		var blocks []engine.Block
-		for _, c := range pod.Spec.Containers {
-			out := &capWriter{max: MaxLogBytes}
-			err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: c.Name, Tail: params.Tail}, out)
-			if err != nil {
-				blocks = append(blocks, engine.Markdown(fmt.Sprintf("Logs of %s unavailable: %v", c.Name, err)))
-				continue
-			}
-			blocks = append(blocks, engine.File(fmt.Sprintf("%s.%s.log", pod.Name, c.Name), out.Bytes()))
-		}
-		evs, err := listEvents(ctx, r, "Pod", pod.Namespace, pod.Name, types)
+	if params.Events {
+		b, ok, err := resourceEventsTable(ctx, r, "*Job pod events:*", "Pod", pod.Name, pod.Namespace, params.IncludedTypes, 0)
 		if err != nil {
 			return err
 		}
-		blocks = append(blocks, eventsBlock(evs, 0, "this pod"))
-		r.Finding.AddEnrichment("Pod "+pod.Name, blocks...)
+		if ok {
+			r.Finding.AddEnrichment("", pySliceRows(b, params.MaxEvents))
+		} else {
+			r.Notes = append(r.Notes, fmt.Sprintf("job_pod_enricher: no events of pod %s/%s, so no events table", pod.Namespace, pod.Name))
+		}
 	}
+	if !params.Logs {
+		return nil
+	}
+	container := ""
+	if len(pod.Spec.Containers) > 0 {
+		container = pod.Spec.Containers[0].Name
+	}
+	tail := params.Tail
+	if tail <= 0 {
+		tail = -1
+	}
+	out := &capWriter{max: MaxLogBytes}
+	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, proc.writer(out)); err != nil {
+		// The runner reads a failed fetch as an empty log, and attaches nothing.
+		r.Notes = append(r.Notes, fmt.Sprintf("job_pod_enricher: no log of pod %s/%s: %v", pod.Namespace, pod.Name, err))
+		return nil
+	}
+	data := proc.finish(out.Bytes())
+	if data == "" {
+		r.Notes = append(r.Notes, fmt.Sprintf("job_pod_enricher: the log of pod %s/%s is empty (after filter_regex), so it is not attached", pod.Namespace, pod.Name))
+		return nil
+	}
+	b := engine.File(pod.Name+".log", []byte(data))
+	b.Truncated = int(out.DroppedBytes())
+	r.Finding.AddEnrichment("", b)
 	return nil
+}
+
+// pySliceRows keeps the rows of a table as Python's rows[:n] does (a negative n drops
+// that many from the end), counting what it left out.
+func pySliceRows(b engine.Block, n int64) engine.Block {
+	total := int64(len(b.Rows))
+	keep := n
+	if keep < 0 {
+		keep = max(total+keep, 0)
+	}
+	if keep < total {
+		b.Rows = b.Rows[:keep]
+		b.Truncated = int(total - keep)
+	}
+	return b
+}
+
+// jobLatestPod is the runner's get_job_latest_pod: the job's pods, found by its
+// controller-uid label, else its selector, else its job-name label, the one started
+// last. (The runner fails comparing a pod without a start time with others; here such
+// a pod counts as the oldest.)
+func jobLatestPod(ctx context.Context, r *engine.Run) (*corev1.Pod, error) {
+	job := r.Event.Obj
+	var sel string
+	if uid := job.GetLabels()["controller-uid"]; uid != "" {
+		sel = "controller-uid=" + uid
+	} else if raw, ok, _ := unstructured.NestedMap(job.Object, "spec", "selector"); ok {
+		var ls metav1.LabelSelector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+			return nil, fmt.Errorf("selector of job %s: %w", job.GetName(), err)
+		}
+		s, err := metav1.LabelSelectorAsSelector(&ls)
+		if err != nil {
+			return nil, fmt.Errorf("selector of job %s: %w", job.GetName(), err)
+		}
+		sel = s.String()
+	}
+	if sel == "" {
+		name := job.GetLabels()["job-name"]
+		if name == "" {
+			return nil, nil
+		}
+		sel = "job-name=" + name
+	}
+	cs, err := r.KF.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.CoreV1().Pods(job.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, r.KF.Explain(err, "list", "pods", job.GetNamespace())
+	}
+	if len(list.Items) == 0 {
+		return nil, nil
+	}
+	start := func(p *corev1.Pod) time.Time {
+		if p.Status.StartTime == nil {
+			return time.Time{}
+		}
+		return p.Status.StartTime.Time
+	}
+	// Python's sort(reverse=True) is stable: of equal start times the first listed wins.
+	sort.SliceStable(list.Items, func(i, j int) bool { return start(&list.Items[i]).After(start(&list.Items[j])) })
+	return &list.Items[0], nil
 }
