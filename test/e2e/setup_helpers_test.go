@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,15 +86,17 @@ type bgProc struct {
 	done         chan error
 }
 
+// lockedWriter writes to w under mu, so the test can read w while the process
+// writes.
 type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
+	mu *sync.Mutex
+	w  io.Writer
 }
 
 func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.buf.Write(p)
+	return w.w.Write(p)
 }
 
 // startBackground starts the binary with args; it is killed when the test ends.
@@ -188,7 +191,7 @@ func startStream(t *testing.T, ctx context.Context, env []string, args ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Stderr = lockedBuilder{&p.mu, &p.stderr}
+	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,17 +207,6 @@ func startStream(t *testing.T, ctx context.Context, env []string, args ...string
 		p.mu.Unlock()
 	}()
 	return p
-}
-
-type lockedBuilder struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w lockedBuilder) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 // stderrText is what the binary has written to stderr so far.
