@@ -328,7 +328,7 @@ func runGenConfig(o *Options) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(target, data); err != nil {
+		if err := fileio.WriteAtomic(target, data); err != nil {
 			return err
 		}
 	}
@@ -473,42 +473,6 @@ func resolveLinks(path string) (string, error) {
 		path = dest
 	}
 	return "", cli.UsageErrorf("--output-path: more than %d symlinks in a row (a loop?) ending at %s", maxLinks, path)
-}
-
-// writeAtomic writes data to a temp file (mode 0600: it holds secrets) beside path and
-// renames it into place, so a reader never sees half a file. path must not be a
-// symlink (see resolveLinks).
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// The rename is durable once the folder is synced; a failure here changes nothing
-	// the user can act on, the file is in place.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 func summary(o *Options, toStdout bool) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/cmdutil"
+	"github.com/robusta-dev/robusta-go/internal/fileio"
 	"github.com/robusta-dev/robusta-go/internal/selfhost"
 )
 
@@ -158,43 +159,14 @@ func runGenConfig(o *Options) error {
 		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "By using the self-hosted platform you agree to its terms of service: %s\n", TermsURL)
-	if err := writeAtomic(values, []byte(yb.String())); err != nil {
+	if err := fileio.WriteAtomic(values, []byte(yb.String())); err != nil {
 		return err
 	}
-	if err := writeAtomic(profile, jb); err != nil {
+	if err := fileio.WriteAtomic(profile, jb); err != nil {
 		return err
 	}
 	s := o.IO.Styles()
 	fmt.Fprintf(o.IO.Out, "%s Wrote %s and %s (keep them: they hold the platform's secrets)\n", s.SuccessIcon(), s.Bold(values), s.Bold(profile))
 	fmt.Fprintf(o.IO.Out, "Point this CLI at the platform with: %s\n", s.Accent("export ROBUSTA_BACKEND_PROFILE="+profile))
-	return nil
-}
-
-// writeAtomic writes data with mode 0600 to a temp file beside path and renames it
-// into place, so no reader sees half a file and no other user can read the secrets.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

@@ -148,26 +148,17 @@ var ErrTimeout = errors.New("helper pod timed out")
 // ExecIn returns, in every case. A command that exits non-zero returns its output
 // and a *kube.ExitError.
 func ExecIn(ctx context.Context, kf *kube.Factory, pod *corev1.Pod, command string) (string, error) {
-	o := FromContext(ctx)
-	cs, err := kf.Clientset()
+	r, err := startPod(ctx, kf, pod)
 	if err != nil {
 		return "", err
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 6 * time.Minute
-	}
-	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	created, err := createPod(ctx, cs, pod)
-	if err != nil {
-		return "", err
-	}
-	defer Delete(cs, created.Namespace, created.Name)
+	defer r.end()
+	cs, created, runCtx := r.cs, r.pod, r.runCtx
 	if ctx.Err() != nil {
 		return "", timeoutOr(ctx, runCtx, ctx.Err(), created)
 	}
 
-	stop := spin(o.Progress, fmt.Sprintf("waiting for helper pod %s/%s", created.Namespace, created.Name))
+	stop := spin(r.progress, fmt.Sprintf("waiting for helper pod %s/%s", created.Namespace, created.Name))
 	defer stop()
 	if err := waitPhase(runCtx, cs, created.Namespace, created.Name, corev1.PodRunning); err != nil {
 		return "", timeoutOr(ctx, runCtx, err, created)
@@ -201,24 +192,13 @@ func ExecIn(ctx context.Context, kf *kube.Factory, pod *corev1.Pod, command stri
 	return stdout.String() + stderr.String(), nil
 }
 
-// createTimeout bounds a single create call; it is not cut short by Ctrl-C.
-const createTimeout = 30 * time.Second
-
-// createPod sends the create on a context that Ctrl-C and the run's timeout do not
-// cancel. A create cancelled in flight can still be carried out by the API server
-// after the client stopped listening, leaving a pod nobody deletes; waiting the few
-// milliseconds for the answer means the caller always knows whether the pod exists.
-// When even that answer is lost (a transport error), the pod is deleted by name in
-// case the server made it.
+// createPod creates pod through createDetached (see there why Ctrl-C does not cut
+// the create short).
 func createPod(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) (*corev1.Pod, error) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	defer cancel()
-	created, err := cs.CoreV1().Pods(pod.Namespace).Create(cctx, pod, metav1.CreateOptions{})
+	created, err := createDetached(ctx, func(cctx context.Context) (*corev1.Pod, error) {
+		return cs.CoreV1().Pods(pod.Namespace).Create(cctx, pod, metav1.CreateOptions{})
+	}, func() { Delete(cs, pod.Namespace, pod.Name) })
 	if err != nil {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			Delete(cs, pod.Namespace, pod.Name)
-		}
 		return nil, explainCreate(err, pod)
 	}
 	return created, nil
@@ -228,22 +208,13 @@ func createPod(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) (*
 // Succeeded (a Failed pod is an error) and returns its log. The pod is deleted before
 // RunPod returns, in every case.
 func RunPod(ctx context.Context, kf *kube.Factory, pod *corev1.Pod) (string, error) {
-	o := FromContext(ctx)
-	cs, err := kf.Clientset()
+	r, err := startPod(ctx, kf, pod)
 	if err != nil {
 		return "", err
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 6 * time.Minute
-	}
-	runCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	created, err := createPod(ctx, cs, pod)
-	if err != nil {
-		return "", err
-	}
-	defer Delete(cs, created.Namespace, created.Name)
-	stop := spin(o.Progress, fmt.Sprintf("waiting for helper pod %s/%s to finish", created.Namespace, created.Name))
+	defer r.end()
+	cs, created, runCtx := r.cs, r.pod, r.runCtx
+	stop := spin(r.progress, fmt.Sprintf("waiting for helper pod %s/%s to finish", created.Namespace, created.Name))
 	defer stop()
 	if err := waitPhase(runCtx, cs, created.Namespace, created.Name, corev1.PodSucceeded); err != nil {
 		return "", timeoutOr(ctx, runCtx, err, created)
@@ -277,19 +248,8 @@ func explainCreate(err error, pod *corev1.Pod) error {
 // Delete removes the pod without a grace period, on a context of its own so that a
 // cancelled run still cleans up, and waits (briefly) until it is gone.
 func Delete(cs kubernetes.Interface, namespace, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	zero := int64(0)
-	err := cs.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	if err != nil {
-		return
-	}
-	for ctx.Err() == nil {
-		if _, err := cs.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	deleteAndWait(cs.CoreV1().Pods(namespace), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 }
 
 func waitPhase(ctx context.Context, cs kubernetes.Interface, namespace, name string, want corev1.PodPhase) error {

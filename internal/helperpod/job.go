@@ -2,7 +2,6 @@ package helperpod
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -86,12 +85,7 @@ type JobResult struct {
 // zero uses the --helper-timeout of ctx, else 6 minutes.
 func RunJob(ctx context.Context, kf *kube.Factory, job *batchv1.Job, timeout time.Duration) (*JobResult, error) {
 	o := FromContext(ctx)
-	if o.Timeout > 0 {
-		timeout = o.Timeout
-	}
-	if timeout <= 0 {
-		timeout = 6 * time.Minute
-	}
+	timeout = runTimeout(o, timeout)
 	cs, err := kf.Clientset()
 	if err != nil {
 		return nil, err
@@ -142,16 +136,13 @@ func CreateJob(ctx context.Context, kf *kube.Factory, job *batchv1.Job) (*batchv
 	return createJob(ctx, cs, job)
 }
 
-// createJob creates on a context Ctrl-C does not cancel, for the reason createPod gives.
+// createJob creates job through createDetached (see there why Ctrl-C does not cut
+// the create short).
 func createJob(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job) (*batchv1.Job, error) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	defer cancel()
-	created, err := cs.BatchV1().Jobs(job.Namespace).Create(cctx, job, metav1.CreateOptions{})
+	created, err := createDetached(ctx, func(cctx context.Context) (*batchv1.Job, error) {
+		return cs.BatchV1().Jobs(job.Namespace).Create(cctx, job, metav1.CreateOptions{})
+	}, func() { DeleteJob(cs, job.Namespace, job.Name) })
 	if err != nil {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			DeleteJob(cs, job.Namespace, job.Name)
-		}
 		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 			return nil, fmt.Errorf("create helper job in namespace %s: %w (helper jobs run where the runner does: install Robusta there first, or pass the action's namespace param where it has one)", job.Namespace, err)
 		}
@@ -203,18 +194,8 @@ func jobPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job) (*co
 // context of its own so a cancelled run still cleans up, and waits briefly until
 // the Job is gone.
 func DeleteJob(cs kubernetes.Interface, namespace, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	fg := metav1.DeletePropagationForeground
-	if err := cs.BatchV1().Jobs(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
-		return
-	}
-	for ctx.Err() == nil {
-		if _, err := cs.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	deleteAndWait(cs.BatchV1().Jobs(namespace), name, metav1.DeleteOptions{PropagationPolicy: &fg})
 }
 
 // podLog reads the whole log of the pod's first container.
@@ -234,26 +215,11 @@ func CreatePVC(ctx context.Context, kf *kube.Factory, claim *corev1.PersistentVo
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	defer cancel()
-	remove = func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Delete(dctx, claim.Name, metav1.DeleteOptions{}); err != nil {
-			return
-		}
-		for dctx.Err() == nil {
-			if _, err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Get(dctx, claim.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if _, err := cs.CoreV1().PersistentVolumeClaims(claim.Namespace).Create(cctx, claim, metav1.CreateOptions{}); err != nil {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			remove()
-		}
+	claims := cs.CoreV1().PersistentVolumeClaims(claim.Namespace)
+	remove = func() { deleteAndWait(claims, claim.Name, metav1.DeleteOptions{}) }
+	if _, err := createDetached(ctx, func(cctx context.Context) (*corev1.PersistentVolumeClaim, error) {
+		return claims.Create(cctx, claim, metav1.CreateOptions{})
+	}, remove); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("claim %s/%s already exists (left from an earlier benchmark?): delete it or pass another pvc_name", claim.Namespace, claim.Name)
 		}
@@ -270,27 +236,12 @@ func HoldDeployment(ctx context.Context, kf *kube.Factory, dep *appsv1.Deploymen
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	defer cancel()
-	remove := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		fg := metav1.DeletePropagationForeground
-		if err := cs.AppsV1().Deployments(dep.Namespace).Delete(dctx, dep.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
-			return
-		}
-		for dctx.Err() == nil {
-			if _, err := cs.AppsV1().Deployments(dep.Namespace).Get(dctx, dep.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if _, err := cs.AppsV1().Deployments(dep.Namespace).Create(cctx, dep, metav1.CreateOptions{}); err != nil {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			remove()
-		}
+	deps := cs.AppsV1().Deployments(dep.Namespace)
+	fg := metav1.DeletePropagationForeground
+	remove := func() { deleteAndWait(deps, dep.Name, metav1.DeleteOptions{PropagationPolicy: &fg}) }
+	if _, err := createDetached(ctx, func(cctx context.Context) (*appsv1.Deployment, error) {
+		return deps.Create(cctx, dep, metav1.CreateOptions{})
+	}, remove); err != nil {
 		return fmt.Errorf("create deployment %s/%s: %w", dep.Namespace, dep.Name, err)
 	}
 	defer remove()

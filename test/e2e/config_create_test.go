@@ -10,8 +10,6 @@ import (
 	"time"
 
 	expect "github.com/Netflix/go-expect"
-	pseudotty "github.com/creack/pty"
-	"github.com/hinshun/vt10x"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,40 +21,12 @@ import (
 // onPTY runs the binary with args on a pseudo-terminal and lets script answer.
 func onPTY(t *testing.T, env, args []string, script func(c *expect.Console)) (int, string) {
 	t.Helper()
-	pty, tty, err := pseudotty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := vt10x.New(vt10x.WithWriter(tty))
-	var screen strings.Builder
-	c, err := expect.NewConsole(expect.WithStdin(pty), expect.WithStdout(term, &screen), expect.WithCloser(pty, tty),
-		expect.WithDefaultTimeout(20*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
 	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color"}, env...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Tty(), c.Tty(), c.Tty()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(c)
-	}()
-	err = cmd.Wait()
-	_ = c.Tty().Close()
-	<-done
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return code, screen.String()
+	return onTerminal(t, 20*time.Second, func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, binary, args...)
+		cmd.Env = append([]string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color"}, env...)
+		return cmd
+	}, script)
 }
 
 // answerConfirm waits for the question, then for survey's raw mode (its cursor query),

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	expect "github.com/Netflix/go-expect"
-	pseudotty "github.com/creack/pty"
-	"github.com/hinshun/vt10x"
 	"sigs.k8s.io/yaml"
 )
 
@@ -137,41 +135,13 @@ func wizard(t *testing.T, dir string, args []string, script func(c *expect.Conso
 // wizardEnv is wizard with more environment variables.
 func wizardEnv(t *testing.T, dir string, env, args []string, script func(c *expect.Console)) (int, string) {
 	t.Helper()
-	pty, tty, err := pseudotty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := vt10x.New(vt10x.WithWriter(tty))
-	var screen strings.Builder
-	c, err := expect.NewConsole(expect.WithStdin(pty), expect.WithStdout(term, &screen), expect.WithCloser(pty, tty),
-		expect.WithDefaultTimeout(15*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append([]string{"gen-config"}, args...)...)
-	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + filepath.Join(dir, "none")}
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Dir = dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Tty(), c.Tty(), c.Tty()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		script(c)
-	}()
-	err = cmd.Wait()
-	_ = c.Tty().Close()
-	<-done
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return code, screen.String()
+	return onTerminal(t, 15*time.Second, func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, binary, append([]string{"gen-config"}, args...)...)
+		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm-256color", "KUBECONFIG=" + filepath.Join(dir, "none")}
+		cmd.Env = append(cmd.Env, env...)
+		cmd.Dir = dir
+		return cmd
+	}, script)
 }
 
 func TestGenConfigWizard(t *testing.T) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"os"
@@ -220,40 +219,18 @@ func TestSignalsEndLongCommands(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, binary, tc.args...)
-			cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, tc.env...)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			seen := make(chan struct{})
-			go func() {
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					if tc.ready != "" && sc.Text() == tc.ready {
-						close(seen)
-					}
-				}
-			}()
+			p := startStream(t, ctx, tc.env, tc.args...)
+			cmd := p.cmd
 			if tc.ready == "" {
 				time.Sleep(2 * time.Second)
 			} else {
-				select {
-				case <-seen:
-				case <-time.After(20 * time.Second):
-					t.Fatalf("no %q; stderr: %s", tc.ready, stderr.String())
-				}
+				p.waitLine(t, tc.ready, 20*time.Second)
 			}
 			sent := time.Now()
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			took := time.Since(sent)
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -261,7 +238,7 @@ func TestSignalsEndLongCommands(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			r := result{stderr: stderr.String(), code: code}
+			r := result{stderr: p.stderrText(), code: code}
 			if took > 3*time.Second {
 				t.Fatalf("ended %s after the signal\n%s", took, r)
 			}

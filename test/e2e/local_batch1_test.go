@@ -401,13 +401,8 @@ func TestLocalDrain(t *testing.T) {
 }
 
 func TestLocalDeleteJobAndScaleHPA(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "h7-mut"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "once", Namespace: ns},
 		Spec: batchv1.JobSpec{Suspend: new(bool), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}}}
@@ -467,13 +462,8 @@ func TestLocalDeleteJobAndScaleHPA(t *testing.T) {
 // TestLocalRestartNamedRollout: without Argo's CRD a clear error; with it, the
 // Rollout's spec.restartAt is set only with --apply.
 func TestLocalRestartNamedRollout(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "h7-argo"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	r := run(t, env, "local", "run", "restart_named_rollout", "name=api", "namespace="+ns)
 	if r.code != 1 || !strings.Contains(r.stderr, "the cluster serves no argoproj.io/v1alpha1 rollouts (CRD rollouts.argoproj.io): install Argo Rollouts") {
 		t.Fatal(r)

@@ -51,16 +51,9 @@ func rowsEqual(a, b [][]string) bool {
 // TestLocalStatusActions runs the status actions on a Deployment and a DaemonSet the
 // controllers brought up on the kwok node, and the listing actions on them.
 func TestLocalStatusActions(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b2-work"
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
+	fakeNode(t, c)
 	labels := map[string]string{"app": "web"}
 	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
 		NodeSelector: map[string]string{"type": "kwok"},
@@ -217,13 +210,8 @@ func TestLocalStatusActions(t *testing.T) {
 // TestLocalNodeCapacityAndEviction puts pods on a node kwok leaves alone, one of them
 // evicted, and runs the node and eviction actions.
 func TestLocalNodeCapacityAndEviction(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns, nodeName := "b2-node", "evict-node"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName, Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}}}
 	if _, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -363,13 +351,8 @@ func TestLocalNodeCapacityAndEviction(t *testing.T) {
 // TestLocalEventActions reads events through events.k8s.io/v1: events written through
 // that API and through core/v1 about one pod, an event change, and an HPA's alert.
 func TestLocalEventActions(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b2-ev"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	now := time.Now()
 	regarding := corev1.ObjectReference{Kind: "Pod", Name: "api-1", Namespace: ns}
 	var first string
@@ -584,13 +567,8 @@ func TestLocalCRDActions(t *testing.T) {
 // TestLocalEventHistory sweeps the cluster's events: more Warning events than one page
 // holds, so the whole history is there only when the sweep follows continue tokens.
 func TestLocalEventHistory(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b2-hist"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	now := time.Now()
 	event := func(kind, name, typ, reason, msg string, at time.Time) error {
 		_, err := c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{

@@ -56,16 +56,9 @@ func gone(t *testing.T, c *sandbox.Cluster, ns string, kinds map[string][]string
 // TestLocalAlertInputActions runs the third batch (alert-input actions) through the
 // built binary against sandbox objects in the state each is about.
 func TestLocalAlertInputActions(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b3-alerts"
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
+	fakeNode(t, c)
 	gone(t, c, ns, map[string][]string{"statefulset": {"db"}, "hpa": {"db-hpa"}, "service": {"kubelet-a", "kubelet-b"},
 		"pod": {"victim", "agent-old"}, "daemonset": {"agent", "agent-tolerant"}})
 
@@ -321,16 +314,9 @@ func decode(t *testing.T, out string, v any) {
 // TestLocalForeignLogs fetches the logs of pods found by label selector, templated
 // from an alert's subject for alert_foreign_logs_enricher.
 func TestLocalForeignLogs(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b3-logs"
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
+	fakeNode(t, c)
 	gone(t, c, ns, map[string][]string{"pod": {"collector"}})
 	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "collector", Labels: map[string]string{"app": "collector"}},
 		Spec: corev1.PodSpec{NodeName: sandbox.FakeNodeName, Containers: []corev1.Container{{Name: "main", Image: "collector:1"}},

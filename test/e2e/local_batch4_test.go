@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -29,13 +28,8 @@ func description(t *testing.T, out string) string {
 // the title, severity, aggregation key, subject and description the runner's
 // build_event_finding gives, and warning_events_report's first matching group.
 func TestLocalEventReports(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b4-ev"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	mk := func(typ, reason, note string, regarding corev1.ObjectReference) string {
 		t.Helper()
 		evNS := regarding.Namespace
@@ -187,13 +181,8 @@ func TestLocalNodeHealthWatcher(t *testing.T) {
 // TestLocalHPAReachedLimit gives alert_on_hpa_reached_limit an autoscaler whose replica
 // count grew to its maximum, one that changed below it, and one that did not change.
 func TestLocalHPAReachedLimit(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b4-hpa"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	gone(t, c, ns, map[string][]string{"hpa": {"web"}})
 	minR, cpu := int32(1), int32(87)
 	hpa, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
@@ -262,13 +251,8 @@ func TestLocalHPAReachedLimit(t *testing.T) {
 // object its labels name, as an --alert file does; a Deployment's old version comes
 // from the ReplicaSet of a revision.
 func TestLocalAlertNameAndOldRevision(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b4-rev"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	f, _ := runFinding(t, env, "local", "run", "default_enricher", "--alert-name", "HighLoad", "--label", "severity=warning", "--label", "zone=a")
 	if b := f.block(t, f.enrichment(t, "Alert labels"), 0); !rowsEqual(b.Rows, [][]string{{"alertname", "HighLoad"}, {"severity", "warning"}, {"zone", "a"}}) || f.Title != "HighLoad" {
 		t.Fatalf("%+v", f)
@@ -298,16 +282,7 @@ func TestLocalAlertNameAndOldRevision(t *testing.T) {
 	}
 
 	// A Deployment rolled out twice: revision 1 holds the old image.
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{Replicas: int32p(0), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.24"}}}}}}
-	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), "shop", metav1.DeleteOptions{})
-	})
+	createShop(t, c, ns)
 	revisions := func() int {
 		l, err := c.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=shop"})
 		if err != nil {
@@ -316,18 +291,7 @@ func TestLocalAlertNameAndOldRevision(t *testing.T) {
 		return len(l.Items)
 	}
 	waitFor(t, func() bool { return revisions() == 1 }, "revision 1")
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		d.Spec.Template.Spec.Containers[0].Image = "nginx:1.25"
-		_, err = c.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setShopImage(t, c, ns, "nginx:1.25")
 	waitFor(t, func() bool { return revisions() == 2 }, "revision 2")
 	lf, _ := runLinked(t, env, "local", "run", "report_image_changes", "--deployment", ns+"/shop", "--old-revision", "1")
 	if got := onlyBlock(t, lf.finding, "json"); !strings.Contains(got, `"message": "image name: nginx new tag: 1.25 old tag 1.24"`) {

@@ -91,13 +91,8 @@ func TestLocalRestartLoopReporter(t *testing.T) {
 
 // TestLocalCountPodCreations: one run in one process counts the Deployment once.
 func TestLocalCountPodCreations(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b5-count"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	labels := map[string]string{"app": "shop"}
 	_, err := c.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop"},
@@ -121,13 +116,8 @@ func TestLocalCountPodCreations(t *testing.T) {
 // TestLocalCPUThrottling covers the enricher's cases on pods as written: a CPU limit,
 // no limit, metrics-server with a limit, and GKE's metrics-server, which stops the chain.
 func TestLocalCPUThrottling(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b5-cpu"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	mk := func(name string, limit bool, tolerate string) {
 		t.Helper()
 		res := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
@@ -213,13 +203,8 @@ func TestLocalTestPodORM(t *testing.T) {
 // what to install; with it, a server-side dry run creates nothing and --apply creates
 // a snapshot of the claim; a missing claim is a failed-backup finding.
 func TestLocalCreatePVCSnapshot(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "b5-snap"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	_, err := c.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "data"},
 		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},

@@ -49,13 +49,8 @@ func oomKilled(started, finished time.Time) *corev1.ContainerStateTerminated {
 // every pod whose name starts with the given name when none has it exactly, for a
 // cluster-scoped node; unknown kinds, missing params and missing objects are errors.
 func TestLocalKubectlDescribe(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns, node := "b6-desc", "b6-desc-node"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	customNode(t, c, node)
 	running := corev1.PodStatus{Phase: corev1.PodRunning}
 	containers := []corev1.Container{{Name: "app", Image: "nginx:1.27"}}
@@ -123,13 +118,8 @@ func TestLocalKubectlDescribe(t *testing.T) {
 // was OOMKilled last (from its last state), block by block; a pod without an OOM kill
 // and a pod whose node is gone give what is left, with notes.
 func TestLocalPodOOMKillerEnricher(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns, node := "b6-oom", "b6-oom-node"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	customNode(t, c, node)
 	n, err := c.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if err != nil {
@@ -204,13 +194,8 @@ func TestLocalPodOOMKillerEnricher(t *testing.T) {
 // diff; --apply deletes and re-creates it with more memory; at max_resource the
 // request stays; bad params and a job without pods are errors that change nothing.
 func TestLocalJobRestartOnOOMKilled(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns, node := "b6-job", "b6-job-node"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	customNode(t, c, node)
 	jobs := c.Client.BatchV1().Jobs(ns)
 	mkJob := func(name, req, lim string) *batchv1.Job {

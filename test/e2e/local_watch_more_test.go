@@ -67,16 +67,9 @@ func podAlert(name, severity, ns, pod string) map[string]any {
 // processing, so the later playbook's finding never reaches the file sink, while the
 // alerts no silencer holds back reach it, customised by customise_finding.
 func TestLocalWatchSilencers(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "w-silence"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
+	fakeNode(t, c)
 	zero := int64(0)
 	// kwok runs the pod on its node; the other names a node that does not exist, so it
 	// stays Pending.
@@ -172,13 +165,8 @@ func reloadWatch(t *testing.T, addr, token string) string {
 // file changed) installs the new alertRelabel, so the next alert is relabelled by it
 // and resolves to its pod, and the old rule no longer applies.
 func TestLocalWatchRelabelReload(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "w-relabel"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
 		Spec: corev1.PodSpec{NodeName: "no-such-node", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
 	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {

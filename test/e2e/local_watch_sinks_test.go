@@ -13,11 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
-
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -71,16 +66,7 @@ func TestLocalWatchSinks(t *testing.T) {
 		if err := c.EnsureNamespace(ctx, ns); err != nil {
 			t.Fatal(err)
 		}
-		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
-			Spec: appsv1.DeploymentSpec{Replicas: int32p(0), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.24"}}}}}}
-		if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), "shop", metav1.DeleteOptions{})
-		})
+		createShop(t, c, ns)
 	}
 	slack := newSlackStandIn(t, map[string]string{"k8s-changes": "", "archived": "is_archived"})
 	teams := newHookStandIn(t, 200, "1")
@@ -115,18 +101,7 @@ customPlaybooks:
 	// The quiet namespace first: with one worker its finding is routed before the
 	// other, and each sink delivers in order.
 	for _, ns := range []string{quiet, loud} {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			d.Spec.Template.Spec.Containers[0].Image = "nginx:1.25"
-			_, err = c.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		setShopImage(t, c, ns, "nginx:1.25")
 	}
 	waitFor(t, func() bool { p, _ := teams.snapshot(); return len(p) >= 1 }, "a Teams card")
 	waitFor(t, func() bool { p, _ := slack.snapshot(); return len(p) >= 4 }, "4 Slack posts")

@@ -9,16 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,42 +25,12 @@ import (
 )
 
 // watchProc is `robusta local watch` running in the background.
-type watchProc struct {
-	cmd          *exec.Cmd
-	mu           sync.Mutex
-	stdout, errb bytes.Buffer
-	done         chan error
-}
-
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (p *watchProc) output() (string, string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stdout.String(), p.errb.String()
-}
+type watchProc = bgProc
 
 // startWatch starts the watch and waits until its watches have listed.
 func startWatch(t *testing.T, env []string, args ...string) *watchProc {
 	t.Helper()
-	home := t.TempDir()
-	p := &watchProc{cmd: exec.Command(binary, append([]string{"local", "watch"}, args...)...), done: make(chan error, 1)}
-	p.cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
-	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{&p.mu, &p.stdout}, lockedWriter{&p.mu, &p.errb}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	p := startBackground(t, "watch", env, append([]string{"local", "watch"}, args...)...)
 	p.waitLog(t, "watching [")
 	return p
 }
@@ -85,18 +52,6 @@ func (p *watchProc) waitLog(t *testing.T, want string) {
 	}
 	o, e := p.output()
 	t.Fatalf("no %q in 30 s:\n--- stdout\n%s--- stderr\n%s", want, o, e)
-}
-
-// stop sends Ctrl-C and returns the exit code.
-func (p *watchProc) stop(t *testing.T) int {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("watch did not stop within 15 s of SIGINT")
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 type sentFinding struct {
@@ -168,26 +123,10 @@ func writeText(t *testing.T, path, content string) {
 // runner ignores (resource_babysitter shows the trigger's change_filters result), so
 // the image filter is written as the runner reads it: change_filters on the trigger.
 func TestLocalWatchTutorials(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "w-tut"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{Replicas: int32p(0), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "shop"}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.24"}}}}}}
-	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), "shop", metav1.DeleteOptions{})
-	})
+	c, ctx, env := inNamespace(t, ns)
+	fakeNode(t, c)
+	createShop(t, c, ns)
 
 	dir := t.TempDir()
 	sink := filepath.Join(dir, "findings.jsonl")
@@ -220,18 +159,7 @@ customPlaybooks:
 	w := startWatch(t, env, "-f", values)
 
 	// The image change.
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "shop", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		d.Spec.Template.Spec.Containers[0].Image = "nginx:1.25"
-		_, err = c.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setShopImage(t, c, ns, "nginx:1.25")
 	got := waitFindings(t, sink, 1)
 	f := got[0]
 	if len(got) != 1 {
@@ -314,13 +242,8 @@ customPlaybooks:
 // scope, name prefix, stop), a reload on file change, and that a broken file leaves
 // the running config as it was.
 func TestLocalWatchFiltersAndReload(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "w-filt"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	dir := t.TempDir()
 	sink := filepath.Join(dir, "findings.jsonl")
 	values := filepath.Join(dir, "values.yaml")
@@ -438,13 +361,8 @@ func TestLocalWatchBadInput(t *testing.T) {
 // on_prometheus_alert playbook runs on the pod the alert names, an alert it does not
 // match runs nothing, and requests without the token are refused.
 func TestLocalWatchAlerts(t *testing.T) {
-	c := sandbox.Get(t)
-	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	ns := "w-alerts"
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, env := inNamespace(t, ns)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: ns, Labels: map[string]string{"app": "api"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
 	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {

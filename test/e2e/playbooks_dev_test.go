@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,31 +11,11 @@ import (
 )
 
 // devProc is `robusta playbooks dev` running in the background.
-type devProc struct {
-	cmd          *exec.Cmd
-	mu           sync.Mutex
-	stdout, errb bytes.Buffer
-	done         chan error
-}
+type devProc = bgProc
 
 func startDev(t *testing.T, env []string, args ...string) *devProc {
 	t.Helper()
-	home := t.TempDir()
-	p := &devProc{cmd: exec.Command(binary, append([]string{"playbooks", "dev"}, args...)...), done: make(chan error, 1)}
-	p.cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}, env...)
-	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{&p.mu, &p.stdout}, lockedWriter{&p.mu, &p.errb}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	return p
-}
-
-func (p *devProc) output() (string, string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stdout.String(), p.errb.String()
+	return startBackground(t, "dev", env, append([]string{"playbooks", "dev"}, args...)...)
 }
 
 // waitOut waits until stdout holds want n times.
@@ -59,17 +35,6 @@ func (p *devProc) waitOut(t *testing.T, want string, n int) {
 	}
 	o, e := p.output()
 	t.Fatalf("no %d× %q in 40 s:\n--- stdout\n%s--- stderr\n%s", n, want, o, e)
-}
-
-func (p *devProc) stop(t *testing.T) int {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("dev did not stop within 15 s of SIGINT")
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 func countRequests(s *sandbox.StandIn, path string) int {

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -347,40 +345,11 @@ func TestLogsFollowStopsOnInterrupt(t *testing.T) {
 	e := startRunner(t, "robusta", nil, sandbox.RunnerSpec{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "logs", "-f")
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, e.env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	p := startStream(t, ctx, e.env, "logs", "-f")
+	cmd := p.cmd
 	expect := func(want string) {
 		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("stream ended before %q; stderr: %s", want, stderr.String())
-				}
-				if l == want {
-					return
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatalf("no %q within 20s; stderr: %s", want, stderr.String())
-			}
-		}
+		p.waitLine(t, want, 20*time.Second)
 	}
 	expect("loaded 42 playbooks")
 	_ = sandbox.WriteCRILog(e.logFile, fmt.Sprintf("appended at %d", 7))
@@ -389,7 +358,7 @@ func TestLogsFollowStopsOnInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("logs -f after Ctrl-C: %v (stderr: %s)", err, stderr.String())
+		t.Fatalf("logs -f after Ctrl-C: %v (stderr: %s)", err, p.stderrText())
 	}
 }
 

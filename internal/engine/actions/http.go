@@ -101,20 +101,11 @@ func httpAction(ctx context.Context, r *engine.Run, method string, p any) error 
 	if err != nil {
 		return &engine.ParamsError{Action: name, Err: fmt.Errorf("url %q: %v", raw, err)}
 	}
-	conn, done := connector(ctx, r)
-	defer done()
-	// Any URL: the connector forwards to in-cluster Services and passes others through.
-	base := *u
-	base.RawQuery = ""
-	ep, err := conn.Endpoint(ctx, monitoring.Service("http"), base.String())
+	c, done, err := urlClient(ctx, r, u, headers)
 	if err != nil {
 		return err
 	}
-	c := monitoring.NewClient(ep)
-	c.Query = u.Query()
-	for k, v := range headers {
-		c.Header.Set(k, v)
-	}
+	defer done()
 	if b, ok := body.([]byte); ok && c.Header.Get("Content-Type") == "" {
 		// A string body goes as it is; requests sets no content type for it.
 		c.Header.Set("Content-Type", "text/plain")
@@ -139,4 +130,24 @@ func httpAction(ctx context.Context, r *engine.Run, method string, p any) error 
 	}
 	r.Finding.Title = raw + " status check"
 	return nil
+}
+
+// urlClient is a client for any URL u, with u's query and the given headers: the
+// run's connector forwards to in-cluster Services and passes other hosts through.
+// done releases the connector; on error there is nothing to release.
+func urlClient(ctx context.Context, r *engine.Run, u *url.URL, headers map[string]string) (c *monitoring.Client, done func(), err error) {
+	conn, done := connector(ctx, r)
+	base := *u
+	base.RawQuery = ""
+	ep, err := conn.Endpoint(ctx, monitoring.Service("http"), base.String())
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	c = monitoring.NewClient(ep)
+	c.Query = u.Query()
+	for k, v := range headers {
+		c.Header.Set(k, v)
+	}
+	return c, done, nil
 }

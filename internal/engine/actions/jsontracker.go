@@ -42,19 +42,11 @@ func jsonChangeTracker(ctx context.Context, r *engine.Run, p any) error {
 	if err != nil {
 		return err
 	}
-	conn, done := connector(ctx, r)
-	defer done()
-	base := *u
-	base.RawQuery = ""
-	ep, err := conn.Endpoint(ctx, monitoring.Service("http"), base.String())
+	c, done, err := urlClient(ctx, r, u, params.Headers)
 	if err != nil {
 		return err
 	}
-	c := monitoring.NewClient(ep)
-	c.Query = u.Query()
-	for k, v := range params.Headers {
-		c.Header.Set(k, v)
-	}
+	defer done()
 	if _, err := c.Do(ctx, http.MethodPost, "", nil, body); err != nil {
 		// The runner only logs this; here the user is told.
 		return fmt.Errorf("post the %s of %s %s to %s: %w", ev.Operation, strings.ToLower(ev.Kind), ev.Obj.GetName(), params.URL, err)

@@ -39,7 +39,7 @@ type Server struct {
 	Guard localapi.Guard
 
 	limiter *engine.RateLimiter
-	logMu   sync.Mutex
+	log     lineLog
 }
 
 // Handler is the HTTP handler of the API.
@@ -49,7 +49,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		localapi.Reply(w, http.StatusOK, map[string]any{"status": "OK"})
 	})
-	mux.HandleFunc("/api/trigger", s.trigger)
+	mux.HandleFunc("/api/trigger", postOnly(s.trigger))
 	mux.HandleFunc("/api/alerts", func(w http.ResponseWriter, r *http.Request) {
 		// The runner runs its on_prometheus_alert playbooks here; the local engine has
 		// no playbook configuration, so it says so rather than accept and drop alerts.
@@ -57,31 +57,19 @@ func (s *Server) Handler() http.Handler {
 		fail(w, http.StatusNotImplemented, &engine.TriggerError{Code: engine.CodeUnexpected,
 			Msg: "the local engine runs no playbooks for alerts: run an action on an alert with robusta local run ACTION --alert FILE"})
 	})
-	mux.HandleFunc("/api/playbooks/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
-			return
-		}
+	mux.HandleFunc("/api/playbooks/reload", postOnly(func(w http.ResponseWriter, r *http.Request) {
 		s.logf("reload: the local engine has no playbook configuration to reload")
 		localapi.Reply(w, http.StatusOK, map[string]any{"success": true})
-	})
+	}))
 	g := s.Guard
 	g.Open = []string{"/healthz"}
-	g.Refused = func(r *http.Request, status int, why string) {
-		s.logf("REFUSED %s %s from %s (%d): %s", r.Method, r.URL.EscapedPath(), r.RemoteAddr, status, why)
-	}
+	g.Refused = logRefused(s.logf)
 	return g.Wrap(mux)
 }
 
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		localapi.Reply(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "msg": "POST only"})
-		return
-	}
-	req, err := decodeTrigger(w, r)
-	if err != nil {
-		s.logf("ERROR invalid request: %v", err)
-		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: " + err.Error()})
+	req, ok := readTrigger(w, r, s.logf)
+	if !ok {
 		return
 	}
 	name := logName(req.ActionName)
@@ -94,14 +82,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	f, notes, err := s.run(r, req)
 	if err != nil {
-		var te *engine.TriggerError
-		if !errors.As(err, &te) {
-			te = &engine.TriggerError{Code: engine.CodeUnexpected, Msg: err.Error()}
-		}
-		// The message may quote param values (an object's name, a command): the log
-		// keeps to the action and the kind of failure.
-		s.logf("ERROR %s: error %d (%s), params %s", name, te.Code, codeMeaning(te.Code), paramNames(req.ActionParams))
-		fail(w, http.StatusOK, te)
+		failTrigger(w, s.logf, name, req.ActionParams, err)
 		return
 	}
 	s.logf("ran %s with params %s in %s%s", name, paramNames(req.ActionParams), time.Since(start).Round(time.Millisecond), noteList(notes))
@@ -230,13 +211,52 @@ func RunAction(ctx context.Context, kf *kube.Factory, apply bool, limiter *engin
 	return run.Finding, run.Notes, nil
 }
 
-func (s *Server) logf(format string, args ...any) {
-	if s.Log == nil {
+func (s *Server) logf(format string, args ...any) { s.log.printf(s.Log, format, args...) }
+
+// lineLog writes timestamped lines, one request's at a time, to a writer shared
+// by concurrent requests.
+type lineLog struct{ mu sync.Mutex }
+
+// printf writes one line to w; a nil w keeps no log.
+func (l *lineLog) printf(w io.Writer, format string, args ...any) {
+	if w == nil {
 		return
 	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintf(s.Log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+// logRefused logs a request the guard refused (no token, wrong host, ...).
+func logRefused(logf func(string, ...any)) func(r *http.Request, status int, why string) {
+	return func(r *http.Request, status int, why string) {
+		logf("REFUSED %s %s from %s (%d): %s", r.Method, r.URL.EscapedPath(), r.RemoteAddr, status, why)
+	}
+}
+
+// readTrigger decodes a trigger request; a bad one is logged and answered, and
+// ok is false.
+func readTrigger(w http.ResponseWriter, r *http.Request, logf func(string, ...any)) (req playbooks.TriggerRequest, ok bool) {
+	req, err := decodeTrigger(w, r)
+	if err != nil {
+		logf("ERROR invalid request: %v", err)
+		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: " + err.Error()})
+		return req, false
+	}
+	return req, true
+}
+
+// failTrigger answers a trigger whose action failed with the runner's error reply
+// (an error that is no TriggerError is CodeUnexpected). The message may quote
+// param values (an object's name, a command): the log keeps to the action and
+// the kind of failure.
+func failTrigger(w http.ResponseWriter, logf func(string, ...any), name string, params map[string]any, err error) {
+	var te *engine.TriggerError
+	if !errors.As(err, &te) {
+		te = &engine.TriggerError{Code: engine.CodeUnexpected, Msg: err.Error()}
+	}
+	logf("ERROR %s: error %d (%s), params %s", name, te.Code, codeMeaning(te.Code), paramNames(params))
+	fail(w, http.StatusOK, te)
 }
 
 // paramNames lists the names of the params, never their values: a value may be a

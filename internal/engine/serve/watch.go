@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,7 +49,7 @@ type Watch struct {
 	// not run playbooks again (the runner's default: two hours).
 	DedupTTL time.Duration
 
-	logMu   sync.Mutex
+	log     lineLog
 	dedupMu sync.Mutex
 	seen    map[string]time.Time
 	now     func() time.Time
@@ -80,9 +79,7 @@ func (s *Watch) Handler() http.Handler {
 	// /metrics names actions and sinks, so it needs the token like the rest;
 	// Prometheus sends it with the scrape config's authorization credentials.
 	g.Open = []string{"/healthz"}
-	g.Refused = func(r *http.Request, status int, why string) {
-		s.logf("REFUSED %s %s from %s (%d): %s", r.Method, r.URL.EscapedPath(), r.RemoteAddr, status, why)
-	}
+	g.Refused = logRefused(s.logf)
 	return g.Wrap(mux)
 }
 
@@ -97,22 +94,15 @@ func postOnly(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Watch) trigger(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeTrigger(w, r)
-	if err != nil {
-		s.logf("ERROR invalid request: %v", err)
-		fail(w, http.StatusBadRequest, &engine.TriggerError{Code: engine.CodeUnexpected, Msg: "invalid request: " + err.Error()})
+	req, ok := readTrigger(w, r, s.logf)
+	if !ok {
 		return
 	}
 	name := logName(req.ActionName)
 	start := time.Now()
 	findings, err := s.Backend.Trigger(r.Context(), req.ActionName, req.ActionParams, req.SyncResponse)
 	if err != nil {
-		var te *engine.TriggerError
-		if !errors.As(err, &te) {
-			te = &engine.TriggerError{Code: engine.CodeUnexpected, Msg: err.Error()}
-		}
-		s.logf("ERROR %s: error %d (%s), params %s", name, te.Code, codeMeaning(te.Code), paramNames(req.ActionParams))
-		fail(w, http.StatusOK, te)
+		failTrigger(w, s.logf, name, req.ActionParams, err)
 		return
 	}
 	s.logf("ran %s with params %s in %s", name, paramNames(req.ActionParams), time.Since(start).Round(time.Millisecond))
@@ -222,11 +212,4 @@ func (s *Watch) remember(key string) {
 	s.seen[key] = now
 }
 
-func (s *Watch) logf(format string, args ...any) {
-	if s.Log == nil {
-		return
-	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintf(s.Log, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
-}
+func (s *Watch) logf(format string, args ...any) { s.log.printf(s.Log, format, args...) }

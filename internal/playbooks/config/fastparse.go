@@ -235,6 +235,37 @@ func (p *fparser) inline(s string, line, col int) *yaml.Node {
 	return n
 }
 
+// flowItems reads the entries of the flow collection that opens at s[0] (column
+// col) up to its closing byte and returns what follows it. item reads one entry
+// at t (column c) and returns the rest of the line; false stops at once. Broken
+// input sets p.bad and returns "".
+func (p *fparser) flowItems(s string, col int, closing byte, item func(t string, c int) (string, bool)) string {
+	rest := s[1:]
+	for !p.bad {
+		t := strings.TrimLeft(rest, " ")
+		c := col + len(s) - len(t)
+		if t == "" {
+			p.bad = true
+			break
+		}
+		if t[0] == closing {
+			return t[1:]
+		}
+		r, ok := item(t, c)
+		if !ok {
+			break
+		}
+		r = strings.TrimLeft(r, " ")
+		if r != "" && r[0] == ',' {
+			r = r[1:]
+		} else if r == "" || r[0] != closing {
+			p.bad = true
+		}
+		rest = r
+	}
+	return ""
+}
+
 // flowValue reads one value at the start of s; inFlow stops plain scalars at , ] }.
 func (p *fparser) flowValue(s string, line, col int, inFlow bool) (*yaml.Node, string) {
 	if s == "" {
@@ -244,61 +275,27 @@ func (p *fparser) flowValue(s string, line, col int, inFlow bool) (*yaml.Node, s
 	switch s[0] {
 	case '[':
 		n := p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: line, Column: col + 1})
-		rest := s[1:]
-		for !p.bad {
-			t := strings.TrimLeft(rest, " ")
-			c := col + len(s) - len(t)
-			if t == "" {
-				p.bad = true
-				break
-			}
-			if t[0] == ']' {
-				return n, t[1:]
-			}
+		return n, p.flowItems(s, col, ']', func(t string, c int) (string, bool) {
 			v, r := p.flowValue(t, line, c, true)
 			if v.Kind == yaml.ScalarNode && v.Style == 0 && strings.Contains(v.Value, ":") {
 				p.bad = true // a one-pair mapping in a list: left to yaml.v3
 			}
 			n.Content = append(n.Content, v)
-			r = strings.TrimLeft(r, " ")
-			if strings.HasPrefix(r, ",") {
-				r = r[1:]
-			} else if !strings.HasPrefix(r, "]") {
-				p.bad = true
-			}
-			rest = r
-		}
-		return n, ""
+			return r, true
+		})
 	case '{':
 		n := p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Line: line, Column: col + 1})
-		rest := s[1:]
-		for !p.bad {
-			t := strings.TrimLeft(rest, " ")
-			c := col + len(s) - len(t)
-			if t == "" {
-				p.bad = true
-				break
-			}
-			if t[0] == '}' {
-				return n, t[1:]
-			}
+		return n, p.flowItems(s, col, '}', func(t string, c int) (string, bool) {
 			k, r := p.flowValue(t, line, c, true)
 			if k.Kind != yaml.ScalarNode || !strings.HasPrefix(r, ": ") {
 				p.bad = true
-				break
+				return "", false
 			}
 			vt := strings.TrimLeft(r[1:], " ")
-			v, r2 := p.flowValue(vt, line, col+len(s)-len(vt), true)
+			v, r2 := p.flowValue(vt, line, c+len(t)-len(vt), true)
 			n.Content = append(n.Content, k, v)
-			r2 = strings.TrimLeft(r2, " ")
-			if strings.HasPrefix(r2, ",") {
-				r2 = r2[1:]
-			} else if !strings.HasPrefix(r2, "}") {
-				p.bad = true
-			}
-			rest = r2
-		}
-		return n, ""
+			return r2, true
+		})
 	case '"', '\'':
 		return p.quoted(s, line, col)
 	}

@@ -3,8 +3,6 @@ package discord
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
@@ -29,22 +27,18 @@ type params struct {
 
 // Sink posts to a Discord webhook.
 type Sink struct {
-	name   string
-	url    string
-	client *http.Client
+	sinks.HTTP
 }
 
 // New builds a Discord sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, _, err := sinks.NewHTTP(c, opts, func(p *params) string { return p.URL })
+	if err != nil {
+		return nil, err
 	}
-	return &Sink{name: name, url: opts.BaseURL(name, p.URL), client: opts.Client()}, nil
+	return &Sink{HTTP: h}, nil
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 func color(sv engine.Severity) int {
@@ -92,5 +86,5 @@ func Message(f *engine.Finding) map[string]any {
 
 // Send posts the embed; Discord answers 204 (or 200 with ?wait=true).
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	return sinks.PostJSON(ctx, s.client, "discord "+s.name, s.url, Message(f), nil)
+	return s.Post(ctx, "discord", Message(f), nil)
 }

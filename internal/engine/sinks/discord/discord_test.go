@@ -2,15 +2,13 @@ package discord
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/sinktest"
 )
 
 func TestDiscordEmbedLimits(t *testing.T) {
@@ -22,18 +20,8 @@ func TestDiscordEmbedLimits(t *testing.T) {
 			Fields      []struct{ Name, Value string }
 		} `json:"embeds"`
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("content type %q", r.Header.Get("Content-Type"))
-		}
-		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &msg); err != nil {
-			t.Error(err)
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "d", "url": "https://discord.com/api/webhooks/1/s3cret"}}, sinks.Options{BaseURLs: map[string]string{"d": srv.URL}})
+	srv := sinktest.Start(t, http.StatusNoContent, "")
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "d", "url": "https://discord.com/api/webhooks/1/s3cret"}}, srv.Options("d"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +32,10 @@ func TestDiscordEmbedLimits(t *testing.T) {
 	if _, err := s.Send(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	if ct := srv.Last(t).Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("content type %q", ct)
+	}
+	srv.LastJSON(t, &msg)
 	if len(msg.Embeds) != 1 {
 		t.Fatalf("embeds = %d", len(msg.Embeds))
 	}

@@ -24,22 +24,18 @@ type params struct {
 
 // Sink posts to a Google Chat webhook.
 type Sink struct {
-	name   string
-	url    string
-	client *http.Client
+	sinks.HTTP
 }
 
 // New builds a Google Chat sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, _, err := sinks.NewHTTP(c, opts, func(p *params) string { return p.WebhookURL })
+	if err != nil {
+		return nil, err
 	}
-	return &Sink{name: name, url: opts.BaseURL(name, p.WebhookURL), client: opts.Client()}, nil
+	return &Sink{HTTP: h}, nil
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 // Text is the message in Google Chat's text formatting (*bold*).
@@ -59,6 +55,6 @@ func Text(f *engine.Finding) string {
 
 // Send posts the message.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	return sinks.PostJSON(ctx, s.client, "google chat "+s.name, s.url, map[string]string{"text": Text(f)},
+	return s.Post(ctx, "google chat", map[string]string{"text": Text(f)},
 		http.Header{"Content-Type": {"application/json; charset=UTF-8"}})
 }

@@ -42,10 +42,10 @@ type Sink struct {
 
 // New builds a mail sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
 	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	name, err := sinks.DecodeNamed(c, &p)
+	if err != nil {
+		return nil, err
 	}
 	if p.UseSES {
 		return nil, fmt.Errorf("sink %s: use_ses is not supported by the local runner; use an SMTP mailto:// URL", name)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -27,23 +26,19 @@ type params struct {
 
 // Sink posts Adaptive Cards.
 type Sink struct {
-	name    string
-	url     string
-	client  *http.Client
+	sinks.HTTP
 	cluster string
 }
 
 // New builds a Teams sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, _, err := sinks.NewHTTP(c, opts, func(p *params) string { return p.WebhookURL })
+	if err != nil {
+		return nil, err
 	}
-	return &Sink{name: name, url: opts.BaseURL(name, p.WebhookURL), client: opts.Client(), cluster: opts.ClusterName}, nil
+	return &Sink{HTTP: h, cluster: opts.ClusterName}, nil
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 func text(t string, extra map[string]any) map[string]any {
@@ -123,5 +118,5 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding teams card: %w", err)
 	}
-	return sinks.PostJSON(ctx, s.client, "teams "+s.name, s.url, b, nil)
+	return s.Post(ctx, "teams", b, nil)
 }

@@ -3,27 +3,20 @@ package msteams
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/sinktest"
 )
 
 func TestTeamsAdaptiveCard(t *testing.T) {
-	var raw []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("content type %q", r.Header.Get("Content-Type"))
-		}
-		raw, _ = io.ReadAll(r.Body)
-		io.WriteString(w, "1")
-	}))
-	defer srv.Close()
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "t", "webhook_url": "https://x.webhook.office.com/s3cret"}}, sinks.Options{BaseURLs: map[string]string{"t": srv.URL}, ClusterName: "dev"})
+	srv := sinktest.Start(t, http.StatusOK, "1")
+	opts := srv.Options("t")
+	opts.ClusterName = "dev"
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "t", "webhook_url": "https://x.webhook.office.com/s3cret"}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +26,11 @@ func TestTeamsAdaptiveCard(t *testing.T) {
 	if _, err := s.Send(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	r := srv.Last(t)
+	if r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("content type %q", r.Header.Get("Content-Type"))
+	}
+	raw := r.Body
 	if len(raw) > maxPayload {
 		t.Errorf("payload %d bytes, over Teams' limit", len(raw))
 	}

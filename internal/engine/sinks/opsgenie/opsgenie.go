@@ -31,32 +31,30 @@ type params struct {
 
 // Sink creates Opsgenie alerts.
 type Sink struct {
-	name   string
-	p      params
-	url    string
-	client *http.Client
+	sinks.HTTP
+	p params
 }
 
 // New builds an Opsgenie sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, p, err := sinks.NewHTTP(c, opts, func(p *params) string {
+		if p.Host == "" {
+			return "https://api.opsgenie.com"
+		}
+		return strings.TrimRight(p.Host, "/")
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range p.Teams {
 		if strings.Contains(t, "{{") {
-			return nil, fmt.Errorf("sink %s: team %q is a template, which the local runner does not expand; list team names", name, t)
+			return nil, fmt.Errorf("sink %s: team %q is a template, which the local runner does not expand; list team names", h.Name(), t)
 		}
 	}
-	host := p.Host
-	if host == "" {
-		host = "https://api.opsgenie.com"
-	}
-	return &Sink{name: name, p: p, url: opts.BaseURL(name, strings.TrimRight(host, "/")) + "/v2/alerts", client: opts.Client()}, nil
+	h.URL += "/v2/alerts"
+	return &Sink{HTTP: h, p: *p}, nil
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 // priority maps severities as the runner does; anything else is P3.
@@ -117,5 +115,5 @@ func (s *Sink) Alert(f *engine.Finding) map[string]any {
 
 // Send creates the alert; Opsgenie answers 202 and processes it asynchronously.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	return sinks.PostJSON(ctx, s.client, "opsgenie "+s.name, s.url, s.Alert(f), http.Header{"Authorization": {"GenieKey " + s.p.APIKey}})
+	return s.Post(ctx, "opsgenie", s.Alert(f), http.Header{"Authorization": {"GenieKey " + s.p.APIKey}})
 }

@@ -2,29 +2,19 @@ package opsgenie
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/sinktest"
 )
 
 func TestOpsgenieAlert(t *testing.T) {
 	var got map[string]any
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/alerts" || r.Header.Get("Authorization") != "GenieKey k3y" || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("%s auth %q ctype %q", r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"))
-		}
-		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &got)
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	defer srv.Close()
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "og", "api_key": "k3y", "teams": []any{"noc"}, "tags": []any{"k8s"}}}, sinks.Options{BaseURLs: map[string]string{"og": srv.URL}})
+	srv := sinktest.Start(t, http.StatusAccepted, "")
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "og", "api_key": "k3y", "teams": []any{"noc"}, "tags": []any{"k8s"}}}, srv.Options("og"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +23,10 @@ func TestOpsgenieAlert(t *testing.T) {
 	if _, err := s.Send(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	if r := srv.Last(t); r.Path != "/v2/alerts" || r.Header.Get("Authorization") != "GenieKey k3y" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("%s auth %q ctype %q", r.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"))
+	}
+	srv.LastJSON(t, &got)
 	if len([]rune(got["message"].(string))) > maxMessage || got["priority"] != "P4" || got["alias"] == "" {
 		t.Errorf("alert = %v", got)
 	}

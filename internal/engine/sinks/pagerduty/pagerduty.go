@@ -3,8 +3,6 @@ package pagerduty
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -23,24 +21,21 @@ type params struct {
 
 // Sink sends Events API v2 events.
 type Sink struct {
-	name    string
+	sinks.HTTP
 	key     string
-	url     string
-	client  *http.Client
 	cluster string
 }
 
 // New builds a PagerDuty sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, p, err := sinks.NewHTTP(c, opts, func(*params) string { return "https://events.pagerduty.com" })
+	if err != nil {
+		return nil, err
 	}
-	return &Sink{name: name, key: p.APIKey, url: opts.BaseURL(name, "https://events.pagerduty.com") + "/v2/enqueue", client: opts.Client(), cluster: opts.ClusterName}, nil
+	h.URL += "/v2/enqueue"
+	return &Sink{HTTP: h, key: p.APIKey, cluster: opts.ClusterName}, nil
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 // severity maps Robusta's severities onto the four the Events API accepts, as the
@@ -100,5 +95,5 @@ func (s *Sink) Event(f *engine.Finding) map[string]any {
 
 // Send enqueues the event; PagerDuty answers 202 when it accepted it.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
-	return sinks.PostJSON(ctx, s.client, "pagerduty "+s.name, s.url, s.Event(f), nil)
+	return s.Post(ctx, "pagerduty", s.Event(f), nil)
 }

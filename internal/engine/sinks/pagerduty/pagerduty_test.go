@@ -2,31 +2,21 @@ package pagerduty
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/sinktest"
 )
 
 func TestPagerDutyEvent(t *testing.T) {
 	var got map[string]any
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/enqueue" || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("%s %s content type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		}
-		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &got)
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"success","dedup_key":"x"}`)
-	}))
-	defer srv.Close()
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "pd", "api_key": "R0UTING"}},
-		sinks.Options{BaseURLs: map[string]string{"pd": srv.URL}, ClusterName: "dev"})
+	srv := sinktest.Start(t, http.StatusAccepted, `{"status":"success","dedup_key":"x"}`)
+	opts := srv.Options("pd")
+	opts.ClusterName = "dev"
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "pd", "api_key": "R0UTING"}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +25,10 @@ func TestPagerDutyEvent(t *testing.T) {
 	if _, err := s.Send(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	if r := srv.Last(t); r.Path != "/v2/enqueue" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("%s %s content type %q", r.Method, r.Path, r.Header.Get("Content-Type"))
+	}
+	srv.LastJSON(t, &got)
 	if got["routing_key"] != "R0UTING" || got["event_action"] != "trigger" || got["dedup_key"] == "" {
 		t.Errorf("event = %v", got)
 	}
@@ -48,6 +42,7 @@ func TestPagerDutyEvent(t *testing.T) {
 	}
 	f.Title = "[RESOLVED] x"
 	s.Send(context.Background(), f)
+	srv.LastJSON(t, &got)
 	if got["event_action"] != "resolve" {
 		t.Errorf("resolved finding sent as %v", got["event_action"])
 	}

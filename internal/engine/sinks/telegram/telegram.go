@@ -4,7 +4,6 @@ package telegram
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -26,16 +25,12 @@ type params struct {
 
 // Sink posts through the Telegram Bot API.
 type Sink struct {
-	name   string
-	p      params
-	base   string
-	client *http.Client
+	sinks.HTTP // URL is the Bot API's base; Send adds the token and method
+	p          params
 }
 
 // New builds a Telegram sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	name := c.Name()
-	var p params
 	// chat_id may be written as a number.
 	if v, ok := c.Params["chat_id"].(int); ok {
 		c.Params = copyWith(c.Params, "chat_id", fmt.Sprint(v))
@@ -43,10 +38,11 @@ func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
 	if v, ok := c.Params["chat_id"].(float64); ok {
 		c.Params = copyWith(c.Params, "chat_id", fmt.Sprintf("%.0f", v))
 	}
-	if _, err := sinks.DecodeParams(c, &p); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", name, err)
+	h, p, err := sinks.NewHTTP(c, opts, func(*params) string { return "https://api.telegram.org" })
+	if err != nil {
+		return nil, err
 	}
-	return &Sink{name: name, p: p, base: opts.BaseURL(name, "https://api.telegram.org"), client: opts.Client()}, nil
+	return &Sink{HTTP: h, p: *p}, nil
 }
 
 func copyWith(m map[string]any, k string, v any) map[string]any {
@@ -58,7 +54,6 @@ func copyWith(m map[string]any, k string, v any) map[string]any {
 	return out
 }
 
-func (s *Sink) Name() string { return s.name }
 func (s *Sink) Type() string { return Type }
 
 // Text is the message: the title, the description and the enrichments as plain text
@@ -89,5 +84,5 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 		msg["message_thread_id"] = s.p.ThreadID
 	}
 	// The token is part of the path: PostJSON keeps URLs out of its errors.
-	return sinks.PostJSON(ctx, s.client, "telegram "+s.name, s.base+"/bot"+s.p.BotToken+"/sendMessage", msg, nil)
+	return sinks.PostJSON(ctx, s.Client, "telegram "+s.SinkName, s.URL+"/bot"+s.p.BotToken+"/sendMessage", msg, nil)
 }

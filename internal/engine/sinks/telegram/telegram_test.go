@@ -2,33 +2,21 @@ package telegram
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks"
+	"github.com/robusta-dev/robusta-go/internal/engine/sinks/sinktest"
 )
 
 const token = "123456:S3CRET-token"
 
 func TestTelegramSendMessage(t *testing.T) {
 	var got map[string]any
-	status := 200
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/bot"+token+"/sendMessage" || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("path %s content type %q", r.URL.Path, r.Header.Get("Content-Type"))
-		}
-		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &got)
-		w.WriteHeader(status)
-		io.WriteString(w, `{"ok":false,"description":"Unauthorized"}`)
-	}))
-	defer srv.Close()
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "tg", "bot_token": token, "chat_id": -100123, "thread_id": 7}}, sinks.Options{BaseURLs: map[string]string{"tg": srv.URL}})
+	const answer = `{"ok":false,"description":"Unauthorized"}`
+	srv := sinktest.Start(t, 200, answer)
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "tg", "bot_token": token, "chat_id": -100123, "thread_id": 7}}, srv.Options("tg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +25,17 @@ func TestTelegramSendMessage(t *testing.T) {
 	if _, err := s.Send(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
+	if r := srv.Last(t); r.Path != "/bot"+token+"/sendMessage" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("path %s content type %q", r.Path, r.Header.Get("Content-Type"))
+	}
+	srv.LastJSON(t, &got)
 	if got["chat_id"] != "-100123" || got["message_thread_id"] != float64(7) {
 		t.Errorf("message = %v", got)
 	}
 	if txt := got["text"].(string); len([]rune(txt)) > maxText || !strings.HasPrefix(txt, "HIGH Crash") {
 		t.Errorf("text of %d characters starting %.20q", len([]rune(txt)), txt)
 	}
-	status = 401
+	srv.Answer(401, answer)
 	retry, err := s.Send(context.Background(), f)
 	if err == nil || retry || strings.Contains(err.Error(), "S3CRET") {
 		t.Errorf("401: retry=%v err=%v (must not retry nor show the token)", retry, err)
