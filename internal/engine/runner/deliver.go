@@ -182,8 +182,9 @@ func (r *Runner) installSinks(cfg *Config, d *dispatcher) error {
 			}
 		}
 		route.NamespaceLabels = r.namespaceLabels
-		if g, ok := sc.Params["grouping"]; ok && g != nil {
-			r.Logf("! sink %s: grouping is not applied by the local watch; each finding is sent on its own", route.Name)
+		if g, ok := sc.Params["grouping"]; ok && g != nil && sc.Type != "slack_sink" {
+			// Only the runner's Slack sink groups; the others warn and send each finding.
+			r.Logf("! sink %s: %s sinks do not support grouping; each finding is sent on its own", route.Name, sc.Type)
 		}
 		d.routes = append(d.routes, route)
 		if r.NewSink == nil {

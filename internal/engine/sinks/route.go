@@ -478,3 +478,8 @@ func find(routes []Route, name string) *Route {
 	}
 	return nil
 }
+
+// Attribute is a finding attribute as the runner's attribute map has it (title,
+// identifier, severity, source, type, kind, namespace, name, node): what match and
+// scope compare and what grouping keys are made of.
+func Attribute(attr string, f *engine.Finding) string { return attrString(attr, f) }
