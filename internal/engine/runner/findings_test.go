@@ -192,3 +192,23 @@ func sorted(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The default finding is worded and keyed as the runner's create_default_finding.
+func TestDefaultFinding(t *testing.T) {
+	pod := podUpdate("prod", "api").Event
+	created := *pod
+	created.Operation = "create"
+	for _, c := range []struct {
+		e          *engine.Event
+		title, key string
+	}{
+		{pod, "Update to pod api", "GenericChange"},
+		{&created, "Create to pod api", "GenericChange"},
+		{scheduledEvent(), "General scheduled task", "GeneralScheduledTask"},
+		{&engine.Event{Class: "ExecutionBaseEvent"}, "Robusta notification", "GenericFindingKey"},
+	} {
+		if title, key := defaultTitle(c.e), defaultKey(c.e); title != c.title || key != c.key {
+			t.Errorf("%s %s: %q %q, want %q %q", c.e.Class, c.e.Operation, title, key, c.title, c.key)
+		}
+	}
+}

@@ -283,6 +283,7 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 		f := engine.NewFinding(e, defaultTitle(e))
 		if e.Alert == nil {
 			f.Source = "kubernetes_api_server"
+			f.AggregationKey = defaultKey(e)
 		}
 		return f
 	}
@@ -348,18 +349,29 @@ func firstFrame(stack []byte) string {
 }
 
 // defaultTitle is the title of the event's default finding, the one enrichments go
-// to when no action made a finding: the runner's "Update to pod NAME" for a
-// Kubernetes change, "Kubernetes update" without an object, else the event's class.
+// to when no action made a finding, as the runner's create_default_finding words it:
+// "Update to pod NAME" for a Kubernetes change, "General scheduled task" for a
+// schedule, "Robusta notification" otherwise.
 func defaultTitle(e *engine.Event) string {
-	if e.Obj == nil {
-		if e.Operation != "" {
-			return "Kubernetes " + strings.ToLower(e.Operation)
-		}
-		return e.Class
-	}
 	op := strings.ToLower(e.Operation)
-	if op == "" {
-		return e.Class
+	switch {
+	case e.Class == scheduledEvent().Class:
+		return "General scheduled task"
+	case e.Obj != nil && op != "":
+		return fmt.Sprintf("%s to %s %s", strings.ToUpper(op[:1])+op[1:], strings.ToLower(e.Kind), e.Obj.GetName())
+	case op != "":
+		return "Kubernetes " + op
 	}
-	return fmt.Sprintf("%s to %s %s", strings.ToUpper(op[:1])+op[1:], strings.ToLower(e.Kind), e.Obj.GetName())
+	return "Robusta notification"
+}
+
+// defaultKey is the default finding's aggregation key, as the runner sets it.
+func defaultKey(e *engine.Event) string {
+	switch {
+	case e.Class == scheduledEvent().Class:
+		return "GeneralScheduledTask"
+	case e.Operation != "":
+		return "GenericChange"
+	}
+	return "GenericFindingKey"
 }
