@@ -72,9 +72,9 @@ func NewCmdWatch(f *cmdutil.Factory, runF func(context.Context, *WatchOptions) e
 		Short: "Run a values file's playbooks on this machine against the cluster's live changes",
 		Long: `Run the playbooks of a Robusta values file from this machine: the cluster's
 changes are watched with the current kubeconfig, matched against each playbook's
-triggers as the runner matches them, and the actions of every playbook that fires run
-on one finding, which is printed here and sent to the sinks of sinksConfig that this
-engine has (file, webhook, slack, ms_teams, discord, telegram, pagerduty,
+triggers as the runner matches them, and the actions of every playbook that fires run;
+as in the runner, the findings an event's playbooks make are printed here and, once its
+last playbook has run, sent to the sinks of sinksConfig that this engine has (file, webhook, slack, ms_teams, discord, telegram, pagerduty,
 opsgenie, google_chat and mail sinks; the others are named at start and skipped).
 
 Several -f files merge as Helm merges values (later files win). The files are

@@ -81,15 +81,15 @@ func (o *outbox) run(ctx context.Context) {
 	}
 }
 
-// dispatcher routes findings to the sinks as the runner does (sinks.Targets): the
-// playbook's named sinks, else the default ones, each through its scope and match,
-// up to a sink with stop.
+// dispatcher hands an event's findings to the sinks as the runner's finding handler
+// does (sinks.Plan): each sink's findings through its scope and match, up to the first
+// one a sink with stop takes.
 type dispatcher struct {
 	// routes are every sinksConfig entry in order, boxes the ones this engine
-	// delivers to: a skipped sink still routes (its stop still ends the list).
+	// delivers to: a skipped sink still routes (its stop still ends the delivery).
 	routes  []sinks.Route
 	boxes   map[string]*outbox
-	always  []*outbox // stdout: every finding, whatever the playbook names
+	always  []*outbox // the terminal: every finding, whatever the playbook names
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	unknown func(string)
@@ -113,21 +113,44 @@ func (d *dispatcher) all() []*outbox {
 	return out
 }
 
-func (d *dispatcher) dispatch(f *engine.Finding, named []string) {
-	for _, b := range d.always {
-		b.offer(f)
+// sinksOf is a playbook's sinks: the ones it names, else the default ones (the
+// runner treats an empty list as none named).
+func (d *dispatcher) sinksOf(named []string) []string {
+	if len(named) > 0 {
+		return named
 	}
-	targets, unknown := sinks.Targets(d.routes, named, f)
+	return sinks.DefaultSinks(d.routes)
+}
+
+// deliver queues an event's findings for the sinks and says how many findings the
+// event made (the terminal's count).
+func (d *dispatcher) deliver(ef *eventFindings) int {
+	made := ef.bySink[terminalKey]
+	for _, f := range made {
+		f.SetFingerprint()
+		for _, b := range d.always {
+			b.offer(f)
+		}
+	}
+	order := make([]string, 0, len(ef.order))
+	for _, k := range ef.order {
+		if k != terminalKey {
+			order = append(order, k)
+		}
+	}
+	plan, unknown := sinks.Plan(d.routes, order, ef.bySink, time.Now())
 	for _, n := range unknown {
 		if d.unknown != nil {
 			d.unknown(n)
 		}
 	}
-	for _, n := range targets {
-		if b, ok := d.boxes[n]; ok {
-			b.offer(f)
+	for _, p := range plan {
+		p.Finding.SetFingerprint()
+		if b, ok := d.boxes[p.Sink]; ok {
+			b.offer(p.Finding)
 		}
 	}
+	return len(made)
 }
 
 // close lets the outboxes drain until ctx ends, then stops them.
@@ -159,8 +182,9 @@ func (r *Runner) installSinks(cfg *Config, d *dispatcher) error {
 			}
 		}
 		route.NamespaceLabels = r.namespaceLabels
-		if g, ok := sc.Params["grouping"]; ok && g != nil {
-			r.Logf("! sink %s: grouping is not applied by the local watch; each finding is sent on its own", route.Name)
+		if g, ok := sc.Params["grouping"]; ok && g != nil && sc.Type != "slack_sink" {
+			// Only the runner's Slack sink groups; the others warn and send each finding.
+			r.Logf("! sink %s: %s sinks do not support grouping; each finding is sent on its own", route.Name, sc.Type)
 		}
 		d.routes = append(d.routes, route)
 		if r.NewSink == nil {

@@ -80,7 +80,7 @@ func TestOutboxRetryDeliversOnce(t *testing.T) {
 	rec, lg := newSinkCounts(), &logBuf{}
 	d := &dispatcher{boxes: map[string]*outbox{"h": fastBox(hookSink(t, "h", srv.URL), 10, 5, lg, rec)}, routes: []sinks.Route{{Name: "h", Default: true}}}
 	d.start(context.Background())
-	d.dispatch(&engine.Finding{Title: "t"}, nil)
+	sendOne(d, &engine.Finding{Title: "t"}, nil)
 	d.close(context.Background())
 	if hits.Load() != 2 || delivered.Load() != 1 || rec.get(rec.sent, "h") != 1 || rec.get(rec.failed, "h") != 0 {
 		t.Errorf("hits=%d delivered=%d sent=%v failed=%v", hits.Load(), delivered.Load(), rec.sent, rec.failed)
@@ -111,7 +111,7 @@ func TestOutboxStuckSinkDoesNotBlock(t *testing.T) {
 	d.start(context.Background())
 	start := time.Now()
 	for i := 0; i < n; i++ {
-		d.dispatch(&engine.Finding{Title: fmt.Sprint(i)}, nil)
+		sendOne(d, &engine.Finding{Title: fmt.Sprint(i)}, nil)
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("dispatching %d findings took %v with a stuck sink", n, el)
@@ -149,8 +149,8 @@ func TestOutboxGivesUpWithoutSecrets(t *testing.T) {
 	}, routes: []sinks.Route{{Name: "h", Default: true}, {Name: "dead", Default: true}},
 		unknown: func(n string) { lg.logf("unknown sink %s", n) }}
 	d.start(context.Background())
-	d.dispatch(&engine.Finding{Title: "t"}, nil)
-	d.dispatch(&engine.Finding{Title: "t2"}, []string{"h", "missing"})
+	sendOne(d, &engine.Finding{Title: "t"}, nil)
+	sendOne(d, &engine.Finding{Title: "t2"}, []string{"h", "missing"})
 	d.close(context.Background())
 	if hits.Load() != 6 || rec.get(rec.failed, "h") != 2 || rec.get(rec.sent, "h") != 0 || rec.get(rec.failed, "dead") != 1 {
 		t.Errorf("hits=%d failed=%v sent=%v, want 3 attempts per finding and 2 failures", hits.Load(), rec.failed, rec.sent)
@@ -170,7 +170,7 @@ func TestOutboxNoRetryOnRefusal(t *testing.T) {
 	s := &funcSink{name: "r", send: func() (bool, error) { return false, errors.New("bad payload") }}
 	d := &dispatcher{boxes: map[string]*outbox{"r": fastBox(s, 5, 5, lg, rec)}, routes: []sinks.Route{{Name: "r", Default: true}}}
 	d.start(context.Background())
-	d.dispatch(&engine.Finding{Title: "t"}, nil)
+	sendOne(d, &engine.Finding{Title: "t"}, nil)
 	d.close(context.Background())
 	if s.calls.Load() != 1 || rec.get(rec.failed, "r") != 1 {
 		t.Errorf("calls=%d failed=%v", s.calls.Load(), rec.failed)
@@ -252,4 +252,12 @@ func TestRunnerRefusesBadSinkRouting(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", c.sinks, err, c.want)
 		}
 	}
+}
+
+// sendOne delivers an event that made the one finding f for a playbook naming the
+// given sinks.
+func sendOne(d *dispatcher, f *engine.Finding, named []string) {
+	ef := newEventFindings()
+	ef.addFinding(append([]string{terminalKey}, d.sinksOf(named)...), f)
+	d.deliver(ef)
 }

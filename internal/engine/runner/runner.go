@@ -217,16 +217,19 @@ func describe(in *triggers.Incoming) string {
 }
 
 // process runs the playbooks in order for one event: the first matching trigger of a
-// playbook fires it; its actions run in order on one finding; a playbook with
-// `stop: true` that fires ends the later playbooks.
+// playbook fires it; its actions run in order; a playbook with `stop: true` that fires
+// ends the later playbooks. The findings the playbooks make are the event's, per
+// sink, and go to the sinks once the last playbook has run, as in the runner.
 func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 	l := r.cfg.Load()
+	ef := newEventFindings()
+	defer func() { r.findings.Add(int64(l.disp.deliver(ef))) }()
 	if in.ScheduleID != "" {
 		// A scheduled run is for its own playbook only.
 		for _, pb := range l.cfg.Playbooks {
 			if pb.ID == in.ScheduleID {
 				r.Rec.EventMatched("on_schedule")
-				r.runPlaybook(ctx, pb, in, nil, l)
+				r.runPlaybook(ctx, pb, in, nil, l, ef)
 			}
 		}
 		return
@@ -255,49 +258,59 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 			continue
 		}
 		// A silencer (stop_processing) ends the event as `stop: true` does.
-		if silenced := r.runPlaybook(ctx, pb, in, diffs, l); pb.Stop || silenced {
+		if silenced := r.runPlaybook(ctx, pb, in, diffs, l, ef); pb.Stop || silenced {
 			return
 		}
 	}
 }
 
-// runPlaybook runs one playbook's actions and sends its finding when the actions made
-// one. An action that stops the chain (engine.Run.Stop) ends this playbook only; it
-// reports whether a silencer stopped the event's processing (engine.Run.StopProcessing).
-// As in the runner, a finding made before the silencer ran is still sent.
-func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, diffs []engine.Diff, l *loaded) bool {
+// runPlaybook runs one playbook's actions into the event's findings ef, for the
+// playbook's sinks (its own list, else the default sinks) and the terminal. An action
+// that stops the chain (engine.Run.Stop) ends this playbook only; it reports whether
+// a silencer stopped the event's processing (engine.Run.StopProcessing). As in the
+// runner, a finding made before the silencer ran is still sent.
+//
+// The actions work on one finding, as in `local run`; after each, what it did becomes
+// the runner's operation on the event's findings (see eventFindings.record): a new
+// finding, blocks for the active findings, or changes to the findings there are.
+func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Incoming, diffs []engine.Diff, l *loaded, ef *eventFindings) bool {
 	// Each playbook gets its own copy of the event, as the runner builds one execution
 	// event per trigger: the filtered differences are that trigger's.
 	ev := *in.Event
 	ev.Diffs, ev.Triggered = diffs, true
 	e := &ev
-	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter}
-	run.Finding = engine.NewFinding(e, defaultTitle(e))
-	initialTitle := run.Finding.Title
-	if e.Alert == nil {
-		run.Finding.Source = "kubernetes_api_server"
+	def := func() *engine.Finding {
+		f := engine.NewFinding(e, defaultTitle(e))
+		if e.Alert == nil {
+			f.Source = "kubernetes_api_server"
+			f.AggregationKey = defaultKey(e)
+		}
+		return f
+	}
+	keys := append([]string{terminalKey}, l.disp.sinksOf(pb.Sinks)...)
+	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter, Finding: def()}
+	if a := ef.active(keys); a != nil {
+		// An earlier playbook made a finding for these sinks: customise_finding
+		// changes it, so it must see that there is one.
+		c := cloneFinding(a)
+		c.SetFingerprint()
+		run.Finding.Fingerprint = c.Fingerprint
 	}
 	for _, s := range pb.Steps {
+		m := markOf(run.Finding)
 		r.Rec.ActionRun(s.Action.Name)
 		if err := r.runAction(ctx, run, s); err != nil {
 			r.Rec.ActionFailed(s.Action.Name)
 			r.Logf("playbook %s: %s on %s: %v", pb.label(), s.Action.Name, describe(in), err)
 			run.Finding.AddEnrichment("Error", engine.Markdown(fmt.Sprintf("Action %s failed: %v", s.Action.Name, err)))
 		}
+		ef.record(keys, s.Action.Name, m, run.Finding, def)
 		if run.Stop {
 			break
 		}
 	}
 	for _, n := range run.Notes {
 		r.Logf("playbook %s: %s", pb.label(), n)
-	}
-	// Only a finding an action made or changed is sent: an alert playbook whose
-	// silencer let the alert through sends nothing, as in the runner.
-	f := run.Finding
-	if len(f.Enrichments) > 0 || len(f.Links) > 0 || f.Fingerprint != "" || f.Title != initialTitle {
-		run.Finding.SetFingerprint()
-		l.disp.dispatch(run.Finding, pb.Sinks)
-		r.findings.Add(1)
 	}
 	return run.StopProcessing
 }
@@ -335,14 +348,30 @@ func firstFrame(stack []byte) string {
 	return "unknown place"
 }
 
-// defaultTitle is the title of a finding no action titled.
+// defaultTitle is the title of the event's default finding, the one enrichments go
+// to when no action made a finding, as the runner's create_default_finding words it:
+// "Update to pod NAME" for a Kubernetes change, "General scheduled task" for a
+// schedule, "Robusta notification" otherwise.
 func defaultTitle(e *engine.Event) string {
-	if e.Obj == nil {
-		return e.Class
+	op := strings.ToLower(e.Operation)
+	switch {
+	case e.Class == scheduledEvent().Class:
+		return "General scheduled task"
+	case e.Obj != nil && op != "":
+		return fmt.Sprintf("%s to %s %s", strings.ToUpper(op[:1])+op[1:], strings.ToLower(e.Kind), e.Obj.GetName())
+	case op != "":
+		return "Kubernetes " + op
 	}
-	name := e.Obj.GetName()
-	if ns := e.Obj.GetNamespace(); ns != "" {
-		name = ns + "/" + name
+	return "Robusta notification"
+}
+
+// defaultKey is the default finding's aggregation key, as the runner sets it.
+func defaultKey(e *engine.Event) string {
+	switch {
+	case e.Class == scheduledEvent().Class:
+		return "GeneralScheduledTask"
+	case e.Operation != "":
+		return "GenericChange"
 	}
-	return fmt.Sprintf("%s %s %sd", e.Kind, name, strings.TrimSuffix(e.Operation, "e"))
+	return "GenericFindingKey"
 }

@@ -94,6 +94,8 @@ func TestRunnerSemantics(t *testing.T) {
 }
 
 // A playbook that does not stop lets the next run; an action error becomes a block.
+// Both findings are the event's, sent after the last playbook, newest first: the
+// runner's add_finding puts a new finding at the head of each sink's list.
 func TestRunnerErrorsBecomeBlocks(t *testing.T) {
 	cfg := load(t, `customPlaybooks:
 - triggers: [{on_pod_update: {}}]
@@ -111,10 +113,10 @@ func TestRunnerErrorsBecomeBlocks(t *testing.T) {
 	stop, c := context.WithTimeout(context.Background(), 5*time.Second)
 	defer c()
 	r.Stop(stop)
-	if got := fmt.Sprint(sink.titles()); got != "[first second]" {
+	if got := fmt.Sprint(sink.titles()); got != "[second first]" {
 		t.Fatalf("%s", got)
 	}
-	last := sink.got[1]
+	last := sink.got[0]
 	e := last.Enrichments[len(last.Enrichments)-1]
 	if e.Title != "Error" || len(e.Blocks) != 1 {
 		t.Fatalf("no error block for logs_enricher without a cluster: %+v", last.Enrichments)
@@ -221,14 +223,16 @@ func TestRunnerSilencers(t *testing.T) {
 	defer c()
 	r.Stop(stop)
 	got := fmt.Sprint(sink.titles())
-	// Watchdog: its finding made before name_silencer; HighCPU: the first alert
-	// playbook's finding, then severity_silencer; DiskFull through all, the lone
-	// customise_finding having no finding to change.
-	want := "[included running pod running before  after after alert customised]"
+	// Each event's findings newest first. Watchdog: its finding made before
+	// name_silencer; HighCPU: the first alert playbook's two findings, then
+	// severity_silencer; DiskFull through all: the lone customise_finding changes the
+	// findings the earlier playbook made, and the last customise_finding changes all
+	// three, as the runner's override_finding_attributes does.
+	want := "[pod running included running before  after before  alert customised alert customised alert customised]"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
-	if st := r.Stats(); st.Queued != 6 || st.Done != 6 || st.Dropped != 0 || st.Findings != 6 || st.Waiting != 0 {
+	if st := r.Stats(); st.Queued != 6 || st.Done != 6 || st.Dropped != 0 || st.Findings != 8 || st.Waiting != 0 {
 		t.Errorf("stats %+v", st)
 	}
 	if sev := sink.got[len(sink.got)-1].Severity; sev != engine.Low {

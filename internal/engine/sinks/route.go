@@ -423,40 +423,51 @@ func attrString(attr string, f *engine.Finding) string {
 	return ""
 }
 
-// Targets picks the sinks a finding goes to, as the runner's finding handler does:
-// the playbook's sinks when it names any, else every sink with default true, in
-// sinksConfig order; a sink gets the finding only if its scope and match accept it,
-// and one with stop: true that took it ends the list. routes are all the configured
-// sinks in sinksConfig order; unknown are the playbook's names that none of them has.
-func Targets(routes []Route, named []string, f *engine.Finding) (targets, unknown []string) {
-	var candidates []*Route
-	if len(named) > 0 {
-		for _, n := range named {
-			r := find(routes, n)
-			if r == nil {
-				unknown = append(unknown, n)
-				continue
-			}
-			candidates = append(candidates, r)
-		}
-	} else {
-		for i := range routes {
-			if routes[i].Default {
-				candidates = append(candidates, &routes[i])
-			}
+// DefaultSinks are the names of the sinks with default true, in sinksConfig order: the
+// sinks of a playbook that names none.
+func DefaultSinks(routes []Route) []string {
+	var out []string
+	for _, r := range routes {
+		if r.Default {
+			out = append(out, r.Name)
 		}
 	}
-	now := time.Now()
-	for _, r := range candidates {
-		if !r.AcceptsAt(f, now) {
+	return out
+}
+
+// Delivery is one finding for one sink.
+type Delivery struct {
+	Sink    string
+	Finding *engine.Finding
+}
+
+// Plan is what the sinks get of one event's findings, decided as the runner's finding
+// handler does once all the event's playbooks have run: sinks in order (the order the
+// event's playbooks first named them), each sink's findings in its list's order; a
+// finding goes out when the sink's mute intervals, scope, match and activity accept
+// it, and the first finding a sink with stop: true accepts is the event's last
+// delivery, to any sink. unknown are the order's names no route has; their findings
+// are dropped.
+func Plan(routes []Route, order []string, findings map[string][]*engine.Finding, now time.Time) (out []Delivery, unknown []string) {
+	for _, name := range order {
+		r := find(routes, name)
+		if r == nil {
+			if len(findings[name]) > 0 {
+				unknown = append(unknown, name)
+			}
 			continue
 		}
-		targets = append(targets, r.Name)
-		if r.Stop {
-			break
+		for _, f := range findings[name] {
+			if !r.AcceptsAt(f, now) {
+				continue
+			}
+			out = append(out, Delivery{Sink: name, Finding: f})
+			if r.Stop {
+				return out, unknown
+			}
 		}
 	}
-	return targets, unknown
+	return out, unknown
 }
 
 func find(routes []Route, name string) *Route {
@@ -467,3 +478,8 @@ func find(routes []Route, name string) *Route {
 	}
 	return nil
 }
+
+// Attribute is a finding attribute as the runner's attribute map has it (title,
+// identifier, severity, source, type, kind, namespace, name, node): what match and
+// scope compare and what grouping keys are made of.
+func Attribute(attr string, f *engine.Finding) string { return attrString(attr, f) }

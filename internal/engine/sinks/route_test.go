@@ -95,10 +95,11 @@ func TestParseRouteErrors(t *testing.T) {
 	}
 }
 
-// TestTargets is the runner's finding handler (playbooks_event_handler_impl.py,
-// __handle_findings) on one finding: named sinks else the default ones, each through
-// its accepts(), ending at the first accepting sink with stop.
-func TestTargets(t *testing.T) {
+// TestPlan is the runner's finding handler (playbooks_event_handler_impl.py,
+// __handle_findings) on one event's findings per sink: each sink in turn, each of its
+// findings through accepts(), and the first finding a stop sink accepts ends the
+// whole event's delivery, later sinks and that sink's later findings included.
+func TestPlan(t *testing.T) {
 	var routes []Route
 	for _, c := range []string{
 		"name: all",
@@ -106,33 +107,47 @@ func TestTargets(t *testing.T) {
 		"name: prod-stop\nmatch: {namespace: prod}\nstop: true",
 		"name: after-stop",
 		"name: no-prod\nscope: {exclude: [{namespace: prod}]}",
-		"name: quiet-stop\ndefault: false\nstop: true",
 	} {
 		routes = append(routes, route(t, c))
 	}
-	prod := &engine.Finding{Subject: engine.Subject{Namespace: "prod"}}
-	dev := &engine.Finding{Subject: engine.Subject{Namespace: "dev"}}
+	if got := strings.Join(DefaultSinks(routes), ","); got != "all,prod-stop,after-stop,no-prod" {
+		t.Errorf("DefaultSinks = %s", got)
+	}
+	prod := func(title string) *engine.Finding {
+		return &engine.Finding{Title: title, Subject: engine.Subject{Namespace: "prod"}}
+	}
+	dev := func(title string) *engine.Finding {
+		return &engine.Finding{Title: title, Subject: engine.Subject{Namespace: "dev"}}
+	}
 	cases := []struct {
 		name     string
-		f        *engine.Finding
-		playbook []string
+		order    []string
+		findings map[string][]*engine.Finding
 		want     string
 		unknown  string
 	}{
-		{"default sinks, stop ends the list", prod, nil, "all,prod-stop", ""},
-		{"stop only when its sink accepted", dev, nil, "all,after-stop,no-prod", ""},
-		{"default false is left out", dev, nil, "all,after-stop,no-prod", ""},
-		{"playbook sinks replace the defaults", dev, []string{"quiet", "after-stop"}, "quiet,after-stop", ""},
-		{"playbook sinks still pass their match", dev, []string{"quiet", "prod-stop"}, "quiet", ""},
-		{"playbook sinks still pass their scope", prod, []string{"no-prod", "all"}, "all", ""},
-		{"playbook order, stop among named sinks", dev, []string{"quiet-stop", "all"}, "quiet-stop", ""},
-		{"unknown playbook sink reported, others served", dev, []string{"nope", "all"}, "all", "nope"},
+		{"stop ends every later sink", []string{"all", "prod-stop", "after-stop"},
+			map[string][]*engine.Finding{"all": {prod("a")}, "prod-stop": {prod("b")}, "after-stop": {prod("c")}}, "all:a prod-stop:b", ""},
+		{"stop ends the stop sink's own later findings", []string{"prod-stop", "all"},
+			map[string][]*engine.Finding{"prod-stop": {dev("d1"), prod("p1"), prod("p2")}, "all": {dev("x")}}, "prod-stop:p1", ""},
+		{"stop only when its sink accepted", []string{"prod-stop", "after-stop"},
+			map[string][]*engine.Finding{"prod-stop": {dev("d")}, "after-stop": {dev("d")}}, "after-stop:d", ""},
+		{"order is the event's, not sinksConfig's", []string{"no-prod", "quiet", "all"},
+			map[string][]*engine.Finding{"all": {dev("1")}, "quiet": {dev("2")}, "no-prod": {dev("3"), prod("4")}}, "no-prod:3 quiet:2 all:1", ""},
+		{"unknown sink reported, others served", []string{"nope", "all"},
+			map[string][]*engine.Finding{"nope": {dev("n")}, "all": {dev("a")}}, "all:a", "nope"},
+		{"a sink named without findings is no delivery", []string{"nope", "all"},
+			map[string][]*engine.Finding{"all": {dev("a")}}, "all:a", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, unknown := Targets(routes, c.playbook, c.f)
-			if strings.Join(got, ",") != c.want || strings.Join(unknown, ",") != c.unknown {
-				t.Errorf("Targets = %v (unknown %v), want %s (unknown %q)", got, unknown, c.want, c.unknown)
+			plan, unknown := Plan(routes, c.order, c.findings, time.Now())
+			var got []string
+			for _, d := range plan {
+				got = append(got, d.Sink+":"+d.Finding.Title)
+			}
+			if strings.Join(got, " ") != c.want || strings.Join(unknown, ",") != c.unknown {
+				t.Errorf("Plan = %v (unknown %v), want %s (unknown %q)", got, unknown, c.want, c.unknown)
 			}
 		})
 	}

@@ -43,6 +43,8 @@ type Sink struct {
 	base    string
 	client  *http.Client
 	cluster string
+	// group is the sink's grouping; nil sends each finding as its own message.
+	group *grouper
 }
 
 // New builds a Slack sink from its sinksConfig entry.
@@ -55,7 +57,19 @@ func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
 	if p.ChannelOverride != "" && opts.Logf != nil {
 		opts.Logf("sink %s: channel_override is not evaluated by the local runner; posting to %s", name, p.Channel)
 	}
-	return &Sink{name: name, p: p, base: opts.BaseURL(name, "https://slack.com/api"), client: opts.Client(), cluster: opts.ClusterName}, nil
+	s := &Sink{name: name, p: p, base: opts.BaseURL(name, "https://slack.com/api"), client: opts.Client(), cluster: opts.ClusterName}
+	if g, ok := c.Params["grouping"]; ok && g != nil {
+		gp, err := parseGrouping(g, func(msg string) {
+			if opts.Logf != nil {
+				opts.Logf("sink %s: %s", name, msg)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: %w", name, err)
+		}
+		s.group = newGrouper(gp)
+	}
+	return s, nil
 }
 
 func (s *Sink) Name() string { return s.name }
@@ -95,13 +109,25 @@ func (s *Sink) call(ctx context.Context, method, ctype string, body []byte) (api
 	return r, false, nil
 }
 
-// Send posts the message, then uploads its files into the message's thread. A failed
-// upload is not retried: that would post the message twice.
+// Send posts the finding, through the sink's grouping when it has one.
 func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
+	if s.group != nil {
+		return s.sendGrouped(ctx, f)
+	}
+	return s.sendFinding(ctx, f, "")
+}
+
+// sendFinding posts the message, in the thread of threadTS when set, then uploads its
+// files into the message's thread. A failed upload is not retried: that would post
+// the message twice.
+func (s *Sink) sendFinding(ctx context.Context, f *engine.Finding, threadTS string) (bool, error) {
 	msg := map[string]any{
 		"channel": s.p.Channel,
 		"text":    f.Title, // the notification text when blocks cannot be shown
 		"blocks":  Blocks(f, s.cluster),
+	}
+	if threadTS != "" {
+		msg["thread_ts"] = threadTS
 	}
 	body, err := json.Marshal(msg)
 	if err != nil {
@@ -116,7 +142,12 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 			if b.Type != engine.BlockFile {
 				continue
 			}
-			if err := s.upload(ctx, r.Channel, r.TS, b); err != nil {
+			// A reply's files go to its thread: Slack threads have one level.
+			parent := r.TS
+			if threadTS != "" {
+				parent = threadTS
+			}
+			if err := s.upload(ctx, r.Channel, parent, b); err != nil {
 				return false, fmt.Errorf("message posted but file %q not uploaded: %w", b.Name, err)
 			}
 		}
