@@ -355,7 +355,7 @@ func firstFrame(stack []byte) string {
 func defaultTitle(e *engine.Event) string {
 	op := strings.ToLower(e.Operation)
 	switch {
-	case e.Class == scheduledEvent().Class:
+	case e.Class == scheduledEvent(0).Class:
 		return "General scheduled task"
 	case e.Obj != nil && op != "":
 		return fmt.Sprintf("%s to %s %s", strings.ToUpper(op[:1])+op[1:], strings.ToLower(e.Kind), e.Obj.GetName())
@@ -368,7 +368,7 @@ func defaultTitle(e *engine.Event) string {
 // defaultKey is the default finding's aggregation key, as the runner sets it.
 func defaultKey(e *engine.Event) string {
 	switch {
-	case e.Class == scheduledEvent().Class:
+	case e.Class == scheduledEvent(0).Class:
 		return "GeneralScheduledTask"
 	case e.Operation != "":
 		return "GenericChange"
