@@ -204,7 +204,7 @@ func TestDefaultFinding(t *testing.T) {
 	}{
 		{pod, "Update to pod api", "GenericChange"},
 		{&created, "Create to pod api", "GenericChange"},
-		{scheduledEvent(), "General scheduled task", "GeneralScheduledTask"},
+		{scheduledEvent(0), "General scheduled task", "GeneralScheduledTask"},
 		{&engine.Event{Class: "ExecutionBaseEvent"}, "Robusta notification", "GenericFindingKey"},
 	} {
 		if title, key := defaultTitle(c.e), defaultKey(c.e); title != c.title || key != c.key {
