@@ -202,7 +202,7 @@ func TestCompletion(t *testing.T) {
 	}
 	// For an action the engine implements, the keys are what local run accepts.
 	keys, _ = complete("run", "logs_enricher", "")
-	if !contains(keys, "tail=") || contains(keys, "warn_on_missing_label=") || !contains(keys, "namespace=") {
+	if !contains(keys, "tail=") || !contains(keys, "warn_on_missing_label=") || !contains(keys, "namespace=") {
 		t.Fatalf("local run logs_enricher keys %q", keys)
 	}
 	acts, _ := complete("actions", "pod_")
