@@ -22,14 +22,9 @@ var robustaParamsNotTaken = map[string][]string{
 	"job_pod_enricher": {"container_name", "warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style",
 		"previous", "filter_regex", "max_events", "events", "logs"},
 	// the dependent pods' events of ExtendedEventEnricherParams
-	"deployment_events_enricher":  {"max_pods"},
-	"resource_events_enricher":    {"dependent_pod_mode", "max_pods"},
-	"image_pull_backoff_reporter": {"rate_limit"},
-	"pod_bash_enricher":           {"custom_annotations"},
-	"related_pods":                {"output_format", "include_raw_data", "limit"},
-	// deprecated; the engine only says so and what replaces it
-	"target_down_dns_enricher": {"prometheus_url", "prometheus_auth", "prometheus_url_query_string", "prometheus_additional_headers",
-		"prometheus_additional_labels", "add_additional_labels", "prometheus_graphs_overrides"},
+	"deployment_events_enricher": {"max_pods"},
+	"resource_events_enricher":   {"dependent_pod_mode", "max_pods"},
+	"related_pods":               {"output_format", "include_raw_data", "limit"},
 }
 
 // classACount is the number of class-A actions ROBUSTA-CATALOGUE §3.1 counts (72 listed
