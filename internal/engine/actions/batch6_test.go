@@ -21,7 +21,6 @@ var robustaParamsNotTaken = map[string][]string{
 	"report_crash_loop":           {"regex_replacer_patterns", "regex_replacement_style"},
 	"job_pod_enricher": {"container_name", "warn_on_missing_label", "regex_replacer_patterns", "regex_replacement_style",
 		"previous", "filter_regex", "max_events", "events", "logs"},
-	"related_pods": {"output_format", "include_raw_data", "limit"},
 }
 
 // classACount is the number of class-A actions ROBUSTA-CATALOGUE §3.1 counts (72 listed
