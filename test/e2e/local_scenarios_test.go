@@ -170,7 +170,7 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	}
 	// Any kind through --kind/--name, with the namespace from -n.
 	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "deploy", "--name", "api", "-n", "crash", "max_events=1")
-	if r.code != 0 || !strings.Contains(r.stdout, "Deployment Events") || !strings.Contains(r.stdout, "ScalingReplicaSet") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Resource Events") || !strings.Contains(r.stdout, "ScalingReplicaSet") {
 		t.Fatal(r)
 	}
 	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "replicaset", "--name", "nope", "-n", "crash")
