@@ -287,3 +287,27 @@ func TestLocalParamsTheRunnerIgnores(t *testing.T) {
 		t.Fatalf("bad headers: %s", r)
 	}
 }
+
+// TestLocalPodBashCustomAnnotations: pod_bash_enricher takes custom_annotations and, as
+// in the runner (the command runs in the pod itself), creates no pod to put them on.
+// kwok runs the command on this machine, in a temporary folder.
+func TestLocalPodBashCustomAnnotations(t *testing.T) {
+	c := sandbox.Get(t)
+	e := startRunner(t, "h27-bash", nil, sandbox.RunnerSpec{ExecDir: t.TempDir()})
+	before, err := c.Client.CoreV1().Pods("h27-bash").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, e.env, "local", "run", "pod_bash_enricher", "--pod", "h27-bash/"+e.runner.Pod, "bash_command=echo h27 ran", `custom_annotations:={"team":"shop"}`)
+	if r.code != 0 || !strings.Contains(r.stdout, "h27 ran") || !strings.Contains(r.stderr, "custom_annotations are not used") {
+		t.Fatal(r)
+	}
+	after, err := c.Client.CoreV1().Pods("h27-bash").List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(after.Items) != len(before.Items) {
+		t.Fatalf("pods before %d, after %v (%v)", len(before.Items), after, err)
+	}
+	r = run(t, e.env, "local", "run", "pod_bash_enricher", "--pod", "h27-bash/"+e.runner.Pod, "bash_command=echo h27", "custom_annotations=team")
+	if r.code == 0 || !strings.Contains(r.stderr, "custom_annotations") || strings.Contains(r.stdout, "h27") {
+		t.Fatal(r)
+	}
+}
