@@ -164,17 +164,16 @@ func selectedPods(ctx context.Context, r *engine.Run, namespace, labelSel, field
 // selector, any other kind's by its spec.selector, in every phase.
 func dependentPods(ctx context.Context, r *engine.Run) ([]corev1.Pod, error) {
 	obj := r.Event.Obj
-	sel, err := "", error(nil)
+	pick := selectorOf
 	if r.Event.Kind == "Job" {
-		sel, err = jobSelector(obj)
-		if err == nil && sel == "" {
-			return nil, nil
-		}
-	} else {
-		sel, err = selectorOf(obj)
+		pick = jobSelector
 	}
+	sel, err := pick(obj)
 	if err != nil {
 		return nil, err
+	}
+	if sel == "" && r.Event.Kind == "Job" { // a job with no way to find its pods has none, for the runner too
+		return nil, nil
 	}
 	return selectedPods(ctx, r, obj.GetNamespace(), sel, "")
 }
@@ -203,6 +202,7 @@ func resourceEvents(ctx context.Context, r *engine.Run, p any) error {
 			return err
 		}
 	} else {
+		// No pods: only the cut to max_events and the sort.
 		evs, _ = withDependentEvents(evs, nil, 0, params.MaxEvents, nil)
 	}
 	if len(evs) == 0 {
