@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -212,6 +213,42 @@ func TestLocalEventsAndRelatedPodsParams(t *testing.T) {
 	if meta["name"] != p0 || meta["creation_timestamp"] != createdOf(&pods[0]) || status["phase"] != "Running" || status["pod_i_ps"] == nil {
 		t.Fatalf("raw_data: %v", raw)
 	}
+	// A Job's pods are found by its controller-uid label, as the runner's job selector
+	// does, for both actions.
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: ns},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}},
+			Spec: corev1.PodSpec{NodeName: sandbox.FakeNodeName, RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "run", Image: "nightly:1"}}}}}}
+	job, err = c.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		bg := metav1.DeletePropagationBackground
+		_ = c.Client.BatchV1().Jobs(ns).Delete(context.Background(), "nightly", metav1.DeleteOptions{PropagationPolicy: &bg})
+	})
+	if job.Labels["controller-uid"] == "" {
+		t.Fatalf("the job has no controller-uid label: %v", job.Labels)
+	}
+	var jobPod string
+	waitFor(t, func() bool {
+		list, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=nightly"})
+		if err == nil && len(list.Items) == 1 {
+			jobPod = list.Items[0].Name
+		}
+		return jobPod != ""
+	}, &jobPod)
+	namedWarning(t, c, ns, "ev-2-"+jobPod, "Pod", jobPod, "JobPodWarn", min(30))
+	f, _ = runFinding(t, env, "local", "run", "resource_events_enricher", "--kind", "job", "--name", "nightly", "-n", ns, "included_types=Warning", "dependent_pod_mode=true")
+	if got := tableRows(f); len(got) != 1 || got[0] != "JobPodWarn|Warning|"+stamp(30)+"|Pod|"+jobPod+"|JobPodWarn of "+jobPod || f.Enrichments[0].Blocks[0].Name != "Job Events" {
+		t.Fatalf("job: %q %+v", got, f)
+	}
+	f, _ = runFinding(t, env, "local", "run", "related_pods", "--kind", "job", "--name", "nightly", "-n", ns)
+	if got := tableRows(f); len(got) != 1 || !strings.HasPrefix(got[0], jobPod+"|") {
+		t.Fatalf("job pods: %q", got)
+	}
+
 	// On a pod, the pod itself; on a Service, refused as by the runner; a format the
 	// runner does not know is refused before anything runs.
 	f, _ = runFinding(t, env, "local", "run", "related_pods", "--kind", "pod", "--name", p2, "-n", ns)
