@@ -147,23 +147,30 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 		mustContain(t, r, "stdout", want)
 	}
 
-	// related_pods on the deployment, and the deployment's events: its own (the
-	// deployment controller's ScalingReplicaSet) and, in dependent_pod_mode, its pods'.
-	r = run(t, env, "local", "run", "related_pods", "--deployment", "crash/api")
-	if r.code != 0 || !strings.Contains(r.stdout, rn.Pod) || !strings.Contains(r.stdout, "CrashLoopBackOff") || !strings.Contains(r.stdout, "0/1") {
-		t.Fatal(r)
+	// related_pods on the deployment (the runner's columns: restarts is the tenth), and
+	// the deployment's events: its own (the deployment controller's ScalingReplicaSet)
+	// and, in dependent_pod_mode, its pods' (deployment_events_enricher: only pods not
+	// Running, and the crash-looping pod's phase is Running; resource_events_enricher:
+	// any phase).
+	f, _ = runFinding(t, env, "local", "run", "related_pods", "--deployment", "crash/api")
+	if rows := f.Enrichments[0].Blocks[0].Rows; len(rows) != 1 || rows[0][0] != rn.Pod || rows[0][9] != "5" {
+		t.Fatalf("related_pods: %+v", f)
 	}
 	waitFor(t, func() bool {
 		r = run(t, env, "local", "run", "deployment_events_enricher", "--deployment", "crash/api")
 		return strings.Contains(r.stdout, "ScalingReplicaSet")
 	}, r)
 	r = run(t, env, "local", "run", "deployment_events_enricher", "--deployment", "crash/api", "dependent_pod_mode=true", "included_types=Warning")
-	if r.code != 0 || !strings.Contains(r.stdout, "Events of pod "+rn.Pod) || !strings.Contains(r.stdout, "BackOff") || strings.Contains(r.stdout, "ScalingReplicaSet") {
+	if r.code != 0 || !strings.Contains(r.stderr, "has no pods that are not Running") || strings.Contains(r.stdout, "BackOff") {
+		t.Fatal(r)
+	}
+	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "deploy", "--name", "api", "-n", "crash", "dependent_pod_mode=true", "included_types=Warning")
+	if r.code != 0 || !strings.Contains(r.stdout, rn.Pod) || !strings.Contains(r.stdout, "BackOff") || strings.Contains(r.stdout, "ScalingReplicaSet") {
 		t.Fatal(r)
 	}
 	// Any kind through --kind/--name, with the namespace from -n.
 	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "deploy", "--name", "api", "-n", "crash", "max_events=1")
-	if r.code != 0 || !strings.Contains(r.stdout, "Deployment events") || !strings.Contains(r.stdout, "ScalingReplicaSet") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Resource Events") || !strings.Contains(r.stdout, "ScalingReplicaSet") {
 		t.Fatal(r)
 	}
 	r = run(t, env, "local", "run", "resource_events_enricher", "--kind", "replicaset", "--name", "nope", "-n", "crash")

@@ -398,15 +398,17 @@ func deleteAlertPod(ctx context.Context, r *engine.Run, p any) error {
 	return nil
 }
 
-// timedPrometheusParams holds the one TimedPrometheusParams field the local engine
-// takes; the runner's action ignores its params anyway.
+// timedPrometheusParams is the runner's TimedPrometheusParams: PrometheusParams and a
+// query duration. target_down_dns_enricher takes them so a runner's config runs, but
+// queries nothing, as in the runner.
 type timedPrometheusParams struct {
+	promConn
 	DefaultQueryDuration int64 `param:"default_query_duration" default:"600" doc:"seconds of Prometheus history to query (unused by this action)"`
 }
 
 func targetDownDNS(ctx context.Context, r *engine.Run, _ any) error {
 	const action = "target_down_dns_enricher"
-	r.Notes = append(r.Notes, action+" is deprecated upstream, with no replacement")
+	r.Notes = append(r.Notes, action+" is deprecated upstream: Robusta's chart handles the TargetDown alert with target_down_dns_silencer instead (a silencer, runner only); its Prometheus params are taken but not used")
 	a := r.Event.Alert
 	// The runner compares with "corens" (sic), so only kube-dns alerts go on.
 	if job := a.Labels["job"]; job != "corens" && job != "kube-dns" {

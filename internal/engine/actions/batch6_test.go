@@ -14,15 +14,7 @@ import (
 // would use it). These are params, not actions: every class-A action is registered.
 // Each entry must still be missing, so the list only shrinks.
 var robustaParamsNotTaken = map[string][]string{
-	// the dependent pods' events of ExtendedEventEnricherParams
-	"deployment_events_enricher":  {"max_pods"},
-	"resource_events_enricher":    {"dependent_pod_mode", "max_pods"},
-	"image_pull_backoff_reporter": {"rate_limit"},
-	"pod_bash_enricher":           {"custom_annotations"},
-	"related_pods":                {"output_format", "include_raw_data", "limit"},
-	// deprecated; the engine only says so and what replaces it
-	"target_down_dns_enricher": {"prometheus_url", "prometheus_auth", "prometheus_url_query_string", "prometheus_additional_headers",
-		"prometheus_additional_labels", "add_additional_labels", "prometheus_graphs_overrides"},
+	// empty: every param of every class-A action is taken
 }
 
 // classACount is the number of class-A actions ROBUSTA-CATALOGUE §3.1 counts (72 listed

@@ -18,11 +18,11 @@ func init() {
 		Doc:       "Attach the Kubernetes events of the pod as a table",
 		NewParams: func() any { return &eventsParams{} }, Do: objectEvents})
 	engine.Register(&engine.Action{Name: "resource_events_enricher", Event: "KubernetesResourceEvent",
-		Doc:       "Attach the Kubernetes events of any object as a table",
-		NewParams: func() any { return &eventsParams{} }, Do: objectEvents})
+		Doc:       "Attach the Kubernetes events of a workload, pod, job or node, with dependent_pod_mode also those of its first max_pods pods",
+		NewParams: func() any { return &extendedEventsParams{} }, Do: resourceEvents})
 	engine.Register(&engine.Action{Name: "deployment_events_enricher", Event: "DeploymentEvent",
-		Doc:       "Attach the events of the deployment, or with dependent_pod_mode those of its pods",
-		NewParams: func() any { return &deploymentEventsParams{} }, Do: deploymentEvents})
+		Doc:       "Attach the events of the deployment, or with dependent_pod_mode those of its first max_pods pods that are not Running",
+		NewParams: func() any { return &extendedEventsParams{} }, Do: deploymentEvents})
 	engine.Register(&engine.Action{Name: "job_events_enricher", Event: "JobEvent",
 		Doc:       "Attach the events of the job and of its pods",
 		NewParams: func() any { return &eventsParams{} }, Do: jobEvents})
@@ -32,12 +32,6 @@ func init() {
 type eventsParams struct {
 	MaxEvents     int64    `param:"max_events" default:"8" doc:"most recent events to show"`
 	IncludedTypes []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep (Warning, Normal)"`
-}
-
-type deploymentEventsParams struct {
-	MaxEvents        int64    `param:"max_events" default:"8" doc:"most recent events to show"`
-	IncludedTypes    []string `param:"included_types" default:"Warning,Normal" doc:"event types to keep (Warning, Normal)"`
-	DependentPodMode bool     `param:"dependent_pod_mode" doc:"show the events of the deployment's pods instead of its own"`
 }
 
 // listEvents returns the events whose involved object is kind/namespace/name, newest
@@ -94,28 +88,6 @@ func objectEvents(ctx context.Context, r *engine.Run, p any) error {
 	}
 	r.Finding.AddEnrichment(r.Event.Kind+" events", eventsBlock(evs, params.MaxEvents, "this "+strings.ToLower(r.Event.Kind)))
 	return nil
-}
-
-func deploymentEvents(ctx context.Context, r *engine.Run, p any) error {
-	params := p.(*deploymentEventsParams)
-	o := r.Event.Obj
-	if !params.DependentPodMode {
-		evs, err := listEvents(ctx, r, "Deployment", o.GetNamespace(), o.GetName(), params.IncludedTypes)
-		if err != nil {
-			return err
-		}
-		r.Finding.AddEnrichment("Deployment events", eventsBlock(evs, params.MaxEvents, "this deployment"))
-		return nil
-	}
-	pods, err := ownedPods(ctx, r)
-	if err != nil {
-		return err
-	}
-	if len(pods) == 0 {
-		r.Finding.AddEnrichment("Pod events", engine.Markdown("The deployment has no pods."))
-		return nil
-	}
-	return podsEvents(ctx, r, pods, &eventsParams{MaxEvents: params.MaxEvents, IncludedTypes: params.IncludedTypes})
 }
 
 func jobEvents(ctx context.Context, r *engine.Run, p any) error {

@@ -67,7 +67,8 @@ func v1EventTime(e *eventsv1.Event) time.Time {
 }
 
 // resourceEventsTable is the runner's events table of one object: reason, type, time
-// and note, newest first, at most max rows (0: all), only the given types (nil: all).
+// and note, newest first, at most max rows (0: all), only the given types (nil: all;
+// compared without case, as the runner does).
 // It returns false when no event is left, and then the runner adds nothing.
 func resourceEventsTable(ctx context.Context, r *engine.Run, table, kind, name, namespace string, types []string, max int64) (engine.Block, bool, error) {
 	evs, err := v1Events(ctx, r, kind, name, namespace)
@@ -75,9 +76,9 @@ func resourceEventsTable(ctx context.Context, r *engine.Run, table, kind, name, 
 		return engine.Block{}, false, err
 	}
 	kept := evs[:0]
-	for _, e := range evs {
-		if types == nil || contains(types, e.Type) {
-			kept = append(kept, e)
+	for i := range evs {
+		if typeKept(&evs[i], types) {
+			kept = append(kept, evs[i])
 		}
 	}
 	if len(kept) == 0 {

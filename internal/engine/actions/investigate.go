@@ -19,7 +19,8 @@ func init() {
 		Doc:       "Report the pod's crash-looping containers with their restarts, last exit and previous logs",
 		NewParams: func() any { return &reportCrashLoopParams{} }, Do: reportCrashLoop})
 	engine.Register(&engine.Action{Name: "image_pull_backoff_reporter", Event: "PodEvent",
-		Doc: "Report the images the pod cannot pull and why (missing image, denied access, unreachable registry)", Do: imagePullBackoff})
+		Doc:       "Report the images the pod cannot pull and why (missing image, denied access, unreachable registry)",
+		NewParams: func() any { return &pullBackoffParams{} }, Do: imagePullBackoff})
 }
 
 func allStatuses(p *corev1.Pod) []corev1.ContainerStatus {
@@ -241,7 +242,17 @@ func pullCause(msg string) string {
 	return ""
 }
 
-func imagePullBackoff(ctx context.Context, r *engine.Run, _ any) error {
+// pullBackoffParams is the runner's RateLimitParams. The runner's action takes
+// rate_limit but no longer reads it (Robusta dropped the action's own limiter; the
+// on_image_pull_backoff trigger's rate_limit is what limits it), so neither does this.
+type pullBackoffParams struct {
+	RateLimit int64 `param:"rate_limit" default:"3600" doc:"taken for the runner's configs; unused by this action, as in the runner (use the trigger's rate_limit)"`
+}
+
+func imagePullBackoff(ctx context.Context, r *engine.Run, p any) error {
+	if rl := p.(*pullBackoffParams).RateLimit; rl != 3600 {
+		r.Notes = append(r.Notes, fmt.Sprintf("image_pull_backoff_reporter: rate_limit %d is not applied: the runner's action ignores it too; set rate_limit on the on_image_pull_backoff trigger", rl))
+	}
 	pod := r.Event.Pod()
 	var failing []corev1.ContainerStatus
 	for _, c := range allStatuses(pod) {

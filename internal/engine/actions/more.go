@@ -26,12 +26,20 @@ func init() {
 		NewParams: func() any { return &babysitterParams{} }, Do: babysitter})
 }
 
+// bashParams is the runner's BashParams. custom_annotations (from PodRunningParams)
+// annotate the helper pods other actions create; pod_bash_enricher runs in the pod
+// itself and creates none, so the runner does not use them here, nor does this.
 type bashParams struct {
-	Command string `param:"bash_command" required:"true" doc:"the command, run with sh -c"`
+	Command           string            `param:"bash_command" required:"true" doc:"the command, run with sh -c"`
+	CustomAnnotations map[string]string `param:"custom_annotations" doc:"taken for the runner's configs; unused, as no pod is created"`
 }
 
 func podBash(ctx context.Context, r *engine.Run, p any) error {
-	cmd := p.(*bashParams).Command
+	params := p.(*bashParams)
+	cmd := params.Command
+	if len(params.CustomAnnotations) > 0 {
+		r.Notes = append(r.Notes, "pod_bash_enricher: custom_annotations are not used: the command runs in the pod itself and no pod is created (the runner ignores them too)")
+	}
 	return execInto(ctx, r, cmd, "Command results for "+cmd)
 }
 

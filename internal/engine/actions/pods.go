@@ -19,8 +19,6 @@ import (
 )
 
 func init() {
-	engine.Register(&engine.Action{Name: "related_pods", Event: "KubernetesResourceEvent",
-		Doc: "Attach a table of the pods of the object (a workload's, a service's, a node's, a pod's siblings)", Do: relatedPods})
 	engine.Register(&engine.Action{Name: "node_running_pods_enricher", Event: "NodeEvent",
 		Doc: "Attach the pods running on the node", Do: relatedPods})
 	engine.Register(&engine.Action{Name: "node_allocatable_resources_enricher", Event: "NodeEvent",
