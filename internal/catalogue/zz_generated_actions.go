@@ -1582,7 +1582,7 @@ var actions = []Action{
 		Event:      "PrometheusKubernetesAlert",
 		Params:     "TimedPrometheusParams",
 		Class:      ClassKubeAPI,
-		Deprecated: "marked deprecated upstream; no replacement",
+		Deprecated: "marked deprecated upstream; the chart handles TargetDown with target_down_dns_silencer",
 		Local:      true,
 		Summary:    "Explains TargetDown alerts for CoreDNS or kube-dns from kube-system Services",
 	},
