@@ -26,13 +26,21 @@ var wrapper string
 func Build(bin string) error {
 	wrap := filepath.Join(filepath.Dir(bin), "rsswrap")
 	for _, b := range []struct{ out, pkg string }{{bin, "."}, {wrap, "./hack/bench/rsswrap"}} {
-		if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.out, b.pkg).CombinedOutput(); err != nil {
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.out, b.pkg)
+		cmd.Env = ReleaseEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
 	wrapper = wrap
 	return nil
 }
+
+// ReleaseEnv is the environment of a release build: without cgo, as the Makefile and
+// goreleaser build. It matters for size and memory: with cgo on, a binary that links
+// the plugin package (kustomize, through kubectl's describe) is linked for dynamic
+// loading and keeps every exported method, 95 MB instead of 74 MB stripped.
+func ReleaseEnv() []string { return append(os.Environ(), "CGO_ENABLED=0") }
 
 // Timed runs a command to its end and returns its wall time, its peak RSS in KiB and
 // its output.

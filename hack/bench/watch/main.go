@@ -110,11 +110,15 @@ func (p *proc) stop() {
 	}
 }
 
-// hwm is a live process's peak and current resident set (KiB) from /proc.
-func hwm(pid int) (peak, now int64, err error) {
+// rss is a live process's resident set from /proc (KiB): the peak, the current total
+// and the current split into anonymous memory (heap, stacks) and file pages (mostly the
+// executable's own pages, which grow with the binary, not with the pods watched).
+type rss struct{ peak, now, anon, file int64 }
+
+func hwm(pid int) (r rss, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
@@ -124,12 +128,16 @@ func hwm(pid int) (peak, now int64, err error) {
 		v, _ := strconv.ParseInt(f[1], 10, 64)
 		switch f[0] {
 		case "VmHWM:":
-			peak = v
+			r.peak = v
 		case "VmRSS:":
-			now = v
+			r.now = v
+		case "RssAnon:":
+			r.anon = v
+		case "RssFile:":
+			r.file = v
 		}
 	}
-	return peak, now, nil
+	return r, nil
 }
 
 // metric sums the samples of one metric whose labels contain label.
@@ -166,7 +174,9 @@ func run(n, burst, creators int, pause time.Duration) error {
 	}
 	defer e.Close()
 	peerBin := filepath.Join(e.Tmp, "peer")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", peerBin, "./hack/bench/watch/peer").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", peerBin, "./hack/bench/watch/peer")
+	build.Env = benchutil.ReleaseEnv() // built as robusta is
+	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the peer: %v\n%s", err, out)
 	}
 	c := e.Cluster
@@ -268,14 +278,15 @@ customPlaybooks:
 	runs, _ := metric(addr, "robusta_local_actions_run_total", `action="create_finding"`)
 	sent, _ := metric(addr, "robusta_local_sink_sent_total", `sink="out"`)
 	dropped := w.count("queue full")
-	wPeak, wNow, err := hwm(w.cmd.Process.Pid)
+	wr, err := hwm(w.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
-	pPeak, pNow, err := hwm(peer.cmd.Process.Pid)
+	pr, err := hwm(peer.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
+	wPeak, pPeak := wr.peak, pr.peak
 
 	fmt.Printf("Pods: %d created (%d create calls failed) in bursts of %d (%d parallel creators, %s pause) in %s; all seen %s after the first create.\n\n",
 		created, failed.Load(), burst, creators, pause, benchutil.Secs(createTime), benchutil.Secs(allDone))
@@ -283,7 +294,12 @@ customPlaybooks:
 	fmt.Printf("| creates seen | %d matched on_pod_create (%d checked), %d create_finding runs, %d findings written, %d dropped | %d added | |\n",
 		int64(matched), int64(seen), int64(runs), int64(sent), dropped, peerSeen)
 	fmt.Printf("| peak RSS (VmHWM) | %.1f MiB | %.1f MiB | %.2fx |\n", float64(wPeak)/1024, float64(pPeak)/1024, float64(wPeak)/float64(pPeak))
-	fmt.Printf("| RSS at the end (VmRSS) | %.1f MiB | %.1f MiB | %.2fx |\n", float64(wNow)/1024, float64(pNow)/1024, float64(wNow)/float64(pNow))
+	for _, row := range []struct {
+		name string
+		w, p int64
+	}{{"RSS at the end (VmRSS)", wr.now, pr.now}, {"of which anonymous (RssAnon)", wr.anon, pr.anon}, {"of which file pages (RssFile)", wr.file, pr.file}} {
+		fmt.Printf("| %s | %.1f MiB | %.1f MiB | %.2fx |\n", row.name, float64(row.w)/1024, float64(row.p)/1024, float64(row.w)/float64(row.p))
+	}
 	fmt.Printf("\nLoad average before the run: %s.\n", load)
 	ok := int64(matched) == created && dropped == 0 && int64(sent) == created && float64(wPeak) <= 1.5*float64(pPeak)
 	if !ok {
