@@ -209,18 +209,17 @@ func (r *Runner) Stop(ctx context.Context) {
 	r.cfg.Load().disp.close(ctx)
 }
 
-func describe(in *triggers.Incoming) string {
-	if e := in.Event; e != nil && e.Obj != nil {
-		return fmt.Sprintf("%s %s %s/%s", e.Kind, e.Operation, e.Obj.GetNamespace(), e.Obj.GetName())
-	}
-	return "an"
-}
+func describe(in *triggers.Incoming) string { return in.Name() }
 
 // process runs the playbooks in order for one event: the first matching trigger of a
 // playbook fires it; its actions run in order; a playbook with `stop: true` that fires
 // ends the later playbooks. The findings the playbooks make are the event's, per
 // sink, and go to the sinks once the last playbook has run, as in the runner.
 func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
+	if !in.Resolve() {
+		r.Logf("%s event: its object could not be read, skipped", in.Name())
+		return
+	}
 	l := r.cfg.Load()
 	ef := newEventFindings()
 	defer func() { r.findings.Add(int64(l.disp.deliver(ef))) }()

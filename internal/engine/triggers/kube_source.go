@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -124,41 +125,56 @@ func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
 }
 
 func (s *KubeSource) handler(kind string, emit func(*Incoming) bool) cache.ResourceEventHandler {
-	send := func(op string, old, obj *unstructured.Unstructured) {
+	// The event's unstructured copies are made by the worker (Incoming.Resolve), so an
+	// event waiting in the queue holds only pointers to the store's objects, which the
+	// informer replaces on change and never mutates.
+	send := func(op string, old, obj any) {
 		if s.Lag != nil {
 			s.Lag(kind, lagOf(op, obj))
 		}
-		emit(&Incoming{Event: engine.ChangeEvent(kind, op, old, obj), Received: time.Now()})
+		emit(&Incoming{pending: func() *engine.Event {
+			n, ok := toUnstructured(obj)
+			if !ok {
+				return nil
+			}
+			var o *unstructured.Unstructured
+			if old != nil {
+				if o, ok = toUnstructured(old); !ok {
+					return nil
+				}
+			}
+			return engine.ChangeEvent(kind, op, o, n)
+		}, pendingName: describeObject(kind, op, obj), Received: time.Now()})
 	}
 	return cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc: func(obj any, initial bool) {
 			if initial && !s.ReplayExisting {
 				return
 			}
-			if u, ok := toUnstructured(obj); ok {
-				send("create", nil, u)
-			}
+			send("create", nil, obj)
 		},
 		UpdateFunc: func(oldObj, newObj any) {
 			if resourceVersion(oldObj) == resourceVersion(newObj) {
 				return // a relist or resync, not a change
 			}
-			o, ok1 := toUnstructured(oldObj)
-			n, ok2 := toUnstructured(newObj)
-			if !ok1 || !ok2 {
-				return
-			}
-			send("update", o, n)
+			send("update", oldObj, newObj)
 		},
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
-			if u, ok := toUnstructured(obj); ok {
-				send("delete", nil, u)
-			}
+			send("delete", nil, obj)
 		},
 	}
+}
+
+// describeObject names a pending event for log lines (a dropped event), without
+// converting its object.
+func describeObject(kind, op string, obj any) string {
+	if m, err := meta.Accessor(obj); err == nil {
+		return fmt.Sprintf("%s %s %s/%s", kind, op, m.GetNamespace(), m.GetName())
+	}
+	return kind + " " + op
 }
 
 // compact is the informers' transform, which keeps their stores small: the runner
@@ -206,13 +222,17 @@ func resourceVersion(obj any) string {
 // lagOf estimates how late an event is seen: from the object's creation for a
 // create, its deletion timestamp for a delete; zero when unknown (updates carry no
 // time of change).
-func lagOf(op string, obj *unstructured.Unstructured) time.Duration {
+func lagOf(op string, obj any) time.Duration {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return 0
+	}
 	var t time.Time
 	switch op {
 	case "create":
-		t = obj.GetCreationTimestamp().Time
+		t = m.GetCreationTimestamp().Time
 	case "delete":
-		if d := obj.GetDeletionTimestamp(); d != nil {
+		if d := m.GetDeletionTimestamp(); d != nil {
 			t = d.Time
 		}
 	}

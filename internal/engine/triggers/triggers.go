@@ -27,10 +27,36 @@ type Incoming struct {
 	// Received is when the source saw the event.
 	Received time.Time
 
+	// pending builds Event in the worker for a change handed over unconverted (see
+	// KubeSource); pendingName names it until then.
+	pending     func() *engine.Event
+	pendingName string
+
 	// diffs caches every difference between Old and Obj for the change filters of
 	// the playbooks (one worker handles an Incoming at a time).
 	diffs  []diffEntry
 	diffed bool
+}
+
+// Resolve builds Event where the source left it to the worker; false when there is
+// no event (an object that could not be converted). Call it before matching.
+func (in *Incoming) Resolve() bool {
+	if in.Event == nil && in.pending != nil {
+		in.Event = in.pending()
+		in.pending = nil
+	}
+	return in.Event != nil
+}
+
+// Name says what the event is about, for log lines, without building it.
+func (in *Incoming) Name() string {
+	if in.Event == nil && in.pendingName != "" {
+		return in.pendingName
+	}
+	if e := in.Event; e != nil && e.Obj != nil {
+		return fmt.Sprintf("%s %s %s/%s", e.Kind, e.Operation, e.Obj.GetNamespace(), e.Obj.GetName())
+	}
+	return "an"
 }
 
 // HelmRelease is the state of one Helm release as the poller saw it.
