@@ -71,8 +71,9 @@ func TestLocalRunActions(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "could not build the event: pod local-ns/nope not found") {
 		t.Fatal(r)
 	}
+	// filter_regex keeps what the pattern matched (the runner's re.findall), not the line.
 	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "filter_regex=ERROR")
-	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".runner.log (16 B)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".runner.log (5 B)") {
 		t.Fatal(r)
 	}
 

@@ -208,6 +208,13 @@ customPlaybooks:
 		return pod != nil
 	}, "job pod")
 	now := metav1.Now()
+	// An event of the pod, for job_pod_enricher's events table.
+	if _, err := c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "etl-pod-backoff", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: pod.Name, Namespace: ns, UID: pod.UID},
+		Reason:         "BackOff", Message: "Back-off restarting failed container main", Type: corev1.EventTypeWarning,
+		FirstTimestamp: now, LastTimestamp: now, Count: 1, Source: corev1.EventSource{Component: "kubelet"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	pod.Status = corev1.PodStatus{Phase: corev1.PodFailed, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{{Name: "main", Image: "etl:1",
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error", StartedAt: now, FinishedAt: now}}}}}
 	if _, err := c.Client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
@@ -215,11 +222,16 @@ customPlaybooks:
 	}
 	got = waitFindings(t, sink, 2)
 	f = got[1]
-	titles := map[string]bool{}
+	titles, tables := map[string]bool{}, map[string]bool{}
 	for _, e := range f.Enrichments {
 		titles[e.Title] = true
+		for _, b := range e.Blocks {
+			tables[b.Name] = true
+		}
 	}
-	if f.Title != "Job Failed" || f.AggregationKey != "job_failure" || f.Subject["name"] != "etl" || !titles["Job pods"] {
+	// job_pod_enricher: the events table of the Job's latest pod (its log is empty under
+	// kwok, and the runner adds no block for an empty log).
+	if f.Title != "Job Failed" || f.AggregationKey != "job_failure" || f.Subject["name"] != "etl" || !titles["Job status"] || !tables["*Job pod events:*"] {
 		t.Fatalf("job finding: %+v", f)
 	}
 	// Later updates of the failed Job (its pod deleted, ...) do not fire again, and the
