@@ -1437,7 +1437,7 @@ var actions = []Action{
 		ManualRunnable: true,
 		ManualOptional: []string{"named_sinks"},
 		Class:          ClassService,
-		Reason:         "calls the Grafana renderer deployed with the runner",
+		Local:          true,
 		Summary:        "Renders Grafana panels to images and sends them as a report",
 	},
 	{

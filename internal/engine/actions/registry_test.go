@@ -151,6 +151,7 @@ var builtIns = map[string]struct {
 	"argo_app_sync":                      {event: "ExecutionBaseEvent", mutating: true, required: []string{"argo_url", "argo_token", "argo_app_name"}},
 	"show_stackoverflow_search":          {event: "ExecutionBaseEvent", required: []string{"search_term"}},
 	"json_change_tracker":                {event: "KubernetesAnyChangeEvent", required: []string{"url"}},
+	"report_rendering_task":              {event: "ExecutionBaseEvent", required: []string{"grafana_api_key", "delays", "reports_panel_urls"}},
 	"git_change_audit":                   {event: "KubernetesAnyChangeEvent", mutating: true, required: []string{"cluster_name", "git_url", "git_key"}},
 	"config_ab_testing":                  {event: "ScheduledExecutionEvent", mutating: true, required: []string{"grafana_api_key", "grafana_dashboard_uid", "kind", "name", "configuration_sets"}},
 }
