@@ -26,12 +26,7 @@ func RunJobWithSecret(ctx context.Context, kf *kube.Factory, job *batchv1.Job, s
 		return RunJob(ctx, kf, job, timeout)
 	}
 	o := FromContext(ctx)
-	if o.Timeout > 0 {
-		timeout = o.Timeout
-	}
-	if timeout <= 0 {
-		timeout = 6 * time.Minute
-	}
+	timeout = runTimeout(o, timeout)
 	cs, err := kf.Clientset()
 	if err != nil {
 		return nil, err

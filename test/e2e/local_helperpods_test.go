@@ -175,20 +175,7 @@ func TestLocalHelperPodsApply(t *testing.T) {
 		// lands while the exec is under way.
 		marker := filepath.Join(workDir, "exec-started-5120")
 		cmd, stderr := startBinary(t, env, "local", "run", "node_bash_enricher", "--node", sandbox.FakeNodeName, "--apply", "bash_command=touch exec-started-5120; sleep 20")
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			if _, err := os.Stat(marker); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the command never started\n%s", stderr)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
-			t.Fatalf("err %v\n%s", err, stderr)
-		}
+		interruptOnceStarted(t, cmd, stderr, marker)
 		if left := helperPodsLeft(t, c); len(left) != 0 {
 			t.Fatalf("pods left: %v\n%s", left, stderr)
 		}
@@ -213,6 +200,26 @@ func TestLocalHelperPodsApply(t *testing.T) {
 			t.Fatalf("pods left: %v\n%s", left, stderr)
 		}
 	})
+}
+
+// interruptOnceStarted sends SIGINT to cmd once its helper's command has made marker
+// (so the signal lands while the helper runs), and checks it ended as interrupted.
+func interruptOnceStarted(t *testing.T, cmd *exec.Cmd, stderr *strings.Builder, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the helper's command never started\n%s", stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("err %v\n%s", err, stderr)
+	}
 }
 
 func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, *strings.Builder) {

@@ -7,9 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -379,20 +377,7 @@ func TestLocalJavaDebuggerTimeoutAndInterrupt(t *testing.T) {
 	marker := filepath.Join(dir, "started-77777")
 	_ = os.Remove(marker)
 	cmd, stderr := startBinary(t, env, "local", "run", "pod_jstack_pid", "--pod", ref, "--apply", "pid=77777")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jstack never started\n%s", stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
-		t.Fatalf("err %v\n%s", err, stderr)
-	}
+	interruptOnceStarted(t, cmd, stderr, marker)
 	if left := helperPodsLeft(t, c); len(left) != 0 {
 		t.Fatalf("pods left after Ctrl-C: %v\n%s", left, stderr)
 	}
