@@ -185,7 +185,7 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		}
 	}
 	for i, d := range defs {
-		pb, skip, err := compilePlaybook(ctx, i, d)
+		pb, skip, err := compilePlaybook(ctx, i, d, cfg.Global)
 		if err != nil {
 			return nil, &ConfigError{Err: err}
 		}
@@ -276,7 +276,7 @@ func mergeValues(dst, src map[string]any) {
 }
 
 // compilePlaybook builds one playbook; skip says why it cannot run here.
-func compilePlaybook(ctx context.Context, i int, def any) (*Playbook, string, error) {
+func compilePlaybook(ctx context.Context, i int, def any, global map[string]any) (*Playbook, string, error) {
 	m, ok := def.(map[string]any)
 	if !ok {
 		return nil, "", fmt.Errorf("playbook %d is not a mapping", i+1)
@@ -319,7 +319,7 @@ func compilePlaybook(ctx context.Context, i int, def any) (*Playbook, string, er
 			if params == nil {
 				params = map[string]any{}
 			}
-			pb.Steps = append(pb.Steps, engine.Step{Action: act, Params: params})
+			pb.Steps = append(pb.Steps, engine.Step{Action: act, Params: withGlobal(global, params, act)})
 		}
 	}
 	for _, s := range asList(m["sinks"]) {
@@ -329,4 +329,32 @@ func compilePlaybook(ctx context.Context, i int, def any) (*Playbook, string, er
 	}
 	pb.Stop, _ = m["stop"].(bool)
 	return pb, "", nil
+}
+
+// withGlobal is the runner's merge_global_params: an action with params gets every
+// globalConfig key under its own params (its own value wins). The runner's params
+// classes ignore keys they do not declare, so only the keys the action takes are
+// copied (prometheus_url, grafana_api_key, cluster_name, ...).
+func withGlobal(global, params map[string]any, act *engine.Action) map[string]any {
+	if len(global) == 0 || act.NewParams == nil {
+		return params
+	}
+	var merged map[string]any
+	for _, p := range engine.Params(act.NewParams()) {
+		v, ok := global[p.Name]
+		if _, own := params[p.Name]; !ok || own {
+			continue
+		}
+		if merged == nil {
+			merged = make(map[string]any, len(params)+1)
+			for k, pv := range params {
+				merged[k] = pv
+			}
+		}
+		merged[p.Name] = v
+	}
+	if merged == nil {
+		return params
+	}
+	return merged
 }

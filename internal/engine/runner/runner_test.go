@@ -276,3 +276,42 @@ sinksConfig:
 		t.Fatalf("merged: %+v", cfg)
 	}
 }
+
+// globalConfig keys reach every action that declares them (the runner's
+// merge_global_params), under the action's own params; keys an action does not take
+// are left out, as the runner's params classes ignore them.
+func TestGlobalConfigMergesIntoActionParams(t *testing.T) {
+	y := `globalConfig:
+  prometheus_url: http://prom.example:9090
+  cluster_name: c1
+  some_other_key: 1
+customPlaybooks:
+- triggers: [{on_pod_create: {}}]
+  actions:
+  - prometheus_enricher: {promql_query: up, duration: {duration_minutes: 5}}
+  - prometheus_enricher: {promql_query: up, duration: {duration_minutes: 5}, prometheus_url: "http://own:9090"}
+  - create_finding: {title: t}
+`
+	cfg, err := Load(context.Background(), []File{{Name: "values.yaml", Data: []byte(y)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := cfg.Playbooks[0].Steps
+	if got := steps[0].Params["prometheus_url"]; got != "http://prom.example:9090" {
+		t.Errorf("global prometheus_url not merged: %v", steps[0].Params)
+	}
+	if got := steps[1].Params["prometheus_url"]; got != "http://own:9090" {
+		t.Errorf("the action's own prometheus_url lost: %v", steps[1].Params)
+	}
+	if _, ok := steps[0].Params["some_other_key"]; ok {
+		t.Errorf("a key the action does not take was merged: %v", steps[0].Params)
+	}
+	if len(steps[2].Params) != 1 { // only its title
+		t.Errorf("create_finding got global keys: %v", steps[2].Params)
+	}
+	for i, s := range steps {
+		if err := engine.Decode(s.Params, s.Action.NewParams()); err != nil {
+			t.Errorf("step %d params do not decode: %v", i, err)
+		}
+	}
+}
