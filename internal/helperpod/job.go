@@ -84,6 +84,12 @@ type JobResult struct {
 // case (foreground propagation, as the runner deletes it). timeout bounds the wait;
 // zero uses the --helper-timeout of ctx, else 6 minutes.
 func RunJob(ctx context.Context, kf *kube.Factory, job *batchv1.Job, timeout time.Duration) (*JobResult, error) {
+	return runJob(ctx, kf, job, nil, timeout)
+}
+
+// runJob is RunJob, and RunJobWithSecret when secret is set: then the Secret is made,
+// owned by the Job's pod, as soon as the pod exists, before the wait.
+func runJob(ctx context.Context, kf *kube.Factory, job *batchv1.Job, secret *corev1.Secret, timeout time.Duration) (*JobResult, error) {
 	o := FromContext(ctx)
 	timeout = runTimeout(o, timeout)
 	cs, err := kf.Clientset()
@@ -97,16 +103,27 @@ func RunJob(ctx context.Context, kf *kube.Factory, job *batchv1.Job, timeout tim
 		return nil, err
 	}
 	defer DeleteJob(cs, created.Namespace, created.Name)
-	what := "job " + created.Namespace + "/" + created.Name
-	stop := spin(o.Progress, "waiting for helper "+what)
+	stop := spin(o.Progress, "waiting for helper job "+created.Namespace+"/"+created.Name)
 	defer stop()
+	var pod *corev1.Pod
+	if secret != nil {
+		if pod, err = jobPod(runCtx, cs, created); err != nil {
+			return nil, jobErr(ctx, runCtx, err, created, timeout)
+		}
+		s := ownedSecret(secret, pod)
+		if err := createSecret(ctx, cs, s); err != nil {
+			return nil, err
+		}
+		defer DeleteSecret(cs, s.Namespace, s.Name)
+	}
 	done, err := waitJob(runCtx, cs, created)
 	if err != nil {
 		return nil, jobErr(ctx, runCtx, err, created, timeout)
 	}
-	pod, err := jobPod(runCtx, cs, created)
-	if err != nil {
-		return nil, jobErr(ctx, runCtx, err, created, timeout)
+	if pod == nil {
+		if pod, err = jobPod(runCtx, cs, created); err != nil {
+			return nil, jobErr(ctx, runCtx, err, created, timeout)
+		}
 	}
 	logs, err := podLog(runCtx, cs, pod)
 	if err != nil {

@@ -22,46 +22,17 @@ import (
 // deleted explicitly before RunJobWithSecret returns, in every case, as is the Job.
 // A nil secret is plain RunJob.
 func RunJobWithSecret(ctx context.Context, kf *kube.Factory, job *batchv1.Job, secret *corev1.Secret, timeout time.Duration) (*JobResult, error) {
-	if secret == nil {
-		return RunJob(ctx, kf, job, timeout)
-	}
-	o := FromContext(ctx)
-	timeout = runTimeout(o, timeout)
-	cs, err := kf.Clientset()
-	if err != nil {
-		return nil, err
-	}
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	created, err := createJob(ctx, cs, job)
-	if err != nil {
-		return nil, err
-	}
-	defer DeleteJob(cs, created.Namespace, created.Name)
-	stop := spin(o.Progress, "waiting for helper job "+created.Namespace+"/"+created.Name)
-	defer stop()
-	pod, err := jobPod(runCtx, cs, created)
-	if err != nil {
-		return nil, jobErr(ctx, runCtx, err, created, timeout)
-	}
+	return runJob(ctx, kf, job, secret, timeout)
+}
+
+// ownedSecret is secret in pod's namespace, owned by pod.
+func ownedSecret(secret *corev1.Secret, pod *corev1.Pod) *corev1.Secret {
 	s := secret.DeepCopy()
 	s.Namespace = pod.Namespace
 	no, yes := false, true
 	s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID,
 		BlockOwnerDeletion: &no, Controller: &yes}}
-	if err := createSecret(ctx, cs, s); err != nil {
-		return nil, err
-	}
-	defer DeleteSecret(cs, s.Namespace, s.Name)
-	done, err := waitJob(runCtx, cs, created)
-	if err != nil {
-		return nil, jobErr(ctx, runCtx, err, created, timeout)
-	}
-	logs, err := podLog(runCtx, cs, pod)
-	if err != nil {
-		return nil, jobErr(ctx, runCtx, fmt.Errorf("read the log of pod %s: %w", pod.Name, err), created, timeout)
-	}
-	return &JobResult{Logs: logs, Failed: done.Status.Failed > 0 && done.Status.CompletionTime == nil, Pod: pod.Name}, nil
+	return s
 }
 
 // createSecret creates on a context Ctrl-C does not cancel, for the reason createPod
