@@ -17,6 +17,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -75,7 +76,8 @@ func (e *ConfigError) Error() string {
 		return e.Err.Error()
 	}
 	f := e.Findings[0]
-	msg := fmt.Sprintf("%s:%d:%d: %s", f.File, f.Line, f.Column, f.Message)
+	// The path names the playbook and the action (customPlaybooks[0].actions[1]...).
+	msg := fmt.Sprintf("%s:%d:%d: %s%s", f.File, f.Line, f.Column, f.Message, f.PathSuffix())
 	if n := len(e.Findings) - 1; n > 0 {
 		msg += fmt.Sprintf(" (and %d more error(s))", n)
 	}
@@ -184,8 +186,11 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 			add("platformPlaybooks")
 		}
 	}
+	// Actions outside Robusta's catalogue can only come from playbookRepos, which the
+	// runner installs and the watch cannot; without any, the runner refuses the name.
+	repos, _ := merged["playbookRepos"].(map[string]any)
 	for i, d := range defs {
-		pb, skip, err := compilePlaybook(ctx, i, d, cfg.Global)
+		pb, skip, err := compilePlaybook(ctx, i, d, cfg.Global, len(repos) > 0)
 		if err != nil {
 			return nil, &ConfigError{Err: err}
 		}
@@ -276,7 +281,7 @@ func mergeValues(dst, src map[string]any) {
 }
 
 // compilePlaybook builds one playbook; skip says why it cannot run here.
-func compilePlaybook(ctx context.Context, i int, def any, global map[string]any) (*Playbook, string, error) {
+func compilePlaybook(ctx context.Context, i int, def any, global map[string]any, repos bool) (*Playbook, string, error) {
 	m, ok := def.(map[string]any)
 	if !ok {
 		return nil, "", fmt.Errorf("playbook %d is not a mapping", i+1)
@@ -313,13 +318,25 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any)
 		for name, raw := range am {
 			act, ok := engine.Lookup(name)
 			if !ok {
+				if _, known := catalogue.LookupAction(name); !known {
+					if !repos {
+						// The runner's registry has no such action, and it refuses the
+						// whole config ("Action ... not found").
+						return nil, "", fmt.Errorf("%s: action %s not found: it is not one of Robusta's actions and no playbookRepos could provide it; the runner refuses such a config (check the name with robusta local actions)", label, name)
+					}
+					return nil, fmt.Sprintf("%s: action %s is not one of Robusta's actions; it may come from playbookRepos, which only the in-cluster runner installs", label, name), nil
+				}
 				return nil, fmt.Sprintf("%s: action %s runs only in the in-cluster runner (see robusta local actions %s)", label, name, name), nil
 			}
 			params, _ := raw.(map[string]any)
 			if params == nil {
 				params = map[string]any{}
 			}
-			pb.Steps = append(pb.Steps, engine.Step{Action: act, Params: withGlobal(global, params, act)})
+			step := engine.Step{Action: act, Params: withGlobal(global, params, act)}
+			if err := checkPreDeploy(step, len(pb.Triggers)); err != nil {
+				return nil, "", fmt.Errorf("%s: %w", label, err)
+			}
+			pb.Steps = append(pb.Steps, step)
 		}
 	}
 	for _, s := range asList(m["sinks"]) {
@@ -329,6 +346,25 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any)
 	}
 	pb.Stop, _ = m["stop"].(bool)
 	return pb, "", nil
+}
+
+// checkPreDeploy builds the params of an action with a pre-deploy rewrite
+// (config_ab_testing) as the runner does while loading, once per trigger: params it
+// cannot build make it refuse the whole config, at start and on reload alike. Other
+// actions' params are built only when they run, where a failure is that action's error
+// and the playbook's later actions still run, so they are not checked here.
+func checkPreDeploy(step engine.Step, triggers int) error {
+	if step.Action.NewParams == nil || triggers == 0 {
+		return nil
+	}
+	params := step.Action.NewParams()
+	if _, ok := params.(fixedDelayRepeater); !ok {
+		return nil
+	}
+	if err := engine.Decode(step.Params, params); err != nil {
+		return fmt.Errorf("action %s: %w (the runner builds this action's params when it loads the config, and refuses the whole config when they fail)", step.Action.Name, err)
+	}
+	return nil
 }
 
 // withGlobal is the runner's merge_global_params: an action with params gets every

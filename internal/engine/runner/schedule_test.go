@@ -68,20 +68,6 @@ func TestSchedulePreDeploy(t *testing.T) {
 	}
 }
 
-// Params the runner would refuse at load leave the playbook unscheduled, said why.
-func TestSchedulePreDeployBadParams(t *testing.T) {
-	y := strings.Replace(fmt.Sprintf(abPlaybook, "fixed_delay_repeat: {seconds_delay: 60}"), "      kind: Deployment\n", "", 1)
-	cfg, err := Load(context.Background(), []File{{Name: "values.yaml", Data: []byte(y)}}, Options{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	var logs []string
-	got := scheduled(cfg, func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) })
-	if len(got) != 0 || len(logs) != 1 || !strings.Contains(logs[0], `config_ab_testing: missing required parameter "kind"; it is not scheduled`) {
-		t.Errorf("scheduled %v, logs %q", got, logs)
-	}
-}
-
 // Each run gets its recurrence, counted from 0 and kept in the state file: a
 // restart goes on from the saved count, and the schedule ends after the last set.
 func TestScheduleRecurrence(t *testing.T) {

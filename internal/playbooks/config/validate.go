@@ -715,8 +715,19 @@ func (v *validator) action(a *yaml.Node, path string, trigs []trig) {
 	if !hasModel {
 		return
 	}
-	v.object(model, params, path, owner, modelCheck{sev: SevWarning, rule: RuleParamType, unknownSev: SevWarning, missingSev: SevWarning, envRefs: true, globals: v.globals})
+	// The runner builds an action's params when it runs it, so a mistake there fails
+	// that run only; an action with a pre-deploy rewrite has them built at load, and a
+	// mistake refuses the whole config.
+	sev := SevWarning
+	if preDeployActions[name] {
+		sev = SevError
+	}
+	v.object(model, params, path, owner, modelCheck{sev: sev, rule: RuleParamType, unknownSev: SevWarning, missingSev: sev, envRefs: true, globals: v.globals})
 }
+
+// preDeployActions are the actions whose params class has a pre_deploy_func, which the
+// runner calls while loading the config (playbooks/robusta_playbooks/configuration_ab_testing.py).
+var preDeployActions = map[string]bool{"config_ab_testing": true}
 
 // fitting names the triggers whose events an action of class ev takes.
 func fitting(ev string) string {
