@@ -6,8 +6,6 @@ package runner
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -28,13 +26,18 @@ type Playbook struct {
 	// Index is its place in the loaded order; Name its name in the values file, if any.
 	Index int
 	Name  string
-	// ID is the runner's playbook id: a digest of its definition, stable across reloads
-	// (rate limits are kept per playbook id).
+	// ID is the runner's playbook id: a digest of its parsed definition (see
+	// playbookID), stable across reloads and restarts (rate limits and schedule states
+	// are kept per playbook id). LegacyID is the id earlier versions of the watch gave
+	// it, under which a schedule state may have been saved.
 	ID       string
+	LegacyID string
 	Triggers []triggers.Trigger
 	Steps    []engine.Step
 	Sinks    []string
 	Stop     bool
+
+	idIn idInput
 }
 
 // Config is what a watch runs.
@@ -201,6 +204,7 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 		pb.Index = len(cfg.Playbooks)
 		cfg.Playbooks = append(cfg.Playbooks, pb)
 	}
+	var defaultSinks []string
 	for _, s := range asList(merged["sinksConfig"]) {
 		m, ok := s.(map[string]any)
 		if !ok || len(m) != 1 {
@@ -211,7 +215,21 @@ func Load(ctx context.Context, files []File, opts Options) (*Config, error) {
 			params, _ = envSubst(params).(map[string]any)
 			name, _ := params["name"].(string)
 			cfg.Sinks = append(cfg.Sinks, SinkConfig{Type: typ, Name: name, Params: params})
+			// The runner's default sinks: default is true unless set false; the chart's
+			// placeholder robusta_sink is never created.
+			if d, set := params["default"].(bool); (!set || d) && !(typ == "robusta_sink" && params["token"] == "<ROBUSTA_ACCOUNT_TOKEN>") {
+				defaultSinks = append(defaultSinks, name)
+			}
 		}
+	}
+	// The runner fills in the default sinks before it hashes a playbook without any.
+	global := idGlobal(merged, cfg.Global)
+	for _, pb := range cfg.Playbooks {
+		in := pb.idIn
+		if len(in.sinks) == 0 {
+			in.sinks = append([]string{}, defaultSinks...)
+		}
+		pb.ID = playbookID(in, global)
 	}
 	return cfg, nil
 }
@@ -292,10 +310,7 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 	if pb.Name != "" {
 		label += " (" + pb.Name + ")"
 	}
-	// The runner's id: a digest of the definition, so rate limits survive reloads.
-	b, _ := json.Marshal([]any{m["triggers"], m["actions"], m["sinks"], m["stop"]})
-	sum := md5.Sum(b)
-	pb.ID = hex.EncodeToString(sum[:])
+	pb.LegacyID = legacyID(m)
 	for _, t := range asList(m["triggers"]) {
 		tm, ok := t.(map[string]any)
 		if !ok || len(tm) != 1 {
@@ -308,6 +323,7 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 				return nil, fmt.Sprintf("%s: %v", label, err), nil
 			}
 			pb.Triggers = append(pb.Triggers, tr)
+			pb.idIn.triggers = append(pb.idIn.triggers, idTrigger{key: key, params: params})
 		}
 	}
 	for _, a := range asList(m["actions"]) {
@@ -333,10 +349,20 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 				params = map[string]any{}
 			}
 			step := engine.Step{Action: act, Params: withGlobal(global, params, act)}
-			if err := checkPreDeploy(step, len(pb.Triggers)); err != nil {
+			repeat, ok, err := checkPreDeploy(step, len(pb.Triggers))
+			if err != nil {
 				return nil, "", fmt.Errorf("%s: %w", label, err)
 			}
+			if ok {
+				// The runner hashes the triggers after the rewrite.
+				for i := range pb.idIn.triggers {
+					pb.idIn.triggers[i].repeat = &repeat
+				}
+			}
 			pb.Steps = append(pb.Steps, step)
+			given, _ := raw.(map[string]any)
+			def, _ := catalogue.LookupAction(name)
+			pb.idIn.actions = append(pb.idIn.actions, idAction{name: name, params: given, hasParams: def != nil && def.Params != ""})
 		}
 	}
 	for _, s := range asList(m["sinks"]) {
@@ -345,6 +371,7 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 		}
 	}
 	pb.Stop, _ = m["stop"].(bool)
+	pb.idIn.sinks, pb.idIn.stop = pb.Sinks, pb.Stop
 	return pb, "", nil
 }
 
@@ -353,18 +380,20 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 // cannot build make it refuse the whole config, at start and on reload alike. Other
 // actions' params are built only when they run, where a failure is that action's error
 // and the playbook's later actions still run, so they are not checked here.
-func checkPreDeploy(step engine.Step, triggers int) error {
+// ok says the action has such a rewrite; repeat is the fixed_delay_repeat count it sets.
+func checkPreDeploy(step engine.Step, triggers int) (repeat int, ok bool, err error) {
 	if step.Action.NewParams == nil || triggers == 0 {
-		return nil
+		return 0, false, nil
 	}
 	params := step.Action.NewParams()
-	if _, ok := params.(fixedDelayRepeater); !ok {
-		return nil
+	r, ok := params.(fixedDelayRepeater)
+	if !ok {
+		return 0, false, nil
 	}
 	if err := engine.Decode(step.Params, params); err != nil {
-		return fmt.Errorf("action %s: %w (the runner builds this action's params when it loads the config, and refuses the whole config when they fail)", step.Action.Name, err)
+		return 0, false, fmt.Errorf("action %s: %w (the runner builds this action's params when it loads the config, and refuses the whole config when they fail)", step.Action.Name, err)
 	}
-	return nil
+	return r.FixedDelayRepeat(), true, nil
 }
 
 // withGlobal is the runner's merge_global_params: an action with params gets every

@@ -144,6 +144,16 @@ func (s *Scheduler) loop(ctx context.Context, pb *Playbook, sched *triggers.Sche
 	for {
 		s.mu.Lock()
 		st := s.state[pb.ID]
+		if st == nil && pb.LegacyID != "" && s.state[pb.LegacyID] != nil {
+			// A state saved under the id of earlier versions (a digest of the YAML
+			// as written) moves to the runner's id, once.
+			st = s.state[pb.LegacyID]
+			delete(s.state, pb.LegacyID)
+			s.state[pb.ID] = st
+			if err := s.save(); err != nil {
+				logf("! schedule state not saved to %s: %v", s.StatePath, err)
+			}
+		}
 		if st == nil {
 			st = &jobState{}
 			s.state[pb.ID] = st
