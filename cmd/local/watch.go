@@ -78,8 +78,13 @@ last playbook has run, sent to the sinks of sinksConfig that this engine has (fi
 opsgenie, google_chat and mail sinks; the others are named at start and skipped).
 
 Several -f files merge as Helm merges values (later files win). The files are
-validated first: errors stop the watch, warnings are shown. Playbooks whose triggers
-or actions the local engine lacks are named and skipped. Objects that exist at start
+validated first: errors stop the watch, warnings are shown. What the runner refuses
+at load refuses the whole config here too: an action that is not one of Robusta's
+(unless playbookRepos may provide it), config_ab_testing params it cannot build.
+Playbooks whose triggers or actions the local engine lacks are named and skipped;
+other actions' bad params fail each run of that action, as in the runner. A scheduled
+playbook's run count is kept under the runner's playbook id, which layout, comments
+and key order do not change. Objects that exist at start
 are not reported as created unless --replay-existing. The files are reloaded when they
 change and on SIGHUP; a file that does not validate leaves the running config as it
 is. Mutating actions run as a server-side dry run unless --apply.
