@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/robusta-dev/robusta-go/internal/catalogue"
+	"github.com/robusta-dev/robusta-go/internal/engine"
 )
 
 // The runner's load rules for a playbook it cannot use: the params of an action with a
@@ -94,5 +97,47 @@ func TestCompileBuildsPreDeployParams(t *testing.T) {
 	}
 	if _, _, err := compilePlaybook(context.Background(), 0, def(params), map[string]any{"kind": "Deployment"}, false); err != nil {
 		t.Errorf("kind from globalConfig: %v", err)
+	}
+}
+
+// Every local action but the pre-deploy one keeps the runner's rule for bad params:
+// the config loads (the params fail when the action runs); config_ab_testing's refuse
+// it. Each action is given a mapping of wrong-typed values for all its params, under
+// a trigger whose event it takes.
+func TestLoadBadParamsEveryAction(t *testing.T) {
+	for _, name := range engine.Names() {
+		def, ok := catalogue.LookupAction(name)
+		if !ok || def.Params == "" {
+			continue
+		}
+		model, ok := catalogue.LookupModel(def.Params)
+		if !ok || len(model.Params) == 0 {
+			continue
+		}
+		trigger := ""
+		for _, tr := range catalogue.Triggers() {
+			if tr.Event != "" && catalogue.IsSubclass(tr.Event, def.Event) && !tr.Strict && tr.Key != "on_schedule" {
+				trigger = "{" + tr.Key + ": {}}"
+				break
+			}
+		}
+		if def.Event == "ScheduledExecutionEvent" {
+			trigger = "{on_schedule: {fixed_delay_repeat: {seconds_delay: 60}}}"
+		}
+		if trigger == "" {
+			continue
+		}
+		var params []string
+		for _, p := range model.Params {
+			params = append(params, p.Name+": {bad: [1]}")
+		}
+		y := fmt.Sprintf("customPlaybooks:\n- triggers: [%s]\n  actions: [{%s: {%s}}]\n", trigger, name, strings.Join(params, ", "))
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(context.Background(), []File{{Name: "values.yaml", Data: []byte(y)}}, Options{})
+			refused := err != nil
+			if want := name == "config_ab_testing"; refused != want {
+				t.Errorf("refused %v (%v), want %v:\n%s", refused, err, want, y)
+			}
+		})
 	}
 }
