@@ -40,8 +40,10 @@ type Scheduler struct {
 // (config_ab_testing: one run per configuration set).
 type fixedDelayRepeater interface{ FixedDelayRepeat() int }
 
-// scheduled lists the config's scheduled playbooks; a playbook with on_schedule must
-// have exactly one trigger and one action, as in the runner, else it is skipped.
+// scheduled lists the config's scheduled playbooks. Load has already refused what the
+// runner refuses (an on_schedule playbook with more than one trigger or action,
+// pre-deploy params it cannot build); the skips below only guard a Config built
+// another way.
 func scheduled(cfg *Config, logf func(string, ...any)) map[*Playbook]*triggers.Schedule {
 	out := map[*Playbook]*triggers.Schedule{}
 	for _, pb := range cfg.Playbooks {
