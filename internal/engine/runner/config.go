@@ -344,7 +344,12 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 				}
 				return nil, fmt.Sprintf("%s: action %s runs only in the in-cluster runner (see robusta local actions %s)", label, name, name), nil
 			}
-			params, _ := raw.(map[string]any)
+			given, _ := raw.(map[string]any)
+			given, err := resolveEnvRefs(given)
+			if err != nil {
+				return nil, "", fmt.Errorf("%s: action %s: %w", label, name, err)
+			}
+			params := given
 			if params == nil {
 				params = map[string]any{}
 			}
@@ -360,7 +365,6 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 				}
 			}
 			pb.Steps = append(pb.Steps, step)
-			given, _ := raw.(map[string]any)
 			def, _ := catalogue.LookupAction(name)
 			pb.idIn.actions = append(pb.idIn.actions, idAction{name: name, params: given, hasParams: def != nil && def.Params != ""})
 		}
@@ -373,6 +377,38 @@ func compilePlaybook(ctx context.Context, i int, def any, global map[string]any,
 	pb.Stop, _ = m["stop"].(bool)
 	pb.idIn.sinks, pb.idIn.stop = pb.Sinks, pb.Stop
 	return pb, "", nil
+}
+
+// resolveEnvRefs is the runner's replace_env_vars_values on an action's params, done
+// when it loads the config: a string directly in a mapping (lists are left alone) that
+// holds a {{ env.NAME }} reference becomes, as a whole, that variable's value. An unset
+// or empty variable makes the runner refuse the whole config.
+func resolveEnvRefs(m map[string]any) (map[string]any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+			if sm := pyEnvRef.FindStringSubmatch(x); sm != nil {
+				name := strings.TrimSpace(sm[1])
+				val := os.Getenv(name)
+				if val == "" {
+					return nil, fmt.Errorf("param %s reads the environment variable %s, which is not set (the runner refuses the whole config then): export it before starting the watch", k, name)
+				}
+				v = val
+			}
+		case map[string]any:
+			inner, err := resolveEnvRefs(x)
+			if err != nil {
+				return nil, err
+			}
+			v = inner
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // checkPreDeploy builds the params of an action with a pre-deploy rewrite

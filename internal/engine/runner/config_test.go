@@ -141,3 +141,42 @@ func TestLoadBadParamsEveryAction(t *testing.T) {
 		})
 	}
 }
+
+// {{ env.NAME }} in an action's params is resolved at load as the runner does: the
+// whole string becomes the value, in mappings only (lists keep the text); an unset
+// variable refuses the config.
+func TestLoadResolvesEnvRefs(t *testing.T) {
+	const y = `customPlaybooks:
+- name: env
+  triggers: [{on_pod_create: {}}]
+  actions:
+  - create_finding: {title: "{{ env.H38_TITLE }}", aggregation_key: "x-{{env.H38_TITLE}}-y", description: "{{ env.H38_UNSET_FOR_LISTS }}"}
+`
+	t.Setenv("H38_TITLE", "from env")
+	t.Setenv("H38_UNSET_FOR_LISTS", "d")
+	cfg := load(t, y)
+	p := cfg.Playbooks[0].Steps[0].Params
+	if p["title"] != "from env" || p["aggregation_key"] != "from env" || p["description"] != "d" {
+		t.Errorf("params %v", p)
+	}
+	id := cfg.Playbooks[0].ID
+	t.Setenv("H38_TITLE", "other")
+	if load(t, y).Playbooks[0].ID == id {
+		t.Error("the id does not follow the resolved value, as the runner's does")
+	}
+
+	cfg = load(t, `customPlaybooks:
+- triggers: [{on_pod_create: {}}]
+  actions:
+  - pod_events_enricher: {}
+  - create_finding: {title: t, aggregation_key: k, labels: ["{{ env.H38_NOT_SET }}"]}
+`)
+	if l, _ := cfg.Playbooks[0].Steps[1].Params["labels"].([]any); len(l) != 1 || l[0] != "{{ env.H38_NOT_SET }}" {
+		t.Errorf("a list item was resolved: %v", cfg.Playbooks[0].Steps[1].Params)
+	}
+
+	_, err := Load(context.Background(), []File{{Name: "values.yaml", Data: []byte(strings.ReplaceAll(y, "H38_UNSET_FOR_LISTS", "H38_NOT_SET"))}}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "playbook 1 (env): action create_finding: param description reads the environment variable H38_NOT_SET, which is not set") {
+		t.Errorf("unset variable: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -74,7 +73,7 @@ func playbookID(in idInput, global *orderedMap) string {
 		b.WriteString(funcHash(a.name))
 		var params any
 		if a.params != nil {
-			own := sortedMap(envReplaced(a.params))
+			own := sortedMap(a.params)
 			if a.hasParams && global != nil {
 				params = global.merged(own)
 			} else {
@@ -169,30 +168,9 @@ func idGlobal(merged map[string]any, global map[string]any) *orderedMap {
 	return g
 }
 
-// pyEnvRef is the runner's get_env_replacement pattern: a string holding such a
-// reference is replaced as a whole by the variable's value.
+// pyEnvRef is the runner's get_env_replacement pattern for action params: a string
+// holding such a reference is replaced as a whole by the variable's value.
 var pyEnvRef = regexp.MustCompile(`{{[ ]*env\.(.*)[ ]*}}`)
-
-// envReplaced is replace_env_vars_values: strings directly in mappings (not in lists)
-// that hold a reference become the variable's value. An unset variable is left as
-// written (the runner refuses the config then).
-func envReplaced(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		switch x := v.(type) {
-		case string:
-			if sm := pyEnvRef.FindStringSubmatch(x); sm != nil {
-				if val := os.Getenv(strings.TrimSpace(sm[1])); val != "" {
-					v = val
-				}
-			}
-		case map[string]any:
-			v = envReplaced(x)
-		}
-		out[k] = v
-	}
-	return out
-}
 
 // triggerValue is the trigger as the runner's pydantic model serialises it: the
 // model's fields in order, defaults filled in, values coerced to the field types.
