@@ -229,6 +229,7 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 			if pb.ID == in.ScheduleID {
 				r.Rec.EventMatched("on_schedule")
 				r.runPlaybook(ctx, pb, in, nil, l, ef)
+				break // identical playbooks share the id and are one job, as in the runner
 			}
 		}
 		return

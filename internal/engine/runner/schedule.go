@@ -46,7 +46,14 @@ type fixedDelayRepeater interface{ FixedDelayRepeat() int }
 // another way.
 func scheduled(cfg *Config, logf func(string, ...any)) map[*Playbook]*triggers.Schedule {
 	out := map[*Playbook]*triggers.Schedule{}
+	ids := map[string]bool{}
 	for _, pb := range cfg.Playbooks {
+		if ids[pb.ID] {
+			// The runner schedules a playbook id once: a second identical playbook
+			// is the same job.
+			logf("playbook %s: the same definition as an earlier scheduled playbook, so the same schedule (as in the runner)", pb.label())
+			continue
+		}
 		for _, t := range pb.Triggers {
 			s, ok := t.(*triggers.Schedule)
 			if !ok {
@@ -62,6 +69,7 @@ func scheduled(cfg *Config, logf func(string, ...any)) map[*Playbook]*triggers.S
 				break
 			}
 			out[pb] = s
+			ids[pb.ID] = true
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -108,5 +109,30 @@ func TestScheduleRecurrence(t *testing.T) {
 	}
 	if ev := scheduledEvent(2); ev.Class != "ScheduledExecutionEvent" || ev.Recurrence != 2 {
 		t.Errorf("event %+v", ev)
+	}
+}
+
+// Two identical scheduled playbooks have one id, and the runner schedules an id once.
+func TestScheduleIdenticalPlaybooksOnce(t *testing.T) {
+	cfg := load(t, `customPlaybooks:
+- name: a
+  triggers: [{on_schedule: {fixed_delay_repeat: {seconds_delay: 60}}}]
+  actions: [{create_finding: {title: t}}]
+- name: b
+  triggers: [{on_schedule: {fixed_delay_repeat: {seconds_delay: 60}}}]
+  actions: [{create_finding: {title: t}}]
+- name: c
+  triggers: [{on_schedule: {fixed_delay_repeat: {seconds_delay: 61}}}]
+  actions: [{create_finding: {title: t}}]
+`)
+	var logs []string
+	got := scheduled(cfg, func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) })
+	var names []string
+	for pb := range got {
+		names = append(names, pb.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "a,c" || len(logs) != 1 || !strings.Contains(logs[0], "playbook b") {
+		t.Errorf("scheduled %v, logs %q", names, logs)
 	}
 }
