@@ -23,7 +23,8 @@ const abBadParams = `- name: ab
 `
 
 // TestLocalWatchRefusesAsTheRunner: a config the runner refuses at load (a
-// config_ab_testing playbook with bad params, an action it does not have) stops the
+// config_ab_testing playbook with bad params, an action it does not have, an
+// {{ env.NAME }} param whose variable is not set) stops the
 // watch at start with one line naming the playbook, the action and the param; other
 // actions' bad params are the runner's run-time errors and do not stop it.
 func TestLocalWatchRefusesAsTheRunner(t *testing.T) {
@@ -39,6 +40,10 @@ func TestLocalWatchRefusesAsTheRunner(t *testing.T) {
   triggers: [{on_pod_create: {}}]
   actions: [{create_findng: {title: t}}]
 `, []string{"playbook 1 (typo)", "action create_findng not found"}},
+		{"unset environment variable", `- name: env
+  triggers: [{on_pod_create: {}}]
+  actions: [{create_finding: {title: "{{ env.H38_E2E_UNSET }}"}}]
+`, []string{"playbook 1 (env)", "create_finding", "param title", "H38_E2E_UNSET"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			values := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
