@@ -186,7 +186,9 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, p any) error {
 	pod := r.Event.Pod()
 	f := r.Finding
 	f.Title = fmt.Sprintf("Crashing pod %s in namespace %s", pod.Name, pod.Namespace)
-	f.Source, f.Severity, f.AggregationKey = "kubernetes_api_server", engine.High, "CrashLoopBackoff"
+	// The runner's source is kubernetes_api_server, but it makes a finding of its own; here the
+	// event's finding is reused and keeps its source (an alert's stays prometheus).
+	f.Severity, f.AggregationKey = engine.High, "CrashLoopBackoff"
 	f.SetFingerprint()
 	crashInfo(f, pod)
 	crashed := crashedStatuses(pod)

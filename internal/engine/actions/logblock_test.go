@@ -227,8 +227,8 @@ func TestReportCrashLoopLayout(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := r.Finding
-			if f.Title != "Crashing pod web-1 in namespace prod" || f.AggregationKey != "CrashLoopBackoff" || f.Severity != engine.High || f.Source != "kubernetes_api_server" {
-				t.Errorf("finding %q %q %q %q", f.Title, f.AggregationKey, f.Severity, f.Source)
+			if f.Title != "Crashing pod web-1 in namespace prod" || f.AggregationKey != "CrashLoopBackoff" || f.Severity != engine.High {
+				t.Errorf("finding %q %q %q", f.Title, f.AggregationKey, f.Severity)
 			}
 			if !reflect.DeepEqual(f.Enrichments, tc.want) {
 				t.Errorf("enrichments\n got %+v\nwant %+v", f.Enrichments, tc.want)
