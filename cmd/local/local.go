@@ -65,6 +65,9 @@ type RunOptions struct {
 	// Helper pods (node_bash_enricher and the like): registry and timeout.
 	ImageRegistry string
 	HelperTimeout time.Duration
+	// Find is where the runner pod is (-n NS, --runner-pod NS/POD), for the actions
+	// that reach it (report_rendering_task's grafana-renderer).
+	Find kube.FindOptions
 	// Recurrence is the run number of a scheduled event (--recurrence N, from 0), for
 	// actions on ScheduledExecutionEvent such as config_ab_testing.
 	Recurrence    int
@@ -82,6 +85,7 @@ type RunOptions struct {
 // NewCmdRun builds `local run`; runF replaces the run function in tests.
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IOStreams, Kube: f.Kube, Output: f.OutputFormat}
+	var rf cmdutil.RunnerFlags
 	cmd := &cobra.Command{
 		Use:   "run (ACTION [key=value | key:=JSON ...] | --playbook FILE)",
 		Short: "Run one action against a live object and print the finding",
@@ -98,7 +102,10 @@ resolved to the object its labels name.
 --playbook FILE runs a playbook's actions in order into one finding, as the runner does
 (a list like "- logs_enricher: {tail: 10}", or a playbook with an actions list).
 --recurrence N runs an action on the scheduled event of an on_schedule playbook's run N
-(counted from 0, as the runner counts): config_ab_testing applies configuration set N.`,
+(counted from 0, as the runner counts): config_ab_testing applies configuration set N.
+Actions that reach the runner pod (report_rendering_task's grafana-renderer) use the
+runner that --runner-pod NS/POD or -n NS names, found as 'robusta playbooks list'
+finds it.`,
 		Example: `  robusta local run logs_enricher --pod default/web-1 tail:=100
   robusta local run logs_enricher name=web-1 namespace=default tail:=100
   robusta local run create_finding --pod prod/api-1 title='Pod $name restarted'
@@ -121,6 +128,7 @@ resolved to the object its labels name.
 				opts.Action, opts.Args = args[0], args[1:]
 			}
 			opts.recurrenceSet = cmd.Flags().Changed("recurrence")
+			opts.Find = f.FindOptions(rf)
 			if err := opts.Complete(f.Kube().ExplicitNamespace(), f.Kube().Namespace); err != nil {
 				return err
 			}
@@ -150,6 +158,7 @@ resolved to the object its labels name.
 	fl.StringVar(&opts.Monitoring.Grafana, "grafana-url", "", "Grafana URL (default: found in the cluster and port-forwarded)")
 	fl.StringVar(&opts.ImageRegistry, "image-registry", "", "registry of helper pod images, as the chart's image.registry (default robustadev)")
 	fl.IntVar(&opts.Recurrence, "recurrence", 0, "run on a scheduled event of this run number, counted from 0 (for on_schedule actions such as config_ab_testing)")
+	cmdutil.AddRunnerFlags(cmd, &rf)
 	fl.DurationVar(&opts.HelperTimeout, "helper-timeout", 0, "how long a helper pod or Job may take before it is deleted (default: the runner's limit for the action, 6m for debugger pods)")
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"pod", "deployment", "job", "node", "daemonset", "statefulset", "replicaset", "service", "hpa", "pvc", "configmap", "event"}, cobra.ShellCompDirectiveNoFileComp
@@ -382,7 +391,7 @@ func RunRun(ctx context.Context, o *RunOptions) error {
 		if ev.Obj != nil {
 			title += " on " + ev.Obj.GetName()
 		}
-		run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: kf, Apply: o.Apply, Limiter: limiter}
+		run := &engine.Run{Event: ev, Finding: engine.NewFinding(ev, title), KF: kf, Runner: o.Find, Apply: o.Apply, Limiter: limiter}
 		ran, err := engine.RunChain(ctx, run, o.steps)
 		if err != nil {
 			var inc *engine.IncompatibleError

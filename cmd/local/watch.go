@@ -234,7 +234,7 @@ func RunWatch(ctx context.Context, o *WatchOptions) error {
 		}
 	}
 	rec := metrics.New()
-	r := &runner.Runner{KF: kf, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
+	r := &runner.Runner{KF: kf, Find: o.Find, Rec: rec, Apply: o.Apply, ActionTimeout: o.ActionTimeout, Workers: o.Workers, QueueSize: o.Queue,
 		NewSink: sinkFactory(o.SinkURLs, cfg, logf), Logf: logf, Schedule: &runner.Scheduler{StatePath: statePath, Floor: o.ScheduleFloor}}
 	if !o.Quiet {
 		r.Always = append(r.Always, &terminalSink{io: o.IO, status: status})

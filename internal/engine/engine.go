@@ -17,6 +17,10 @@ type Run struct {
 	Event   *Event
 	Finding *Finding
 	KF      *kube.Factory
+	// Runner is where the command was told the runner is (-n NS, --runner-pod NS/POD):
+	// actions that need the runner pod find it with these, so they reach the same
+	// runner the command names instead of searching on their own.
+	Runner kube.FindOptions
 	// Apply lets mutating actions change the cluster; without it they use server-side
 	// dry run.
 	Apply bool

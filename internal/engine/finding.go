@@ -49,7 +49,8 @@ const (
 
 // Block is one piece of an enrichment. Which fields are set depends on Type: text for
 // markdown, header and json; items for list; headers and rows for table,
-// kubernetes_fields (field, value) and diffs (path, old, new); name and data for file;
+// kubernetes_fields (field, value) and diffs (path, old, new); name and data for file
+// (and text: the remarks of an empty one, see EmptyFile);
 // name (the button) and text (the action it runs) for callback.
 type Block struct {
 	Type    string     `json:"type"`
@@ -97,6 +98,11 @@ func JSON(text string) Block { return Block{Type: BlockJSON, Text: text} }
 
 // File is a file block.
 func File(name string, data []byte) Block { return Block{Type: BlockFile, Name: name, Data: data} }
+
+// EmptyFile is Robusta's EmptyFileBlock: a file that could not be had (an empty or
+// unavailable log), named as it would have been, with remarks saying why. It is a
+// file block with no data and the remarks as its text.
+func EmptyFile(name, remarks string) Block { return Block{Type: BlockFile, Name: name, Text: remarks} }
 
 // Callback is a button that runs an action in Robusta's UI; locally it is shown as
 // the command that would run it.

@@ -77,6 +77,9 @@ func RenderText(w io.Writer, st *cli.Styles, f *Finding, o RenderOptions) error 
 				bw.printf("  %s\n", indent(pr(prettyJSON(b.Text))))
 			case BlockFile:
 				bw.printf("  %s %s (%s)\n", st.Accent("file"), pr(b.Name), cli.HumanBytes(int64(len(b.Data))))
+				if b.Text != "" {
+					bw.printf("    %s\n", st.Muted(pr(b.Text)))
+				}
 				if o.SaveDir != "" {
 					p, err := saveFile(o.SaveDir, b)
 					if err != nil {

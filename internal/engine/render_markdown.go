@@ -71,6 +71,9 @@ func RenderMarkdown(w io.Writer, f *Finding, o RenderOptions) error {
 					}
 					bw.printf(", saved to `%s`", p)
 				}
+				if b.Text != "" {
+					bw.printf(": %s", mdEscape(b.Text))
+				}
 				bw.write("\n\n")
 			case BlockCallback:
 				bw.printf("**[%s]** (runs `%s`)\n\n", mdEscape(b.Name), b.Text)

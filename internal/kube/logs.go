@@ -67,7 +67,7 @@ func (f *Factory) StreamLogs(ctx context.Context, namespace, pod string, o LogOp
 			return nil
 		}
 		if apierrors.IsBadRequest(err) && o.Previous {
-			return fmt.Errorf("no previous logs for %s/%s: the container has not restarted", namespace, pod)
+			return explained(err, "no previous logs for %s/%s: the container has not restarted", namespace, pod)
 		}
 		return f.Explain(err, "get", "pods/log", namespace)
 	}

@@ -41,7 +41,7 @@ func TestLocalRunShowsControlCharacters(t *testing.T) {
 	dir := t.TempDir()
 	r := run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "--save-files", dir)
 	noControls(r)
-	b, err := os.ReadFile(filepath.Join(dir, e.runner.Pod+".runner.log"))
+	b, err := os.ReadFile(filepath.Join(dir, e.runner.Pod+".log"))
 	if err != nil || !strings.Contains(string(b), evil) {
 		t.Fatalf("saved log %q %v", b, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -116,24 +117,20 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	warn(t, c, "crash", "Pod", rn.Pod, "BackOff", "Back-off restarting failed container runner in pod "+rn.Pod)
 	ref := "crash/" + rn.Pod
 
-	// report_crash_loop: the container's fields, its last exit and the previous logs.
+	// report_crash_loop, as the runner's send_crash_report: the crash tables of the
+	// container, then the log of its previous run as <pod>.log.
 	f, _ := runFinding(t, env, "local", "run", "report_crash_loop", "--pod", ref)
 	if f.Title != "Crashing pod "+rn.Pod+" in namespace crash" || f.Severity != "HIGH" || f.AggregationKey != "CrashLoopBackoff" {
 		t.Fatalf("%+v", f)
 	}
-	e := f.enrichment(t, "Container runner")
-	if got := f.field(t, e, "restarts"); got != "5" {
-		t.Fatalf("restarts %q", got)
+	crash := f.Enrichments[f.enrichment(t, "Container Crash information")].Blocks
+	if len(crash) != 2 || crash[0].Name != "*Crash Info*" || fmt.Sprint(crash[0].Rows) != "[[Container runner] [Restarts 5] [Status WAITING] [Reason CrashLoopBackOff]]" ||
+		crash[1].Name != "*Previous Container*" || len(crash[1].Rows) < 2 || fmt.Sprint(crash[1].Rows[:2]) != "[[Status TERMINATED] [Reason Error]]" {
+		t.Fatalf("crash tables: %+v", crash)
 	}
-	if got := f.field(t, e, "state"); got != "waiting: CrashLoopBackOff" {
-		t.Fatalf("state %q", got)
-	}
-	blocks := f.Enrichments[e].Blocks
-	if !strings.Contains(blocks[1].Text, "exited with code 2") {
-		t.Fatalf("last exit: %+v", blocks[1])
-	}
-	if blocks[2].Type != "file" || string(blocks[2].Data) != "connecting to db\npanic: dial tcp 10.0.0.5:5432: connection refused\n" {
-		t.Fatalf("previous logs: %+v", blocks[2])
+	logs := f.Enrichments[f.enrichment(t, "Logs")].Blocks
+	if len(logs) != 1 || logs[0].Type != "file" || logs[0].Name != rn.Pod+".log" || string(logs[0].Data) != "connecting to db\npanic: dial tcp 10.0.0.5:5432: connection refused\n" {
+		t.Fatalf("previous logs: %+v", logs)
 	}
 
 	// pod_issue_investigator: in plain words, with the warning event.
@@ -188,8 +185,8 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ = runFinding(t, env, "local", "run", "--playbook", pb, "--pod", ref)
-	if f.Title != "Crash of "+rn.Pod+" (api)" || f.Severity != "MEDIUM" || len(f.Enrichments) != 2 ||
-		f.Enrichments[0].Title != "Container runner" || f.Enrichments[1].Title != "Pod events" {
+	if f.Title != "Crash of "+rn.Pod+" (api)" || f.Severity != "MEDIUM" || len(f.Enrichments) != 3 ||
+		f.Enrichments[0].Title != "Container Crash information" || f.Enrichments[1].Title != "Logs" || f.Enrichments[2].Title != "Pod events" {
 		t.Fatalf("%+v", f)
 	}
 	r = run(t, env, "local", "run", "--playbook", pb, "--deployment", "crash/api")
@@ -198,7 +195,7 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	}
 	// The same finding as Markdown.
 	r = run(t, env, "local", "run", "report_crash_loop", "--pod", ref, "-o", "markdown")
-	for _, want := range []string{"### [HIGH] Crashing pod " + rn.Pod, "| restarts | 5 |", "📎 `" + rn.Pod + ".runner.previous.log`"} {
+	for _, want := range []string{"### [HIGH] Crashing pod " + rn.Pod, "| Restarts | 5 |", "📎 `" + rn.Pod + ".log`"} {
 		mustContain(t, r, "stdout", want)
 	}
 
@@ -270,9 +267,10 @@ func TestLocalImagePullBackoff(t *testing.T) {
 	}
 	r := run(t, env, "local", "run", "pod_issue_investigator", "--pod", "pull/cart")
 	mustContain(t, r, "stdout", "Container cart cannot start because image "+image+" cannot be pulled (ImagePullBackOff)")
-	// On a healthy pod the reporter says there is nothing to report.
+	// No container waits after a restart: as in the runner, the finding has only its
+	// title, and the note says why.
 	r = run(t, env, "local", "run", "report_crash_loop", "--pod", "pull/cart")
-	mustContain(t, r, "stdout", "No container of pod cart is crash looping")
+	mustContain(t, r, "stderr", "no container of pod cart is waiting after a restart")
 }
 
 // TestLocalNotReadyNode runs the node actions on a node whose kubelet reports

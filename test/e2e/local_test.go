@@ -73,7 +73,13 @@ func TestLocalRunActions(t *testing.T) {
 	}
 	// filter_regex keeps what the pattern matched (the runner's re.findall), not the line.
 	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "filter_regex=ERROR")
-	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".runner.log (5 B)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".log (5 B)") {
+		t.Fatal(r)
+	}
+	// Nothing left after the filter: the runner's empty file, its remarks naming the
+	// container.
+	r = run(t, e.env, "local", "run", "logs_enricher", "--pod", pod, "filter_regex=NO-SUCH-TEXT")
+	if r.code != 0 || !strings.Contains(r.stdout, "file "+e.runner.Pod+".log (0 B)") || !strings.Contains(r.stdout, "Logs unavailable for container: runner") {
 		t.Fatal(r)
 	}
 

@@ -11,9 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/engine"
-	"github.com/robusta-dev/robusta-go/internal/kube"
 )
 
 // MaxLogBytes caps what a logs block holds; the finding says when it was cut.
@@ -65,8 +63,8 @@ type logsParams struct {
 // logsEnricher is the runner's start_log_enrichment for the event's pod.
 func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*logsParams)
-	proc, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle)
-	if err != nil {
+	// Bad patterns are the user's to fix, with or without a pod.
+	if _, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle); err != nil {
 		return &engine.ParamsError{Action: "logs_enricher", Err: err}
 	}
 	pod := r.Event.Pod()
@@ -80,26 +78,29 @@ func logsEnricher(ctx context.Context, r *engine.Run, p any) error {
 		r.Notes = append(r.Notes, "logs_enricher: the alert names no pod, so it added nothing (as the runner does; set warn_on_missing_label to add a line saying so)")
 		return nil
 	}
-	container := logContainer(r.Event, pod, params.Container)
-	tail := params.Tail
-	if tail <= 0 {
-		tail = -1
+	return startLogEnrichment(ctx, r, "logs_enricher", pod, params, "")
+}
+
+// startLogEnrichment is the runner's start_log_enrichment: the crash tables of the
+// pod's crashed containers, then the log of one container under "Logs" (or the
+// title given).
+func startLogEnrichment(ctx context.Context, r *engine.Run, action string, pod *corev1.Pod, params *logsParams, title string) error {
+	proc, err := newLogProcessor(params.FilterRegex, params.RegexReplacerPatterns, params.RegexReplacementStyle)
+	if err != nil {
+		return &engine.ParamsError{Action: action, Err: err}
 	}
-	out := &capWriter{max: MaxLogBytes}
-	if err := r.KF.StreamLogs(ctx, pod.Namespace, pod.Name, kube.LogOptions{Container: container, Previous: params.Previous, Tail: tail}, proc.writer(out)); err != nil {
+	container := logContainer(r.Event, pod, params.Container)
+	crashInfo(r.Finding, pod)
+	// The runner retries nothing here: its loop runs once (range(tries - 1)), then
+	// sleeps two seconds when the log is empty, which changes nothing it reports.
+	b, err := podLogBlock(ctx, r, action, pod, logFetch{container: container, previous: params.Previous, tail: params.Tail, proc: proc})
+	if err != nil {
 		return err
 	}
-	data := out.Bytes()
-	if proc.active() {
-		data = []byte(proc.finish(data))
+	if title == "" {
+		title = logsTitle
 	}
-	blocks := []engine.Block{engine.File(fmt.Sprintf("%s.%s.log", pod.Name, container), data)}
-	if out.DroppedBytes() > 0 {
-		blocks = append([]engine.Block{engine.Markdown(fmt.Sprintf("Logs cut to the last %s: %d earlier lines (%s) left out. Set tail to choose how many lines to keep.",
-			cli.HumanBytes(MaxLogBytes), out.DroppedLines(), cli.HumanBytes(out.DroppedBytes())))}, blocks...)
-		blocks[1].Truncated = int(out.DroppedBytes())
-	}
-	r.Finding.AddEnrichment("Logs of "+container, blocks...)
+	r.Finding.AddEnrichment(title, b)
 	return nil
 }
 

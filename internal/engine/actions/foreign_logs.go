@@ -6,7 +6,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
 )
@@ -95,32 +94,15 @@ func foreignLogs(ctx context.Context, r *engine.Run, p any) error {
 		}
 		for i := range list.Items {
 			pod := &list.Items[i]
-			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pod)
-			if err != nil {
-				return err
-			}
-			// The pod's logs are fetched as logs_enricher fetches them, into this finding.
-			sub := *r
-			sub.Event = engine.ResourceEvent("Pod", &unstructured.Unstructured{Object: obj})
-			// The runner picks the container from the triggering alert's labels.
-			sub.Event.Alert = r.Event.Alert
-			lp := &logsParams{logEnricherParams: params.logEnricherParams}
-			if err := logsEnricher(ctx, &sub, lp); err != nil {
-				return err
-			}
-			r.Notes = sub.Notes
-			title := "Logs"
+			// Each pod's logs as logs_enricher gives them, into this finding; the
+			// container may come from the triggering alert's labels, as in the runner.
+			title := ""
 			if params.TitleOverride != "" {
 				vars := subjectVars("pod", pod.Name, pod.Namespace, pod.Spec.NodeName, pod.Labels, pod.Annotations)
 				title = pySubstitute(params.TitleOverride, true, withDefault(vars, "<missing>"))
 			}
-			last := &r.Finding.Enrichments[len(r.Finding.Enrichments)-1]
-			last.Title = title
-			// The runner names the file after the pod only.
-			for j := range last.Blocks {
-				if last.Blocks[j].Type == engine.BlockFile {
-					last.Blocks[j].Name = pod.Name + ".log"
-				}
+			if err := startLogEnrichment(ctx, r, "foreign_logs_enricher", pod, &logsParams{logEnricherParams: params.logEnricherParams}, title); err != nil {
+				return err
 			}
 		}
 		return nil

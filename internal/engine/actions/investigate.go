@@ -181,18 +181,29 @@ func reportCrashLoop(ctx context.Context, r *engine.Run, p any) error {
 	if err != nil {
 		return &engine.ParamsError{Action: "report_crash_loop", Err: err}
 	}
+	// The runner's send_crash_report: the finding, the crash tables, then per crashed
+	// container the log of its previous run.
 	pod := r.Event.Pod()
-	var crashing []corev1.ContainerStatus
-	for _, c := range allStatuses(pod) {
-		if w := c.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
-			crashing = append(crashing, c)
+	f := r.Finding
+	f.Title = fmt.Sprintf("Crashing pod %s in namespace %s", pod.Name, pod.Namespace)
+	// The runner's source is kubernetes_api_server, but it makes a finding of its own; here the
+	// event's finding is reused and keeps its source (an alert's stays prometheus).
+	f.Severity, f.AggregationKey = engine.High, "CrashLoopBackoff"
+	f.SetFingerprint()
+	crashInfo(f, pod)
+	crashed := crashedStatuses(pod)
+	if len(crashed) == 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("report_crash_loop: no container of pod %s is waiting after a restart, so the finding has only its title (as in the runner)", pod.Name))
+	}
+	for _, c := range crashed {
+		b, err := podLogBlock(ctx, r, "report_crash_loop", pod, logFetch{container: c.Name, previous: true, proc: proc})
+		if err != nil {
+			// The runner logs the failure and goes on without this log.
+			r.Notes = append(r.Notes, fmt.Sprintf("report_crash_loop: no log of container %s: %v", c.Name, err))
+			continue
 		}
+		f.AddEnrichment(logsTitle, b)
 	}
-	if len(crashing) == 0 {
-		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("No container of pod %s is crash looping.", pod.Name)))
-		return nil
-	}
-	crashingPodFinding(ctx, r, pod, crashing, proc)
 	return nil
 }
 

@@ -90,16 +90,36 @@ func rendererEndpoint(ctx context.Context, r *engine.Run) (string, func(), error
 	if r.KF == nil {
 		return "", nil, cli.UsageErrorf("no cluster to find the grafana renderer in: set %s to the renderer's URL", rendererEnv)
 	}
-	pod, err := r.KF.FindRunner(ctx, kube.FindOptions{})
+	// The runner the command names (-n, --runner-pod), as the command itself finds it.
+	pod, err := r.KF.FindRunner(ctx, r.Runner)
 	if err != nil {
 		return "", nil, cli.WithHint(fmt.Errorf("finding the runner pod whose grafana-renderer container renders the panels: %w", err),
-			fmt.Sprintf("install Robusta with grafanaRenderer.enableContainer: true, or set %s to a renderer's URL", rendererEnv))
+			runnerHint(err, r.Runner))
 	}
 	pf, err := r.KF.OpenPortForward(ctx, pod.Namespace, pod.Name, rendererPort)
 	if err != nil {
 		return "", nil, fmt.Errorf("port-forward to the grafana renderer (%s port %d): %w", pod.Ref(), rendererPort, err)
 	}
 	return (&url.URL{Scheme: "http", Host: pf.Addr(), Path: rendererPath}).String(), pf.Close, nil
+}
+
+// runnerHint says how to point the action at the right runner: the one-line advice
+// of runner discovery (-n, --runner-pod) when it found none or several, else how to
+// get a renderer at all.
+func runnerHint(err error, find kube.FindOptions) string {
+	var none *kube.NoRunnerError
+	var several *kube.SeveralRunnersError
+	switch {
+	case errors.As(err, &none) && (find.Namespace != "" || find.RunnerPod != ""):
+		return fmt.Sprintf("pass -n NS (the runner's namespace) or --runner-pod NS/POD, or set %s to a renderer's URL", rendererEnv)
+	case errors.As(err, &none):
+		return fmt.Sprintf("is Robusta installed in this cluster (context)? Pass -n NS or --runner-pod NS/POD where it runs, or set %s to a renderer's URL", rendererEnv)
+	case errors.As(err, &several):
+		return "pick one install with -n NS or --runner-pod NS/POD"
+	case errors.As(err, new(*cli.UsageError)):
+		return "" // a malformed --runner-pod: its message says the fix
+	}
+	return fmt.Sprintf("install Robusta with grafanaRenderer.enableContainer: true, or set %s to a renderer's URL", rendererEnv)
 }
 
 // rendererConnError is a failure to reach the renderer, which the runner reports in

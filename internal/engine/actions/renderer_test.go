@@ -3,6 +3,7 @@ package actions
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/robusta-dev/robusta-go/internal/cli"
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/kube"
 )
 
 // fakeRenderer answers each POST with "png:" + the panel URL and records the forms.
@@ -148,5 +151,30 @@ func TestRendererBadEnvURL(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), rendererEnv) {
 		t.Fatalf("error %v, want one naming %s", err, rendererEnv)
+	}
+}
+
+// The hint follows what runner discovery said: with -n or --runner-pod given and no
+// runner there, the user is told to fix those; several installs, to pick one.
+func TestRendererRunnerHint(t *testing.T) {
+	none := cli.WithHint(&kube.NoRunnerError{Where: `namespace "x"`}, "discovery's own hint")
+	for _, tc := range []struct {
+		name string
+		err  error
+		find kube.FindOptions
+		want string
+	}{
+		{"no runner where -n says", none, kube.FindOptions{Namespace: "x"}, "pass -n NS (the runner's namespace) or --runner-pod NS/POD, or set GRAFANA_RENDERER_URL"},
+		{"no runner anywhere", none, kube.FindOptions{}, "is Robusta installed in this cluster (context)? Pass -n NS or --runner-pod NS/POD"},
+		{"several installs", &kube.SeveralRunnersError{}, kube.FindOptions{}, "pick one install with -n NS or --runner-pod NS/POD"},
+		{"malformed --runner-pod", cli.UsageErrorf("--runner-pod %q: use NAMESPACE/POD", "x"), kube.FindOptions{RunnerPod: "x"}, ""},
+		{"not ready", &kube.NotReadyError{}, kube.FindOptions{}, "install Robusta with grafanaRenderer.enableContainer: true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := runnerHint(fmt.Errorf("finding: %w", tc.err), tc.find)
+			if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("hint %q, want one starting %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -47,6 +47,8 @@ type SinkFactory func(cfg sinks.Config) (s sinks.Sink, skip string, err error)
 // Runner runs a Config against incoming events.
 type Runner struct {
 	KF *kube.Factory
+	// Find is where the runner pod is (-n, --runner-pod), for the actions that need it.
+	Find kube.FindOptions
 	// Apply lets mutating actions change the cluster (else server-side dry run).
 	Apply bool
 	// ActionTimeout bounds each action.
@@ -288,7 +290,7 @@ func (r *Runner) runPlaybook(ctx context.Context, pb *Playbook, in *triggers.Inc
 		return f
 	}
 	keys := append([]string{terminalKey}, l.disp.sinksOf(pb.Sinks)...)
-	run := &engine.Run{Event: e, KF: r.KF, Apply: r.Apply, Limiter: r.limiter, Finding: def()}
+	run := &engine.Run{Event: e, KF: r.KF, Runner: r.Find, Apply: r.Apply, Limiter: r.limiter, Finding: def()}
 	if a := ef.active(keys); a != nil {
 		// An earlier playbook made a finding for these sinks: customise_finding
 		// changes it, so it must see that there is one.

@@ -69,7 +69,9 @@ func (s *Sink) Message(f *engine.Finding) ([]byte, error) {
 		}
 		for _, b := range e.Blocks {
 			if b.Type == engine.BlockFile {
-				body = append(body, text("File: "+b.Name, map[string]any{"isSubtle": true}))
+				if len(b.Data) > 0 { // the runner skips an EmptyFileBlock
+					body = append(body, text("File: "+b.Name, map[string]any{"isSubtle": true}))
+				}
 				continue
 			}
 			if lines := sinks.BlockLines(b); len(lines) > 0 {

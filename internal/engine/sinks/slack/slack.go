@@ -139,7 +139,9 @@ func (s *Sink) sendFinding(ctx context.Context, f *engine.Finding, threadTS stri
 	}
 	for _, e := range f.Enrichments {
 		for _, b := range e.Blocks {
-			if b.Type != engine.BlockFile {
+			// An empty file (engine.EmptyFile) is not uploaded: the runner's sinks skip
+			// its EmptyFileBlock.
+			if b.Type != engine.BlockFile || len(b.Data) == 0 {
 				continue
 			}
 			// A reply's files go to its thread: Slack threads have one level.

@@ -142,3 +142,18 @@ func TestSlackErrors(t *testing.T) {
 		t.Errorf("missing channel: err = %v", err)
 	}
 }
+
+// An empty file (an unavailable log) is not uploaded, as the runner's Slack sink skips
+// an EmptyFileBlock.
+func TestSlackSkipsEmptyFiles(t *testing.T) {
+	fs := &fakeSlack{t: t}
+	s, _ := newSink(t, fs)
+	f := &engine.Finding{Title: "Logs", Severity: engine.Info}
+	f.AddEnrichment("Logs", engine.EmptyFile("web-1.log", "Logs unavailable for container: app"))
+	if _, err := s.Send(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(fs.calls, ",") != "/api/chat.postMessage" {
+		t.Errorf("calls = %v, want only the message", fs.calls)
+	}
+}

@@ -68,7 +68,7 @@ func Text(f *engine.Finding) string {
 	}
 	for _, e := range f.Enrichments {
 		for _, b := range e.Blocks {
-			if b.Type == engine.BlockFile {
+			if b.Type == engine.BlockFile && len(b.Data) > 0 { // the runner skips an EmptyFileBlock
 				parts = append(parts, "File: "+b.Name)
 			}
 		}
