@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"image/color"
 	"math"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 // BarGroup is one series of a bar chart: a value per category, NaN where there is no
@@ -18,55 +15,68 @@ type BarGroup struct {
 	Values []float64
 }
 
+// Bar labels hang from the category axis turned 40 degrees clockwise.
+const barLabelAngle = 40
+
 // BarsSVG draws grouped bars, one group per category, as SVG (the runner's pygal Bar
 // chart of node_cpu_enricher). Missing values (NaN) are drawn as zero-height bars.
 func BarsSVG(title string, categories []string, groups []BarGroup, unit string) ([]byte, error) {
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = unit
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	w := vg.Points(float64(widthPt) / float64(max(1, len(categories))) / float64(max(1, len(groups))+1))
-	w = min(w, vg.Points(40))
-	for i, g := range groups {
-		vals := make(plotter.Values, len(g.Values))
-		for j, v := range g.Values {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				vals[j] = v
-			}
-		}
-		if len(vals) == 0 {
-			continue
-		}
-		b, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return nil, fmt.Errorf("bars %q: %w", g.Label, err)
-		}
-		b.Color = palette[(i+2)%len(palette)]
-		b.LineStyle.Width = 0
-		b.Offset = vg.Length(float64(i)-float64(len(groups)-1)/2) * w
-		p.Add(b)
-		p.Legend.Add(g.Label, b)
-	}
-	if len(categories) > 0 {
-		p.NominalX(categories...)
-	}
-	p.X.Tick.Label.Rotation = -0.7
-	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = -0.1, -1
-	return write(p, "svg")
+	return bars(title, categories, groups, unit).svg(), nil
 }
 
-func write(p *plot.Plot, format string) ([]byte, error) {
-	wt, err := p.WriterTo(vg.Length(widthPt), vg.Length(heightPt), format)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", format, err)
+func bars(title string, categories []string, groups []BarGroup, unit string) *drawing {
+	vmax := 0.0
+	var legend []legendEntry
+	for i, g := range groups {
+		for _, v := range g.Values {
+			if finite(v) {
+				vmax = math.Max(vmax, v)
+			}
+		}
+		if len(g.Values) > 0 {
+			legend = append(legend, legendEntry{label: g.Label, col: barColour(i), box: true})
+		}
 	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("render %s: %w", format, err)
+	ymax := vmax * 1.2
+	if ymax <= 0 {
+		ymax = 1
 	}
-	return buf.Bytes(), nil
+	// Room below the plot for the longest category label, turned; labels longer than
+	// 200 pixels run off the bottom.
+	lw := 0.0
+	for _, c := range categories {
+		lw = math.Max(lw, textWidth(c, tickSize))
+	}
+	sin, cos := math.Sincos(barLabelAngle * math.Pi / 180)
+	xSpace := math.Min(200, lw*sin+tickSize*cos+16)
+	f := newFrame(title, legend, unit, Plain, 0, ymax, xSpace)
+	n := max(1, len(categories))
+	f.xmin, f.xmax = 0, float64(n)
+	d := f.d
+	slot := (f.right - f.left) / float64(n)
+	w := math.Min(slot/float64(len(groups)+1), 40*96/72.0)
+	for j, c := range categories {
+		x := f.px(float64(j)+0.5, 0).X
+		d.line(x, f.bottom, x, f.bottom+5, 1, black)
+		d.text(x-3, f.bottom+14, c, tickSize, anchorStart, barLabelAngle, black)
+	}
+	for i, g := range groups {
+		off := (float64(i) - float64(len(groups)-1)/2) * w
+		for j, v := range g.Values {
+			if j >= n || !finite(v) || v <= 0 {
+				continue
+			}
+			p := f.px(float64(j)+0.5, v)
+			d.rect(p.X+off-w/2, p.Y, w, f.bottom-p.Y, barColour(i))
+		}
+	}
+	f.axes()
+	return d
 }
+
+func barColour(i int) color.RGBA { return palette[(i+2)%len(palette)] }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Area is one rectangle of a treemap.
 type Area struct {

@@ -1,5 +1,6 @@
-// Package graph draws the runner's time-series charts: to SVG and PNG with gonum's
-// plot, and to a terminal as a braille line chart.
+// Package graph draws the runner's time-series charts: to SVG and PNG with a small
+// renderer of its own (one drawing written as SVG or rasterised), and to a terminal as
+// a braille line chart.
 package graph
 
 import (
