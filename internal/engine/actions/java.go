@@ -181,6 +181,7 @@ func targetPod(r *engine.Run) (*corev1.Pod, error) {
 
 func setJavaFinding(r *engine.Run, title, key string) {
 	r.Finding.Title, r.Finding.AggregationKey, r.Finding.Source = title, key, "manual"
+	r.Finding.Type = engine.TypeReport
 	r.Finding.SetFingerprint()
 }
 
