@@ -5,7 +5,9 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/graph"
 )
@@ -120,9 +122,42 @@ type Enrichment struct {
 	Blocks []Block `json:"blocks"`
 }
 
+// FindingType is the runner's finding type (FindingType in core/reporting/consts.py),
+// held as its value; the empty type is the runner's default, issue.
+type FindingType string
+
+const (
+	TypeIssue       FindingType = "issue"
+	TypeConfChange  FindingType = "configuration_change"
+	TypeHealthCheck FindingType = "health_check"
+	TypeReport      FindingType = "report"
+	TypeAIAnalysis  FindingType = "ai_analysis"
+)
+
+// Value is the type's value ("configuration_change"), the default for the empty type.
+func (t FindingType) Value() string {
+	if t == "" {
+		return string(TypeIssue)
+	}
+	return string(t)
+}
+
+// Name is the enum name the runner's webhook JSON and sink scopes use ("CONF_CHANGE").
+func (t FindingType) Name() string {
+	if t == TypeConfChange {
+		return "CONF_CHANGE"
+	}
+	return strings.ToUpper(t.Value())
+}
+
+// MarshalJSON writes the value, so a finding that never set a type still says
+// "issue" as the runner's file sink does.
+func (t FindingType) MarshalJSON() ([]byte, error) { return json.Marshal(t.Value()) }
+
 // Finding is what actions produce.
 type Finding struct {
 	Title          string       `json:"title"`
+	Type           FindingType  `json:"finding_type"`
 	Description    string       `json:"description,omitempty"`
 	Severity       Severity     `json:"severity"`
 	AggregationKey string       `json:"aggregation_key,omitempty"`

@@ -21,6 +21,7 @@ func FromPlatform(m map[string]any) *Finding {
 		Severity:       Severity(strings.ToUpper(str(m["priority"]))),
 		AggregationKey: str(m["aggregation_key"]),
 		Source:         str(m["source"]),
+		Type:           FindingType(strings.ToLower(str(m["finding_type"]))),
 		Fingerprint:    str(m["fingerprint"]),
 		Subject: Subject{Kind: str(m["subject_type"]), Name: str(m["subject_name"]),
 			Namespace: str(m["subject_namespace"]), Node: str(m["subject_node"])},
@@ -205,6 +206,7 @@ func (f *Finding) Platform() map[string]any {
 	m := map[string]any{
 		"title": f.Title, "description": f.Description, "priority": string(f.Severity),
 		"aggregation_key": f.AggregationKey, "source": f.Source, "fingerprint": f.Fingerprint,
+		"finding_type": f.Type.Value(),
 		"subject_type": f.Subject.Kind, "subject_name": f.Subject.Name,
 		"subject_namespace": f.Subject.Namespace, "subject_node": f.Subject.Node,
 	}

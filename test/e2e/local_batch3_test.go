@@ -289,7 +289,8 @@ func TestLocalAlertInputActions(t *testing.T) {
 	}
 	f, _ = runFinding(t, env, "local", "run", "daemonset_misscheduled_analysis_enricher", "--kind", "daemonset", "--name", "agent", "-n", ns)
 	if len(f.Enrichments) != 1 || len(f.Enrichments[0].Blocks) != 4 || !strings.Contains(f.block(t, 0, 0).Text, "*known false alarm*") ||
-		f.block(t, 0, 2).Type != "callback" || f.block(t, 0, 2).Text != "daemonset_fix_config" || f.block(t, 0, 3).Text != "daemonset_silence_false_alarm" {
+		f.block(t, 0, 2).Type != "callback" || f.block(t, 0, 2).Text != "daemonset_fix_config (runner only: no local command)" ||
+		f.block(t, 0, 3).Text != "daemonset_silence_false_alarm (runner only: no local command)" {
 		t.Fatalf("daemonset_misscheduled_analysis_enricher: %+v", f)
 	}
 	dsSpec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "ToBeDeletedByClusterAutoscaler", Operator: corev1.TolerationOpExists}}

@@ -226,9 +226,10 @@ func TestLocalHPAReachedLimit(t *testing.T) {
 	// ceil((20+100)*5/100) = 6; with increase_pct=50, ceil(7.5) = 8.
 	if md.Text != "On average, pods scaled under this HPA are using *87 %* of the requested cpu." ||
 		button.Type != "callback" || button.Name != "Update HPA max replicas to: 6" ||
-		button.Text != "robusta local run scale_hpa_callback --kind hpa --name web -n b4-hpa max_replicas=6" {
+		button.Text != "robusta local run scale_hpa_callback --kind hpa --name web -n b4-hpa max_replicas=6 --apply" {
 		t.Fatalf("%+v / %+v", md, button)
 	}
+	buttonLine := button.Text
 	f, _ = runFinding(t, env, append(args, "increase_pct=50")...)
 	if f.block(t, 0, 1).Name != "Update HPA max replicas to: 8" {
 		t.Fatalf("%+v", f)
@@ -244,6 +245,15 @@ func TestLocalHPAReachedLimit(t *testing.T) {
 	f, r = runFinding(t, env, args...)
 	if len(f.Enrichments) != 0 || !strings.Contains(r.stderr, "currentReplicas is 5 in both versions") {
 		t.Fatalf("%+v\n%s", f, r)
+	}
+	// The button's command line does what the runner's button does: it raises the
+	// autoscaler's maximum (not a dry run).
+	words := strings.Fields(buttonLine)
+	if r := run(t, env, words[1:]...); r.code != 0 {
+		t.Fatalf("%q: %s", buttonLine, r)
+	}
+	if h, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil || h.Spec.MaxReplicas != 6 {
+		t.Fatalf("after the button's command line %q: %+v (%v)", buttonLine, h, err)
 	}
 }
 

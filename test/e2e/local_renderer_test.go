@@ -92,6 +92,7 @@ func TestLocalReportRenderingTask(t *testing.T) {
 	type finding struct {
 		Title          string `json:"title"`
 		AggregationKey string `json:"aggregation_key"`
+		Type           string `json:"finding_type"`
 		Enrichments    []struct {
 			Blocks []struct {
 				Type string `json:"type"`
@@ -121,7 +122,7 @@ func TestLocalReportRenderingTask(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &f); err != nil {
 			t.Fatalf("output is not a finding: %v\n%s", err, r.stdout)
 		}
-		if f.Title != "Rollout report" || f.AggregationKey != "GrafanaReport" || len(f.Enrichments) != 2 {
+		if f.Title != "Rollout report" || f.AggregationKey != "GrafanaReport" || f.Type != "report" || len(f.Enrichments) != 2 {
 			t.Fatalf("finding %+v", f)
 		}
 		for i, e := range f.Enrichments {

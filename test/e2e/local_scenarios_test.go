@@ -29,6 +29,7 @@ type finding struct {
 	Title          string
 	Severity       string
 	AggregationKey string `json:"aggregation_key"`
+	Type           string `json:"finding_type"`
 	Source         string
 	Subject        map[string]any
 	Enrichments    []struct {

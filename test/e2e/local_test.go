@@ -232,6 +232,10 @@ func TestLocalExecAndChangeActions(t *testing.T) {
 	if strings.Contains(r.stdout, "resourceVersion") {
 		t.Fatalf("omitted field reported\n%s", r)
 	}
+	// The runner marks a babysitter finding as a configuration change.
+	if f, _ := runFinding(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--old", oldFile); f.Type != "configuration_change" {
+		t.Fatalf("finding_type %q, want configuration_change", f.Type)
+	}
 	// Creations and deletions are reported as such; a deleted object comes from --old.
 	r = run(t, e.env, "local", "run", "resource_babysitter", "--deployment", "local-x/robusta-runner", "--operation", "create")
 	mustContain(t, r, "stdout", "deployment/local-x/robusta-runner.yaml created")

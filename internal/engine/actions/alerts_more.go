@@ -220,8 +220,8 @@ func daemonSetMisscheduled(ctx context.Context, r *engine.Run, _ any) error {
 		engine.Markdown("(<https://blog.florentdelannoy.com/blog/2020/kube-daemonset-misscheduled/|Learn more>).\n\n"+
 			"*Remediation*\nYou can:\n\n1. Fix the DaemonSet's configuration so the false alarm cannot happen\n"+
 			"2. Let Robusta silence the false alarm and still pass real alerts through.\n\nChoose an option below to learn more."),
-		engine.Callback("Fix the Configuration", "daemonset_fix_config"),
-		engine.Callback("Silence the false alarm", "daemonset_silence_false_alarm"))
+		button("Fix the Configuration", "daemonset_fix_config"),
+		button("Silence the false alarm", "daemonset_silence_false_alarm"))
 	return nil
 }
 

@@ -71,6 +71,7 @@ func argoAppSync(ctx context.Context, r *engine.Run, p any) error {
 	word := map[bool]string{true: "success", false: "failure"}[success]
 	f := r.Finding
 	f.Title, f.AggregationKey = "Argo CD application sync", "ArgoAppSync"
+	f.Type = engine.TypeReport
 	f.AddEnrichment("", engine.Markdown(fmt.Sprintf("Argo CD app sync for application: *%s* ended with *%s*", params.ArgoAppName, word)))
 	return nil
 }

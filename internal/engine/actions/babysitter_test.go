@@ -53,7 +53,7 @@ func TestBabysitterFinding(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.noFinding {
-				if r.Finding.Title != "default" || len(r.Finding.Enrichments) != 0 {
+				if r.Finding.Title != "default" || len(r.Finding.Enrichments) != 0 || r.Finding.Type != "" {
 					t.Fatalf("finding for an ignored namespace: %+v", r.Finding)
 				}
 				return
@@ -61,6 +61,10 @@ func TestBabysitterFinding(t *testing.T) {
 			f := r.Finding
 			if f.Title != c.title || f.Description != c.desc || f.AggregationKey != "ConfigurationChange/KubernetesResource/Change" {
 				t.Fatalf("got %q / %q / %q", f.Title, f.Description, f.AggregationKey)
+			}
+			// babysitter.py:73 marks the finding as a configuration change.
+			if f.Type != engine.TypeConfChange {
+				t.Fatalf("type %q", f.Type)
 			}
 			if len(f.Enrichments) != 1 || f.Enrichments[0].Title != "Kubernetes Manifest Change" || len(f.Enrichments[0].Blocks[0].Rows) != c.rows {
 				t.Fatalf("enrichments: %+v", f.Enrichments)

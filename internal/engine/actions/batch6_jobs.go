@@ -69,6 +69,7 @@ func jobRestartOnOOMKilled(ctx context.Context, r *engine.Run, p any) error {
 
 	f := r.Finding
 	f.Title, f.Source, f.AggregationKey, f.Severity = "JOB RESTARTED", "manual", "JobRestartOnOomkilledCommunity", engine.Info
+	f.Type = engine.TypeReport
 	oomKilled, running := map[string]bool{}, map[string]bool{}
 	for _, s := range pod.Status.ContainerStatuses {
 		switch {

@@ -248,10 +248,10 @@ func hpaReachedLimit(_ context.Context, r *engine.Run, p any) error {
 	f.Title = fmt.Sprintf("HPA *%s* in namespace *%s* reached max replicas: *%d*", name, ns, max)
 	f.Severity, f.Source, f.AggregationKey = engine.Low, "kubernetes_api_server", "HpaReachedMaximum"
 	f.SetFingerprint()
-	// The button runs scale_hpa_callback on this autoscaler; locally it is the command.
+	// The button runs scale_hpa_callback on this autoscaler.
 	f.AddEnrichment("",
 		engine.Markdown(fmt.Sprintf("On average, pods scaled under this HPA are using *%d %%* of the requested cpu.", cpu)),
-		engine.Callback(fmt.Sprintf("Update HPA max replicas to: %d", suggestion),
-			fmt.Sprintf("robusta local run scale_hpa_callback --kind hpa --name %s -n %s max_replicas=%d", name, ns, suggestion)))
+		button(fmt.Sprintf("Update HPA max replicas to: %d", suggestion),
+			"scale_hpa_callback", "--kind", "hpa", "--name", name, "-n", ns, fmt.Sprintf("max_replicas=%d", suggestion)))
 	return nil
 }

@@ -85,6 +85,7 @@ func countPodCreations(_ context.Context, r *engine.Run, _ any) error {
 	podCreations.Unlock()
 	r.Finding.Title = "DeploymentChangeCounter: {" + strings.Join(parts, ", ") + "}"
 	r.Finding.AggregationKey = "CountPodCreations"
+	r.Finding.Type = engine.TypeReport
 	r.Finding.Severity = engine.Info
 	return nil
 }

@@ -213,6 +213,7 @@ func reportImageChanges(_ context.Context, r *engine.Run, _ any) error {
 	f := r.Finding
 	f.Title = fmt.Sprintf("deployment %s updated in namespace %s", ev.Obj.GetName(), pyStrOrNone(ev.Obj.GetNamespace()))
 	f.Source, f.AggregationKey, f.Severity = "kubernetes_api_server", "ReportImageChanges", engine.Info
+	f.Type = engine.TypeConfChange
 	var props []string
 	for _, c := range changed {
 		props = append(props, fmt.Sprintf(`{"property": %s, "old": %s, "new": %s}`, pyJSONString(c["property"]), pyJSONString(c["old"]), pyJSONString(c["new"])))

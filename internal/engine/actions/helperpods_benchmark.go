@@ -96,6 +96,7 @@ func diskBenchmark(ctx context.Context, r *engine.Run, p any) error {
 	j := out.Jobs[0]
 	r.Finding.Title = "Fio disk benchmark for storage class " + params.StorageClassName
 	r.Finding.AggregationKey = "DiskBenchmark"
+	r.Finding.Type = engine.TypeReport
 	r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("\nfio benchmark:\nTotal Time: %d Sec\nRead Band Width: %.2f KB \nRead IO Ops/Sec: %.2f\nWrite Band Width: %.2f KB \nWrite Ops/Sec: %.2f\n ",
 		params.TestSeconds, j.Read.BW, j.Read.IOPS, j.Write.BW, j.Write.IOPS)))
 	return nil

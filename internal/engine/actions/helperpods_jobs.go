@@ -325,6 +325,7 @@ func httpStressTest(ctx context.Context, r *engine.Run, p any) error {
 	// The runner reports this as a finding of its own.
 	r.Finding.Title = fmt.Sprintf("Done running stress test with %d http requests for url %s", params.N, params.URL)
 	r.Finding.AggregationKey = "HttpStressTest"
+	r.Finding.Type = engine.TypeReport
 	if res.Logs != "" {
 		r.Finding.AddEnrichment("HTTP Tests Results", engine.File("result.txt", []byte(res.Logs)))
 	}

@@ -48,6 +48,7 @@ func volumeAnalysis(ctx context.Context, r *engine.Run, _ any) error {
 	// The runner reports this in a finding of its own.
 	r.Finding.Title = "Persistent Volume content"
 	r.Finding.AggregationKey = "VolumeAnalysis"
+	r.Finding.Type = engine.TypeReport
 	ref := pv.Spec.ClaimRef
 	if ref == nil {
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("Persistent volume named %s have no persistent volume claim.", pv.Name)))

@@ -181,6 +181,7 @@ func targetPod(r *engine.Run) (*corev1.Pod, error) {
 
 func setJavaFinding(r *engine.Run, title, key string) {
 	r.Finding.Title, r.Finding.AggregationKey, r.Finding.Source = title, key, "manual"
+	r.Finding.Type = engine.TypeReport
 	r.Finding.SetFingerprint()
 }
 
@@ -365,25 +366,25 @@ func chooseProcess(r *engine.Run, all []process, params *javaParams, tool jdkToo
 // buttons' actions start helper pods, so the line carries --apply, as a click in
 // Robusta's UI runs the action.
 func callbackCommand(action string, pod *corev1.Pod, p *javaParams) string {
-	args := []string{"robusta", "local", "run", action, "--pod", shellWord(pod.Namespace + "/" + pod.Name)}
+	args := []string{"--pod", pod.Namespace + "/" + pod.Name}
 	if p.Pid != 0 {
 		args = append(args, "pid="+strconv.Itoa(p.Pid))
 	}
 	if p.ProcessSubstring != "" {
-		args = append(args, shellWord("process_substring="+p.ProcessSubstring))
+		args = append(args, "process_substring="+p.ProcessSubstring)
 	}
 	if !p.Interactive {
 		args = append(args, "interactive=false")
 	}
 	if p.JtkImage != "" {
-		args = append(args, shellWord("jtk_image="+p.JtkImage))
+		args = append(args, "jtk_image="+p.JtkImage)
 	}
 	if len(p.CustomAnnotations) > 0 {
 		// encoding/json sorts map keys, so the line is stable.
 		b, _ := json.Marshal(p.CustomAnnotations)
-		args = append(args, shellWord("custom_annotations:="+string(b)))
+		args = append(args, "custom_annotations:="+string(b))
 	}
-	return strings.Join(append(args, "--apply"), " ")
+	return buttonCommand(action, args...)
 }
 
 // shellWord quotes s for a POSIX shell when it holds anything but plain characters.

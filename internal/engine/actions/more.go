@@ -106,6 +106,7 @@ func babysitter(_ context.Context, r *engine.Run, p any) error {
 	resource := manifestName(kind, e.Obj.GetNamespace(), e.Obj.GetName())
 	r.Finding.Title = fmt.Sprintf("%s %sd", resource, e.Operation)
 	r.Finding.AggregationKey = "ConfigurationChange/KubernetesResource/Change"
+	r.Finding.Type = engine.TypeConfChange
 	r.Finding.Source = "kubernetes_api_server"
 	switch {
 	case !hasOld:

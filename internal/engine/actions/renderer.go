@@ -50,8 +50,7 @@ func reportRenderingTask(ctx context.Context, r *engine.Run, p any) error {
 	params := p.(*reportParams)
 	f := r.Finding
 	f.Title, f.AggregationKey, f.Severity = params.ReportName, "GrafanaReport", engine.Info
-	// The engine's Finding has no finding type; the runner's is REPORT (failure=False),
-	// which only the Robusta platform reads.
+	f.Type = engine.TypeReport
 	f.SetFingerprint()
 	if len(params.ReportsPanelURLs) == 0 {
 		return nil

@@ -115,6 +115,10 @@ func TestRendererReportName(t *testing.T) {
 	if r.Finding.Title != "Rollout of api" {
 		t.Errorf("title %q", r.Finding.Title)
 	}
+	// deployment_status_report.py:52: the report is a REPORT finding.
+	if r.Finding.Type != engine.TypeReport {
+		t.Errorf("type %q", r.Finding.Type)
+	}
 }
 
 func TestRendererConnectionRefused(t *testing.T) {

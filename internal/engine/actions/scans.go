@@ -366,6 +366,7 @@ func krrScan(ctx context.Context, r *engine.Run, p any) error {
 		r.Notes = append(r.Notes, fmt.Sprintf("KRR finds Prometheus itself in the cluster (the runner's selectors find %s; pass prometheus_url to choose)", found))
 	}
 	r.Finding.Title, r.Finding.AggregationKey = "KRR Report", "KrrReport"
+	r.Finding.Type = engine.TypeReport
 	if !r.Apply {
 		return dryRunScan(r, plan.Job, plan.Secret, params.Timeout, "KRR")
 	}
@@ -444,6 +445,7 @@ func popeyeScan(ctx context.Context, r *engine.Run, p any) error {
 		r.Notes = append(r.Notes, "The args param for popeye_scan has been deprecated, use popeye_args instead.")
 	}
 	r.Finding.Title, r.Finding.AggregationKey = "Popeye Report", "PopeyeReport"
+	r.Finding.Type = engine.TypeReport
 	if !r.Apply {
 		return dryRunScan(r, job, nil, params.Timeout, "Popeye")
 	}
@@ -525,6 +527,8 @@ func scanFailed(r *engine.Run, scanner, file string, err error, logs string, tim
 		msg = fmt.Sprintf("%s scan job unexpected error.", scanner)
 	}
 	r.Finding.Title = scanner + " scan failed"
+	// Not the runner's report: a failed scan reaches no sink there.
+	r.Finding.Type = engine.TypeIssue
 	r.Finding.Severity = engine.High
 	blocks := []engine.Block{engine.Markdown(fmt.Sprintf("*%s*\n%v\nThe scan Job was deleted. (The runner reports this to the Robusta platform as a failed scan; nothing is sent locally.)", msg, err))}
 	if logs != "" {

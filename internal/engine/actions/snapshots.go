@@ -59,6 +59,7 @@ func createPVCSnapshot(ctx context.Context, r *engine.Run, params any) error {
 		// The runner reports a missing claim as a failed backup, not as an error.
 		r.Finding.Title = "Error creating VolumeSnapshot for " + p.Name
 		r.Finding.AggregationKey = "VolumeSnapshotError"
+		r.Finding.Type = engine.TypeIssue
 		r.Finding.Severity = engine.High
 		r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("No backup: PersistentVolumeClaim %s does not exist in namespace %s.", p.Name, p.Namespace)))
 		return nil
@@ -88,6 +89,7 @@ func createPVCSnapshot(ctx context.Context, r *engine.Run, params any) error {
 	}
 	r.Finding.Title = fmt.Sprintf("%s VolumeSnapshot %s", what, name)
 	r.Finding.AggregationKey = "VolumeSnapshot"
+	r.Finding.Type = engine.TypeReport
 	r.Finding.AddEnrichment("", engine.Markdown(fmt.Sprintf("%s VolumeSnapshot %s/%s of PersistentVolumeClaim %s (snapshot.storage.k8s.io/%s)", what, pvc.Namespace, name, pvc.Name, version)))
 	return nil
 }

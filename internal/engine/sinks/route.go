@@ -406,8 +406,7 @@ func attrString(attr string, f *engine.Finding) string {
 		}
 		return strings.ToUpper(f.Source)
 	case "type":
-		// The runner's finding type for everything the local engine produces.
-		return "ISSUE"
+		return f.Type.Name()
 	case "kind":
 		if k := strings.ToLower(f.Subject.Kind); subjectKinds[k] {
 			return k

@@ -164,6 +164,16 @@ func TestAttrStringNone(t *testing.T) {
 	}
 }
 
+// The runner's attribute map holds the finding type's enum name under "type", so a
+// scope or grouping can select configuration changes or reports.
+func TestAttrStringType(t *testing.T) {
+	for typ, want := range map[engine.FindingType]string{"": "ISSUE", engine.TypeConfChange: "CONF_CHANGE", engine.TypeReport: "REPORT"} {
+		if got := attrString("type", &engine.Finding{Type: typ}); got != want {
+			t.Errorf("type of %q = %q, want %q", typ, got, want)
+		}
+	}
+}
+
 // Activity and mute intervals as the runner's timing.py evaluates them.
 func TestAcceptsAt(t *testing.T) {
 	f := &engine.Finding{Title: "t", Subject: engine.Subject{Namespace: "prod"}}

@@ -73,3 +73,33 @@ func TestFileSinkBadParams(t *testing.T) {
 		t.Errorf("err = %v, want it to name file_name", err)
 	}
 }
+
+// The runner's file sink writes the finding type's value under finding_type; a
+// finding that set none is an issue.
+func TestFileSinkFindingType(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "findings.jsonl")
+	s, err := New(sinks.Config{Params: map[string]any{"name": "f", "file_name": path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"issue", "configuration_change", "report"}
+	for _, typ := range []engine.FindingType{"", engine.TypeConfChange, engine.TypeReport} {
+		if _, err := s.Send(context.Background(), &engine.Finding{Title: "t", Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil || i >= len(want) || m["finding_type"] != want[i] {
+			t.Errorf("line %d: %s (%v), want finding_type %q", i, line, err, want[min(i, len(want)-1)])
+		}
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines", len(lines))
+	}
+}

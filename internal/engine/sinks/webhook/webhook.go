@@ -217,7 +217,7 @@ func (s *Sink) jsonMessage(f *engine.Finding) any {
 		{"account_id", ""},
 		{"severity", string(f.Severity)},
 		{"source", strings.ToUpper(f.Source)},
-		{"finding_type", "ISSUE"},
+		{"finding_type", f.Type.Name()},
 		{"aggregation_key", f.AggregationKey},
 		{"failure", true},
 		{"fingerprint", f.Fingerprint},

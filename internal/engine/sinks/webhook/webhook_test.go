@@ -76,8 +76,20 @@ func TestJSON(t *testing.T) {
 		m["aggregation_key"] != "job_failure" || sub["name"] != "etl" || sub["kind"] != "job" || m["enrichments"] == nil {
 		t.Fatalf("%s", got.body)
 	}
+	if m["finding_type"] != "ISSUE" {
+		t.Fatalf("default finding_type = %v", m["finding_type"])
+	}
 	if !strings.HasPrefix(string(got.body), `{"title":"Job Failed","description":"etl failed","cluster_name":"laptop"`) {
 		t.Fatalf("keys out of the runner's order: %s", got.body)
+	}
+	// The runner's webhook JSON names the type by its enum name.
+	conf := finding()
+	conf.Type = engine.TypeConfChange
+	_, _ = s.Send(context.Background(), conf)
+	got = <-ch
+	m = nil
+	if err := json.Unmarshal(got.body, &m); err != nil || m["finding_type"] != "CONF_CHANGE" {
+		t.Fatalf("finding_type = %v (%v)", m["finding_type"], err)
 	}
 	// A small size_limit drops the enrichments (last) first.
 	s.sizeLimit = 900
