@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +62,11 @@ type WatchOptions struct {
 	API *ServeOptions
 	// Ready, when set, is called once the watches have listed (tests).
 	Ready func()
+	// MemProfile, when set, receives a heap profile at exit and on SIGUSR1 (hidden
+	// flags, for measuring the watch's memory); MemProfileRate sets
+	// runtime.MemProfileRate when above 0.
+	MemProfile     string
+	MemProfileRate int
 }
 
 // NewCmdWatch builds `local watch`; runF replaces the run function in tests.
@@ -120,6 +127,9 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
+			if opts.MemProfile != "" {
+				return withMemProfile(opts, func() error { return RunWatch(cmd.Context(), opts) })
+			}
 			return RunWatch(cmd.Context(), opts)
 		},
 	}
@@ -140,6 +150,10 @@ to run the on_prometheus_alert playbooks; an alert runs on the object its labels
 	fl.StringVar(&api.Listen, "listen", "", "serve the runner's HTTP API here, e.g. 127.0.0.1:5000: Alertmanager webhooks (POST /api/alerts), /api/trigger, /api/playbooks/reload")
 	fl.BoolVar(&api.NoAuth, "no-auth", false, "with --listen: accept requests without the token")
 	fl.BoolVar(&api.ListenAny, "listen-any", false, "with --listen: allow an address other machines can reach (the token is then required)")
+	fl.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile (pprof) to this file at exit and on SIGUSR1")
+	fl.IntVar(&opts.MemProfileRate, "memprofile-rate", 0, "with --memprofile: sample one allocation per this many bytes (runtime.MemProfileRate; 0 keeps Go's 512 KiB)")
+	_ = fl.MarkHidden("memprofile")
+	_ = fl.MarkHidden("memprofile-rate")
 	return cmd
 }
 
@@ -523,4 +537,58 @@ func (t *terminalSink) Send(_ context.Context, f *engine.Finding) (bool, error) 
 	// The finding goes between the status line's redraws (both may be one terminal).
 	t.status.around(func() { err = engine.RenderText(t.io.Out, t.io.Styles(), f, engine.RenderOptions{Width: w}) })
 	return false, err
+}
+
+// withMemProfile runs run with heap profiling for --memprofile: the profile is written
+// after a GC at exit (what stays live) and whenever SIGUSR1 arrives (to catch a peak).
+// The rate is set first, so the allocations made while loading are sampled too.
+func withMemProfile(o *WatchOptions, run func() error) error {
+	if o.MemProfileRate > 0 {
+		runtime.MemProfileRate = o.MemProfileRate
+	}
+	// Fail before watching when the file cannot be written, not after hours.
+	if err := writeMemProfile(o.MemProfile); err != nil {
+		return cli.UsageErrorf("--memprofile: %v", err)
+	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-usr1:
+				if err := writeMemProfile(o.MemProfile); err != nil {
+					fmt.Fprintf(o.IO.ErrOut, "--memprofile: %v\n", err)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := run()
+	signal.Stop(usr1)
+	close(done)
+	wg.Wait()
+	if perr := writeMemProfile(o.MemProfile); perr != nil && err == nil {
+		err = fmt.Errorf("--memprofile: %w", perr)
+	}
+	return err
+}
+
+// writeMemProfile writes the heap profile after a GC, so in-use figures count only
+// live objects; the file is private (0600): a profile shows the program's data shapes.
+func writeMemProfile(path string) error {
+	runtime.GC()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -34,11 +34,15 @@ import (
 	"github.com/robusta-dev/robusta-go/hack/bench/benchutil"
 )
 
+// profDir, when set, receives heap profiles (-memprofile).
+var profDir string
+
 func main() {
 	pods := flag.Int("pods", 5000, "pods to create")
 	burst := flag.Int("burst", 500, "pods per burst")
 	pause := flag.Duration("pause", time.Second, "pause between bursts")
 	creators := flag.Int("creators", 8, "parallel creators within a burst")
+	flag.StringVar(&profDir, "memprofile", "", "write heap profiles of both processes here: watch.peak.pprof (after the last burst), watch.pprof and peer.pprof (at exit)")
 	flag.Parse()
 	benchutil.Main(func() error { return run(*pods, *burst, *creators, *pause) })
 }
@@ -197,13 +201,22 @@ customPlaybooks:
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Tmp, "XDG_CONFIG_HOME=" + filepath.Join(e.Tmp, "config"), "KUBECONFIG=" + c.KubeconfigPath}
 	// The queue holds every event: the bursts must not be dropped on a loaded machine
 	// (a drop is counted and reported if it happens anyway).
-	w, err := start(env, e.Bin, "local", "watch", "-f", values, "--quiet", "--listen", "127.0.0.1:0", "--no-auth",
-		"--queue", strconv.Itoa(n+1000), "--schedule-state", filepath.Join(e.Tmp, "state.json"))
+	wargs := []string{"local", "watch", "-f", values, "--quiet", "--listen", "127.0.0.1:0", "--no-auth",
+		"--queue", strconv.Itoa(n + 1000), "--schedule-state", filepath.Join(e.Tmp, "state.json")}
+	var pargs []string
+	if profDir != "" {
+		if err := os.MkdirAll(profDir, 0o700); err != nil {
+			return err
+		}
+		wargs = append(wargs, "--memprofile", filepath.Join(profDir, "watch.pprof"))
+		pargs = append(pargs, "-memprofile", filepath.Join(profDir, "peer.pprof"))
+	}
+	w, err := start(env, e.Bin, wargs...)
 	if err != nil {
 		return err
 	}
 	defer w.stop()
-	peer, err := start(env, peerBin)
+	peer, err := start(env, peerBin, pargs...)
 	if err != nil {
 		return err
 	}
@@ -254,6 +267,15 @@ customPlaybooks:
 	}
 	created := int64(n) - failed.Load()
 	createTime := time.Since(began)
+	if profDir != "" {
+		// The queue is fullest right after the last burst: keep that profile apart
+		// from the one written at exit.
+		_ = w.cmd.Process.Signal(syscall.SIGUSR1)
+		time.Sleep(2 * time.Second)
+		if b, err := os.ReadFile(filepath.Join(profDir, "watch.pprof")); err == nil {
+			_ = os.WriteFile(filepath.Join(profDir, "watch.peak.pprof"), b, 0o600)
+		}
+	}
 
 	// Wait until both have seen every create (or give up after a while).
 	var matched float64

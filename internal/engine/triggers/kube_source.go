@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -88,29 +92,58 @@ func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	dyn, err := s.KF.Dynamic()
-	if err != nil {
-		return err
-	}
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+	// Informers of kinds client-go knows read protobuf into typed objects, as a
+	// client-go informer does; others (custom resources) go through the dynamic client.
+	var dynFactory dynamicinformer.DynamicSharedInformerFactory
+	var typed []cache.SharedIndexInformer
 	var synced []cache.InformerSynced
 	for _, kind := range s.Kinds {
 		res, err := s.KF.ResolveKind(resourceName(kind))
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", kind, err)
 		}
-		inf := factory.ForResource(res.GVR).Informer()
-		if err := inf.SetTransform(compact); err != nil {
+		inf, err := s.typedInformer(res)
+		if err != nil {
 			return fmt.Errorf("watch %s: %w", kind, err)
+		}
+		if inf != nil {
+			typed = append(typed, inf)
+		} else {
+			if dynFactory == nil {
+				dyn, err := s.KF.Dynamic()
+				if err != nil {
+					return err
+				}
+				dynFactory = dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+			}
+			inf = dynFactory.ForResource(res.GVR).Informer()
+			if err := inf.SetTransform(compact); err != nil {
+				return fmt.Errorf("watch %s: %w", kind, err)
+			}
 		}
 		if _, err := inf.AddEventHandler(s.handler(res.Kind, emit)); err != nil {
 			return fmt.Errorf("watch %s: %w", kind, err)
 		}
 		synced = append(synced, inf.HasSynced)
 	}
-	factory.Start(ctx.Done())
+	infCtx, stopInformers := context.WithCancel(ctx)
+	var running sync.WaitGroup
+	shutdown := func() {
+		stopInformers()
+		if dynFactory != nil {
+			dynFactory.Shutdown()
+		}
+		running.Wait()
+	}
+	for _, inf := range typed {
+		running.Add(1)
+		go func() { defer running.Done(); inf.RunWithContext(infCtx) }()
+	}
+	if dynFactory != nil {
+		dynFactory.Start(infCtx.Done())
+	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		factory.Shutdown()
+		shutdown()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -120,8 +153,60 @@ func (s *KubeSource) Run(ctx context.Context, emit func(*Incoming) bool) error {
 		s.Synced()
 	}
 	<-ctx.Done()
-	factory.Shutdown()
+	shutdown()
 	return nil
+}
+
+// typedInformer is an informer of a kind client-go's scheme knows, reading protobuf
+// into typed objects: a dynamic informer would decode each object from JSON into
+// unstructured maps first (several times the allocations), only for compact to turn
+// it into the typed object anyway. It returns nil for other kinds.
+func (s *KubeSource) typedInformer(res *kube.Resource) (cache.SharedIndexInformer, error) {
+	gv := res.GVR.GroupVersion()
+	gvk := gv.WithKind(res.Kind)
+	example, err := scheme.Scheme.New(gvk)
+	if err != nil {
+		return nil, nil
+	}
+	cfg, err := s.KF.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.GroupVersion = &gv
+	cfg.APIPath = "/apis"
+	if gv.Group == "" {
+		cfg.APIPath = "/api"
+	}
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	rc, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lw := cache.NewFilteredListWatchFromClient(rc, res.GVR.Resource, metav1.NamespaceAll, func(*metav1.ListOptions) {})
+	inf := cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})
+	if err := inf.SetTransform(compactTyped(gvk)); err != nil {
+		return nil, err
+	}
+	return inf, nil
+}
+
+// compactTyped is the typed informers' transform: no managedFields (as compact), and
+// the kind set again, since a decoded typed object comes without apiVersion and kind
+// and the event's unstructured copy needs them.
+func compactTyped(gvk schema.GroupVersionKind) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		o, ok := obj.(runtime.Object)
+		if !ok {
+			return obj, nil // a DeletedFinalStateUnknown keeps what it holds
+		}
+		if m, err := meta.Accessor(o); err == nil {
+			m.SetManagedFields(nil)
+		}
+		o.GetObjectKind().SetGroupVersionKind(gvk)
+		return o, nil
+	}
 }
 
 func (s *KubeSource) handler(kind string, emit func(*Incoming) bool) cache.ResourceEventHandler {

@@ -82,3 +82,19 @@ func TestHandlerDefersConversion(t *testing.T) {
 		t.Fatalf("an object that is not one resolved: %d events", len(got))
 	}
 }
+
+// A typed informer's object comes from protobuf without apiVersion and kind: the
+// transform sets them (the event's unstructured copy needs them) and drops
+// managedFields.
+func TestCompactTypedSetsKind(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", Labels: map[string]string{"app": "a"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	stored, err := compactTyped(corev1.SchemeGroupVersion.WithKind("Pod"))(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, ok := toUnstructured(stored)
+	if !ok || back.GetKind() != "Pod" || back.GetAPIVersion() != "v1" || back.GetManagedFields() != nil || back.GetLabels()["app"] != "a" {
+		t.Fatalf("event object %+v", back)
+	}
+}

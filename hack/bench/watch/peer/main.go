@@ -5,9 +5,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,6 +22,8 @@ import (
 )
 
 func main() {
+	memprofile := flag.String("memprofile", "", "write a heap profile here at exit (after a GC)")
+	flag.Parse()
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,9 +56,25 @@ func main() {
 		select {
 		case <-sig:
 			close(stop)
+			if *memprofile != "" {
+				writeProfile(*memprofile)
+			}
 			return
 		case <-t.C:
 			fmt.Printf("added %d\n", added.Load())
 		}
+	}
+}
+
+func writeProfile(path string) {
+	runtime.GC()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 }
