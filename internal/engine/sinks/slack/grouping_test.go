@@ -293,7 +293,10 @@ func TestPrestoAndDuration(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		rows = append(rows, []string{fmt.Sprintf("group-%03d", i), "1", "0"})
 	}
-	table := summaryTable([]string{"namespace", "Fired", "Resolved"}, rows)
+	table, omitted := summaryTable([]string{"namespace", "Fired", "Resolved"}, rows)
+	if omitted == 0 || !strings.Contains(table, fmt.Sprintf("... %d more groups (%d fired", omitted, omitted)) {
+		t.Errorf("omitted %d, table ends %q", omitted, table[len(table)-60:])
+	}
 	if len(table) > blockBudget || !strings.HasSuffix(table, " fired, 0 resolved) not shown\n```") {
 		t.Errorf("long table: %d characters, ends %q", len(table), table[len(table)-60:])
 	}
