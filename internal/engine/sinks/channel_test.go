@@ -17,7 +17,7 @@ func TestChannelFor(t *testing.T) {
 		{"${labels.team}", "payments"},
 		{"team-$labels.team-$cluster_name", "team-payments-kind-1"},
 		{"${labels.app.kubernetes.io/name}", "api"}, // key normalised: dots and slash
-		{"$labels.slack_channel", "ops"},           // a dash in the key reads as _
+		{"$labels.slack_channel", "ops"},            // a dash in the key reads as _
 		{"$annotations.owner", "sre"},
 		{"${annotations.example.com/channel}", "alerts-db"},
 		{"$labels.missing", "#default"},

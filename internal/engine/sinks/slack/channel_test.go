@@ -34,7 +34,7 @@ func TestChannelOverride(t *testing.T) {
 		{
 			name:     "ungrouped",
 			findings: []*engine.Finding{teamFinding("a", "payments"), teamFinding("b", ""), teamFinding("c", "search")},
-			want: []string{"chat.postMessage payments", "chat.postMessage #alerts", "chat.postMessage search"},
+			want:     []string{"chat.postMessage payments", "chat.postMessage #alerts", "chat.postMessage search"},
 		},
 		{
 			name:     "summary per channel",
