@@ -20,6 +20,7 @@ const (
 // channelPatterns are compiled on first use rather than at package load.
 var channelPatterns = sync.OnceValue(func() (p struct {
 	cluster, label, annotation, brackets, composite, onlyValue, template *regexp.Regexp
+	annComposite, annOnlyValue, url                                      *regexp.Regexp
 }) {
 	p.cluster = regexp.MustCompile(`\$?\{?cluster_name\}?`)
 	p.label = regexp.MustCompile(`\$?labels\.[\w.]+`)
@@ -31,6 +32,17 @@ var channelPatterns = sync.OnceValue(func() (p struct {
 	p.onlyValue = regexp.MustCompile(`^(labels.[^$]+|annotations.[^$]+|cluster_name)$`)
 	// Python's string.Template placeholders: $$, $name, ${name}.
 	p.template = regexp.MustCompile(`(?i)\$(\$|[_a-z][_a-z0-9]*|\{[_a-z][_a-z0-9]*\})`)
+	p.annComposite = regexp.MustCompile(`^.*\$(\{?annotations.[^$]+)`)
+	p.annOnlyValue = regexp.MustCompile(`^(annotations.[^$]+)$`)
+	// The runner's URL check for an evaluated webhook_override: http(s), a host name,
+	// localhost or an IP address, an optional port and path.
+	p.url = regexp.MustCompile(`(?i)^(https?)://` +
+		`(?:(?:[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?\.)+(?:[A-Z]{2,6}\.?|[A-Z0-9-]{2,}\.?)|` +
+		`localhost|` +
+		`\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|` +
+		`\[?[A-F0-9]*:[A-F0-9:]+\]?)` +
+		`(?::\d+)?` +
+		`(?:/?|[/?]\S+)$`)
 	return p
 })
 
@@ -134,4 +146,48 @@ func safeSubstitute(s string, values map[string]string) string {
 		}
 		return lookup(values, name)
 	})
+}
+
+// ValidateWebhookOverride checks an ms_teams_sink webhook_override as the runner's
+// MsTeamsWebhookUrlTransformer: only annotations can name the URL (label values
+// cannot hold one); a bare "annotations.KEY" becomes its $ form.
+func ValidateWebhookOverride(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	p := channelPatterns()
+	if p.annOnlyValue.MatchString(v) {
+		return "$" + v, nil
+	}
+	if !p.annComposite.MatchString(v) {
+		return "", fmt.Errorf("webhook_override %q names no annotation to take the webhook URL from; use annotations.KEY or a text holding $annotations.KEY", v)
+	}
+	return v, nil
+}
+
+// WebhookFor is the runner's MsTeamsWebhookUrlTransformer.template: override with
+// the finding's annotations filled in; def when override is empty or names a missing
+// annotation. A result that is not a URL is read as the name of an environment
+// variable holding one; def when that is unset too.
+func WebhookFor(override, def string, annotations map[string]string, getenv func(string) string) string {
+	if override == "" {
+		return def
+	}
+	u := override
+	if strings.Contains(u, annotationsPref) {
+		p := channelPatterns()
+		norm := normalizeKeys(annotations)
+		u = replaceTokens(p.brackets, annotationsPref, u, norm)
+		u = replaceTokens(p.annotation, annotationsPref, u, norm)
+	}
+	if strings.Contains(u, missingValue) {
+		return def
+	}
+	if channelPatterns().url.MatchString(u) {
+		return u
+	}
+	if v := getenv(u); v != "" {
+		return v
+	}
+	return def
 }

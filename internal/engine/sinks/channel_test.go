@@ -20,6 +20,7 @@ func TestChannelFor(t *testing.T) {
 		{"$labels.slack_channel", "ops"},            // a dash in the key reads as _
 		{"$annotations.owner", "sre"},
 		{"${annotations.example.com/channel}", "alerts-db"},
+		{"$labels.slack-channel", "#default"}, // unbraced, a dash ends the key: "slack" is missing
 		{"$labels.missing", "#default"},
 		{"alerts-${labels.missing}", "#default"},
 		{"$labels.team-$annotations.missing", "#default"},
@@ -56,6 +57,36 @@ func TestValidateChannelOverride(t *testing.T) {
 		}
 		if err != nil || got != c.want {
 			t.Errorf("%q = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestWebhookFor(t *testing.T) {
+	env := func(k string) string {
+		if k == "TEAM_HOOK" {
+			return "https://env.example/hook"
+		}
+		return ""
+	}
+	ann := map[string]string{"hook": "https://teams.example/h/1", "name": "TEAM_HOOK", "bad": "not a url", "tenant": "acme"}
+	for _, c := range []struct{ override, want string }{
+		{"", "https://default/x"},
+		{"$annotations.hook", "https://teams.example/h/1"},
+		{"https://${annotations.tenant}.webhook.office.com/x", "https://acme.webhook.office.com/x"},
+		// Unbraced, the key runs on through the dots, as in the runner: missing.
+		{"https://$annotations.tenant.webhook.office.com/x", "https://default/x"},
+		{"$annotations.name", "https://env.example/hook"},
+		{"$annotations.bad", "https://default/x"},
+		{"$annotations.missing", "https://default/x"},
+	} {
+		if got := WebhookFor(c.override, "https://default/x", ann, env); got != c.want {
+			t.Errorf("WebhookFor(%q) = %q, want %q", c.override, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{{"annotations.hook", "$annotations.hook"}, {"x-${annotations.a}", "x-${annotations.a}"}, {"labels.team", ""}, {"$cluster_name", ""}} {
+		got, err := ValidateWebhookOverride(c.in)
+		if (c.want == "") != (err != nil) || got != c.want {
+			t.Errorf("ValidateWebhookOverride(%q) = %q, %v", c.in, got, err)
 		}
 	}
 }
