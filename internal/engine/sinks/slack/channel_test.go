@@ -196,4 +196,18 @@ func TestSummaryTableAttached(t *testing.T) {
 	if !strings.Contains(got[2].Text, "files/F2|") || fmt.Sprint(cs.deleted) != "[F1]" {
 		t.Errorf("new file not linked or old not deleted: %q, deleted %v", got[2].Text, cs.deleted)
 	}
+
+	// A new interval is a new message: the old one keeps its file, and the new one
+	// has none until it overflows in turn.
+	*now = now.Add(20 * time.Minute)
+	got = send(i + 3)
+	if methods(got) != "chat.postMessage" || strings.Contains(got[0].Text, "alerts-summary.txt") {
+		t.Errorf("new interval: %s %q", methods(got), got[0].Text)
+	}
+	for j := i + 4; j < 2*i+5; j++ {
+		send(j)
+	}
+	if fmt.Sprint(cs.deleted) != "[F1]" || cs.nfiles != 3 || !strings.HasPrefix(cs.shared["F3"], "C42/1700000000.000002") {
+		t.Errorf("after the new interval overflowed: deleted %v, %d files, F3 in %q", cs.deleted, cs.nfiles, cs.shared["F3"])
+	}
 }

@@ -343,6 +343,9 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 		if now.Sub(sm.start) > g.p.interval || len(sm.rows) == 0 {
 			// A new interval: a new message with fresh counts.
 			sm.rows, sm.start, sm.ts = map[string]*summaryRow{}, now, ""
+			// The last interval's message keeps linking its file: forget it, never
+			// delete it.
+			sm.attached, sm.attachedAt = uploaded{}, time.Time{}
 		}
 		key, _ := s.keyOf(f, g.p.by)
 		row := sm.rows[joinKey(key)]
