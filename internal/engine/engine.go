@@ -149,6 +149,7 @@ func NewFinding(e *Event, title string) *Finding {
 	f := &Finding{Title: title, Severity: Info, Source: "manual", Subject: Subject{Kind: strings.ToLower(e.Kind)}}
 	if e.Obj != nil {
 		f.Subject.Name, f.Subject.Namespace, f.Subject.Labels = e.Obj.GetName(), e.Obj.GetNamespace(), e.Obj.GetLabels()
+		f.Subject.Annotations = e.Obj.GetAnnotations()
 		if node, ok, _ := unstructured.NestedString(e.Obj.Object, "spec", "nodeName"); ok {
 			f.Subject.Node = node
 		}
@@ -163,11 +164,30 @@ func NewFinding(e *Event, title string) *Finding {
 			f.Description = strings.TrimSpace(f.Description + "\n" + d)
 		}
 		f.Severity = alertSeverity(a.Labels["severity"])
+		// The alert's labels and annotations go on top of its object's, as the runner's
+		// alert subject has them.
+		f.Subject.Labels = mergeMaps(f.Subject.Labels, a.Labels)
+		f.Subject.Annotations = mergeMaps(f.Subject.Annotations, a.Annotations)
 		if a.Status == "resolved" {
 			f.Title = "[RESOLVED] " + f.Title
 		}
 	}
 	return f
+}
+
+// mergeMaps is base with over's entries on top, in a new map; nil when both are empty.
+func mergeMaps(base, over map[string]string) map[string]string {
+	if len(base)+len(over) == 0 {
+		return base
+	}
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 // alertSeverity maps Prometheus severity labels onto finding severities.

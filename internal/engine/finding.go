@@ -30,6 +30,8 @@ type Subject struct {
 	Namespace string            `json:"namespace,omitempty"`
 	Node      string            `json:"node,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Annotations are the object's, and an alert's own on top, as the runner's subject.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Block types, as Robusta names them.
@@ -166,6 +168,9 @@ type Finding struct {
 	Fingerprint    string       `json:"fingerprint"`
 	Enrichments    []Enrichment `json:"enrichments"`
 	Links          []Link       `json:"links,omitempty"`
+	// Workload is the top-level workload owning the subject (the runner's
+	// finding.service); nil when none is known.
+	Workload *Workload `json:"workload,omitempty"`
 }
 
 // SetFingerprint derives the fingerprint from aggregation key and subject, as alerts

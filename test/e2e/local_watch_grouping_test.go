@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -41,10 +42,12 @@ type chatStandIn struct {
 	mu    sync.Mutex
 	calls []slackCall
 	posts []string // the ts of every posted message
+	// channels are the channel names it knows, with their ids.
+	channels map[string]string
 }
 
 func newChatStandIn(t *testing.T, token string) *chatStandIn {
-	s := &chatStandIn{t: t, token: token}
+	s := &chatStandIn{t: t, token: token, channels: map[string]string{"alerts": "C0ALERTS"}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -74,7 +77,8 @@ func newChatStandIn(t *testing.T, token string) *chatStandIn {
 		}
 		switch c.Method {
 		case "chat.postMessage":
-			if c.Channel != "alerts" {
+			id, ok := s.channels[c.Channel]
+			if !ok {
 				_, _ = io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
 				return
 			}
@@ -84,9 +88,13 @@ func newChatStandIn(t *testing.T, token string) *chatStandIn {
 			}
 			ts := fmt.Sprintf("1760000000.%06d", len(s.posts)+1)
 			s.posts = append(s.posts, ts)
-			fmt.Fprintf(w, `{"ok":true,"channel":"C0ALERTS","ts":%q}`, ts)
+			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, id, ts)
 		case "chat.update":
-			if c.Channel != "C0ALERTS" {
+			known := false
+			for _, id := range s.channels {
+				known = known || id == c.Channel
+			}
+			if !known {
 				_, _ = io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
 				return
 			}
@@ -94,7 +102,7 @@ func newChatStandIn(t *testing.T, token string) *chatStandIn {
 				_, _ = io.WriteString(w, `{"ok":false,"error":"message_not_found"}`)
 				return
 			}
-			fmt.Fprintf(w, `{"ok":true,"channel":"C0ALERTS","ts":%q}`, c.TS)
+			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, c.Channel, c.TS)
 		default:
 			http.Error(w, "unexpected method "+c.Method, http.StatusNotFound)
 			return
@@ -115,11 +123,20 @@ func (s *chatStandIn) snapshot() []slackCall {
 // the status subresource, as a kubelet reports it.
 func crashLoop(t *testing.T, c *sandbox.Cluster, ns, name, app string) {
 	t.Helper()
+	crashLoopWith(t, c, ns, name, map[string]string{"app": app}, nil)
+}
+
+// crashLoopWith is crashLoop with the pod's labels and an optional owner.
+func crashLoopWith(t *testing.T, c *sandbox.Cluster, ns, name string, labels map[string]string, owner *metav1.OwnerReference) {
+	t.Helper()
 	ctx := context.Background()
 	pods := c.Client.CoreV1().Pods(ns)
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels,
 		Annotations: map[string]string{sandbox.CustomStatusAnnotation: "custom"}},
 		Spec: corev1.PodSpec{NodeName: "h29-elsewhere", Containers: []corev1.Container{{Name: "main", Image: "busybox"}}}}
+	if owner != nil {
+		pod.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
 	pod, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +251,106 @@ customPlaybooks:
 	}
 	if o, e := w.output(); strings.Contains(o+e, "S3CR3T") {
 		t.Errorf("the bot token reached the output:\n%s\n%s", o, e)
+	}
+}
+
+// TestLocalWatchSlackChannelOverrideWorkload: a slack_sink with channel_override
+// labels.team and summaries grouped by workload. The watch sees the Deployment api
+// created (a second playbook watches Deployments), so the crash-looping pods it owns
+// have it as their workload and share one summary, in the channel their team label
+// names; a pod without an owner is its own workload and, without the label, goes to
+// the sink's channel in a summary of its own.
+func TestLocalWatchSlackChannelOverrideWorkload(t *testing.T) {
+	c := sandbox.Get(t)
+	ctx := context.Background()
+	env := kubeconfigEnv(c.KubeconfigPath)
+	const ns = "h37-override"
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	const token = "xoxb-h37-S3CR3T"
+	slack := newChatStandIn(t, token)
+	slack.channels["payments"] = "C0PAYMENTS"
+	dir := t.TempDir()
+	depFile := filepath.Join(dir, "deployments.jsonl")
+	values := filepath.Join(dir, "values.yaml")
+	writeText(t, values, `globalConfig: {cluster_name: laptop}
+sinksConfig:
+- slack_sink:
+    name: grouped
+    slack_channel: alerts
+    api_key: `+token+`
+    channel_override: labels.team
+    grouping:
+      group_by: [workload]
+      notification_mode: {summary: {threaded: true, by: [name]}}
+- file_sink: {name: deployments, file_name: `+depFile+`}
+customPlaybooks:
+- triggers: [{on_deployment_create: {}}]
+  actions: [{create_finding: {title: "Deployment $name", aggregation_key: DeploymentCreated}}]
+  sinks: [deployments]
+- triggers: [{on_pod_crash_loop: {restart_reason: CrashLoopBackOff, rate_limit: 1}}]
+  actions: [{create_finding: {title: "Crashing pod $name", aggregation_key: CrashLoop}}]
+  sinks: [grouped]
+`)
+	w := startWatch(t, env, "-f", values, "--workers", "1", "--sink-url", "grouped="+slack.URL)
+	t.Cleanup(func() {
+		if t.Failed() {
+			o, e := w.output()
+			t.Logf("Slack calls: %+v\nwatch output:\n%s\n%s", slack.snapshot(), o, e)
+		}
+	})
+	zero := int32(0)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}}}}}
+	dep, err := c.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Client.AppsV1().Deployments(ns).Delete(context.Background(), "api", metav1.DeleteOptions{})
+	})
+	waitFor(t, func() bool { return len(sinkFindings(t, depFile)) > 0 }, "the Deployment's finding")
+	// Owned by the Deployment as its controller, so no ReplicaSet adopts them and the
+	// garbage collector keeps them.
+	yes := true
+	owner := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "api", UID: dep.UID, Controller: &yes}
+	team := map[string]string{"app": "api", "team": "payments"}
+	crashLoopWith(t, c, ns, "api-7d9f-1", team, owner)
+	waitFor(t, func() bool { return len(slack.snapshot()) >= 2 }, "api-7d9f-1's summary and reply")
+	// The crash-loop trigger's rate limit is per owner: let its second pass.
+	time.Sleep(1100 * time.Millisecond)
+	crashLoopWith(t, c, ns, "api-7d9f-2", team, owner)
+	waitFor(t, func() bool { return len(slack.snapshot()) >= 4 }, "api-7d9f-2's update and reply")
+	crashLoop(t, c, ns, "lone-1", "lone")
+	waitFor(t, func() bool { return len(slack.snapshot()) >= 6 }, "lone-1's summary and reply")
+	time.Sleep(time.Second) // anything more would arrive now
+
+	calls := slack.snapshot()
+	var shape []string
+	for _, c := range calls {
+		shape = append(shape, fmt.Sprintf("%s %s ts=%s thread=%s", c.Method, c.Channel, c.TS, c.ThreadTS))
+	}
+	want := []string{
+		"chat.postMessage payments ts= thread=",                  // api's summary: message 1
+		"chat.postMessage payments ts= thread=1760000000.000001", // api-7d9f-1 in its thread
+		"chat.update C0PAYMENTS ts=1760000000.000001 thread=",    // the summary, now 2
+		"chat.postMessage payments ts= thread=1760000000.000001", // api-7d9f-2 in the thread
+		"chat.postMessage alerts ts= thread=",                    // lone-1's summary: message 4
+		"chat.postMessage alerts ts= thread=1760000000.000004",   // lone-1 in its thread
+	}
+	if strings.Join(shape, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Slack calls:\n%s\nwant\n%s", strings.Join(shape, "\n"), strings.Join(want, "\n"))
+	}
+	for i, want := range map[int]string{0: "workload: api", 2: "workload: api", 4: "workload: lone-1"} {
+		if calls[i].Text != "Summary for: "+want {
+			t.Errorf("summary %d text %q, want %q", i, calls[i].Text, "Summary for: "+want)
+		}
+	}
+	if code := w.stop(t); code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }
 

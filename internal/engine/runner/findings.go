@@ -217,3 +217,15 @@ func (ef *eventFindings) record(keys []string, action string, m stepMark, f *eng
 		ef.override(keys, o)
 	}
 }
+
+// setWorkloads gives each finding its owner workload, guessed from the workloads seen
+// so far (the runner's Finding takes its service when it is made, from the same cache).
+func (ef *eventFindings) setWorkloads(w *engine.Workloads) {
+	for _, fs := range ef.bySink {
+		for _, f := range fs {
+			if f.Workload == nil {
+				f.Workload = w.Guess(f.Subject.Name, f.Subject.Namespace)
+			}
+		}
+	}
+}

@@ -76,6 +76,8 @@ type Runner struct {
 	wg      sync.WaitGroup
 	ctx     context.Context
 	nsl     nsLabels // namespace labels for sink scopes
+	// workloads are the top-level workloads seen, for the findings' owner workload.
+	workloads engine.Workloads
 }
 
 // loaded is a config with its sinks, swapped whole on reload.
@@ -223,8 +225,13 @@ func (r *Runner) process(ctx context.Context, in *triggers.Incoming) {
 		return
 	}
 	l := r.cfg.Load()
+	// As the runner's internal discovery playbook, which runs before the user's.
+	r.workloads.Observe(in.Event)
 	ef := newEventFindings()
-	defer func() { r.findings.Add(int64(l.disp.deliver(ef))) }()
+	defer func() {
+		ef.setWorkloads(&r.workloads)
+		r.findings.Add(int64(l.disp.deliver(ef)))
+	}()
 	if in.ScheduleID != "" {
 		// A scheduled run is for its own playbook only.
 		for _, pb := range l.cfg.Playbooks {

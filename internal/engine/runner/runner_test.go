@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -313,5 +314,45 @@ customPlaybooks:
 		if err := engine.Decode(s.Params, s.Action.NewParams()); err != nil {
 			t.Errorf("step %d params do not decode: %v", i, err)
 		}
+	}
+}
+
+// The findings' owner workload: guessed from the top-level workloads seen in earlier
+// events (the Deployment api's creation), as the runner's discovery playbook records
+// them; none before it was seen.
+func TestRunnerFindingWorkload(t *testing.T) {
+	cfg := load(t, `customPlaybooks:
+- triggers: [{on_pod_update: {}}]
+  actions: [{create_finding: {title: "$name", aggregation_key: a}}]
+`)
+	sink := &memSink{name: "mem"}
+	r := &Runner{Workers: 1, Always: []sinks.Sink{sink}}
+	if err := r.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	dep := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "metadata": map[string]any{"name": "api", "namespace": "prod"}}}
+	// The pods are the ReplicaSet's: a pod without an owner is its own workload.
+	owned := func(name string) *triggers.Incoming {
+		in := crashingPod(name)
+		in.Event.Obj.SetOwnerReferences([]metav1.OwnerReference{{Kind: "ReplicaSet", Name: "api-7d9f"}})
+		return in
+	}
+	r.Submit(owned("api-7d9f-1"))
+	r.Submit(&triggers.Incoming{Event: engine.ChangeEvent("Deployment", "create", nil, dep)})
+	r.Submit(owned("api-7d9f-2"))
+	r.Submit(crashingPod("lone"))
+	stop, c := context.WithTimeout(context.Background(), 5*time.Second)
+	defer c()
+	r.Stop(stop)
+	var got []string
+	for _, f := range sink.got {
+		w := "none"
+		if f.Workload != nil {
+			w = f.Workload.Kind + "/" + f.Workload.Namespace + "/" + f.Workload.Name
+		}
+		got = append(got, f.Title+"="+w)
+	}
+	if fmt.Sprint(got) != "[api-7d9f-1=none api-7d9f-2=Deployment/prod/api lone=Pod/prod/lone]" {
+		t.Fatalf("%v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -20,23 +21,29 @@ const maxPayload = 28000
 
 type params struct {
 	WebhookURL      string `param:"webhook_url" required:"true" doc:"Teams incoming webhook or workflow URL"`
-	WebhookOverride string `param:"webhook_override" doc:"not evaluated locally"`
+	WebhookOverride string `param:"webhook_override" doc:"webhook URL per finding from its annotations: annotations.KEY or a text with $annotations.KEY; a value that is not a URL names an environment variable"`
 	SendFiles       bool   `param:"send_files" doc:"not used locally: files are listed by name"`
 }
 
 // Sink posts Adaptive Cards.
 type Sink struct {
 	sinks.HTTP
-	cluster string
+	cluster  string
+	override string
+	getenv   func(string) string
 }
 
 // New builds a Teams sink from its sinksConfig entry.
 func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
-	h, _, err := sinks.NewHTTP(c, opts, func(p *params) string { return p.WebhookURL })
+	h, p, err := sinks.NewHTTP(c, opts, func(p *params) string { return p.WebhookURL })
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{HTTP: h, cluster: opts.ClusterName}, nil
+	override, err := sinks.ValidateWebhookOverride(p.WebhookOverride)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", h.Name(), err)
+	}
+	return &Sink{HTTP: h, cluster: opts.ClusterName, override: override, getenv: os.Getenv}, nil
 }
 
 func (s *Sink) Type() string { return Type }
@@ -120,5 +127,7 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding teams card: %w", err)
 	}
-	return s.Post(ctx, "teams", b, nil)
+	to := s.HTTP
+	to.URL = sinks.WebhookFor(s.override, s.URL, f.Subject.Annotations, s.getenv)
+	return to.Post(ctx, "teams", b, nil)
 }

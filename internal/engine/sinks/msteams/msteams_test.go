@@ -59,3 +59,44 @@ func TestTeamsAdaptiveCard(t *testing.T) {
 		t.Errorf("card lacks the enrichment or the shortening note")
 	}
 }
+
+// webhook_override takes the URL from the finding's annotation, or from the
+// environment variable the annotation names; the sink's webhook otherwise.
+func TestTeamsWebhookOverride(t *testing.T) {
+	main, team := sinktest.Start(t, http.StatusOK, "1"), sinktest.Start(t, http.StatusOK, "1")
+	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "t", "webhook_url": main.URL + "/main", "webhook_override": "${annotations.teams-webhook}"}}, sinks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.(*Sink).getenv = func(k string) string {
+		if k == "PAYMENTS_WEBHOOK" {
+			return team.URL + "/from-env"
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		annotation string
+		svc        *sinktest.Service
+		path       string
+	}{
+		{team.URL + "/team", team, "/team"},
+		{"", main, "/main"},                     // no annotation
+		{"PAYMENTS_WEBHOOK", team, "/from-env"}, // not a URL: an environment variable
+		{"UNSET_VARIABLE", main, "/main"},
+	} {
+		f := &engine.Finding{Title: "x", Subject: engine.Subject{Name: "api"}}
+		if c.annotation != "" {
+			f.Subject.Annotations = map[string]string{"teams-webhook": c.annotation}
+		}
+		if _, err := s.Send(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.svc.Last(t).Path; got != c.path {
+			t.Errorf("annotation %q: posted to %s, want %s", c.annotation, got, c.path)
+		}
+	}
+	_, err = New(sinks.Config{Type: Type, Params: map[string]any{"name": "t", "webhook_url": "https://x", "webhook_override": "labels.team"}}, sinks.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), `sink t: webhook_override "labels.team" names no annotation`) {
+		t.Errorf("labels override: err = %v", err)
+	}
+}

@@ -3,8 +3,8 @@ package opsgenie
 
 import (
 	"context"
-	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
@@ -22,9 +22,9 @@ const (
 
 type params struct {
 	APIKey             string   `param:"api_key" required:"true" doc:"Opsgenie API integration key"`
-	Teams              []string `param:"teams" doc:"responder teams (literal names; templates are not expanded locally)"`
+	Teams              []string `param:"teams" doc:"responder teams; an entry with $labels.KEY, $annotations.KEY or $cluster_name is evaluated per finding"`
 	DefaultTeam        string   `param:"default_team" doc:"team used when teams is empty"`
-	Tags               []string `param:"tags" doc:"alert tags"`
+	Tags               []string `param:"tags" doc:"alert tags after the cluster name; $-placeholders as in teams"`
 	Host               string   `param:"host" doc:"API host, e.g. https://api.eu.opsgenie.com"`
 	ExtraDetailsLabels bool     `param:"extra_details_labels" doc:"add the subject's labels to the alert details"`
 }
@@ -32,7 +32,8 @@ type params struct {
 // Sink creates Opsgenie alerts.
 type Sink struct {
 	sinks.HTTP
-	p params
+	p       params
+	cluster string
 }
 
 // New builds an Opsgenie sink from its sinksConfig entry.
@@ -46,13 +47,28 @@ func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range p.Teams {
-		if strings.Contains(t, "{{") {
-			return nil, fmt.Errorf("sink %s: team %q is a template, which the local runner does not expand; list team names", h.Name(), t)
+	h.URL += "/v2/alerts"
+	return &Sink{HTTP: h, p: *p, cluster: opts.ClusterName}, nil
+}
+
+// resolve is the runner's __resolve_templates: each value with a $ is evaluated for
+// the finding (empty when it names a label or annotation the finding lacks and there
+// is no fallback), others are taken as they are; empty values and repeats are left
+// out; prepend, when set, comes first.
+func (s *Sink) resolve(values []string, f *engine.Finding, fallback, prepend string) []string {
+	var out []string
+	if prepend != "" {
+		out = append(out, prepend)
+	}
+	for _, v := range values {
+		if strings.Contains(v, "$") {
+			v = sinks.ChannelFor(v, fallback, s.cluster, f.Subject.Labels, f.Subject.Annotations)
+		}
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
-	h.URL += "/v2/alerts"
-	return &Sink{HTTP: h, p: *p}, nil
+	return out
 }
 
 func (s *Sink) Type() string { return Type }
@@ -88,7 +104,7 @@ func (s *Sink) Alert(f *engine.Finding) map[string]any {
 			details[k] = v
 		}
 	}
-	teams := s.p.Teams
+	teams := s.resolve(s.p.Teams, f, s.p.DefaultTeam, "")
 	if len(teams) == 0 && s.p.DefaultTeam != "" {
 		teams = []string{s.p.DefaultTeam}
 	}
@@ -107,8 +123,8 @@ func (s *Sink) Alert(f *engine.Finding) map[string]any {
 	if responders != nil {
 		a["responders"] = responders
 	}
-	if len(s.p.Tags) > 0 {
-		a["tags"] = s.p.Tags
+	if tags := s.resolve(s.p.Tags, f, "", s.cluster); len(tags) > 0 {
+		a["tags"] = tags
 	}
 	return a
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,11 +194,10 @@ func (s *Sink) keyOf(f *engine.Finding, sels []selector) (key []value, header []
 			header = append(header, name+": "+display(v))
 			continue
 		}
-		var labels map[string]string
-		if sel.attr == "labels" {
-			labels = f.Subject.Labels
+		labels := f.Subject.Labels
+		if sel.attr == "annotations" {
+			labels = f.Subject.Annotations
 		}
-		// The local finding carries no annotations: every annotation is None.
 		var parts []string
 		for _, k := range sel.keys {
 			var v value
@@ -218,9 +218,11 @@ func (s *Sink) attribute(attr string, f *engine.Finding) (value, bool) {
 	case "cluster":
 		return str(s.cluster), true
 	case "workload":
-		// The runner takes the owner workload from the finding's service, which the
-		// local finding does not carry.
-		return nil, true
+		// The runner's finding.service.name: None when no owner workload is known.
+		if f.Workload == nil {
+			return nil, true
+		}
+		return str(f.Workload.Name), true
 	case "labels", "annotations":
 		return nil, false
 	}
@@ -269,7 +271,18 @@ type summary struct {
 	ts    string // the message's ts once posted; empty posts a new one
 	start time.Time
 	rows  map[string]*summaryRow
+	// channelID is the channel's id from Slack's answer: chat.update needs the id
+	// where chat.postMessage takes the name.
+	channelID string
+	// attached is the file holding the whole table when the message shows part of
+	// it, and when it was uploaded.
+	attached   uploaded
+	attachedAt time.Time
 }
+
+// attachmentRefresh is how long an uploaded summary table is kept before the next
+// update uploads a fresh one: the message changes on every finding, the file not.
+const attachmentRefresh = 60 * time.Second
 
 // grouper keeps the sink's groups, as the runner's SinkBase does, under one lock so
 // two findings of one group never post two summaries.
@@ -279,9 +292,6 @@ type grouper struct {
 	mu        sync.Mutex
 	summaries map[string]*summary
 	regular   map[string][]time.Time
-	// channelID is the channel's id from Slack's answer: chat.update needs the id
-	// where chat.postMessage takes the name.
-	channelID string
 	// last is the finding accounted last: the outbox retries a failed Send with the
 	// same finding, which must not be counted twice.
 	last *engine.Finding
@@ -297,6 +307,12 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	groupKey, groupHeader := s.keyOf(f, g.p.groupBy)
+	channel := s.channel(f)
+	if s.p.ChannelOverride != "" {
+		// Findings for different channels form different groups, each its own
+		// summary and thread.
+		groupKey = append(groupKey, str(channel))
+	}
 	gk := joinKey(groupKey)
 	fresh := f != g.last
 	g.last = f
@@ -327,6 +343,9 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 		if now.Sub(sm.start) > g.p.interval || len(sm.rows) == 0 {
 			// A new interval: a new message with fresh counts.
 			sm.rows, sm.start, sm.ts = map[string]*summaryRow{}, now, ""
+			// The last interval's message keeps linking its file: forget it, never
+			// delete it.
+			sm.attached, sm.attachedAt = uploaded{}, time.Time{}
 		}
 		key, _ := s.keyOf(f, g.p.by)
 		row := sm.rows[joinKey(key)]
@@ -340,14 +359,30 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 			row.fired++
 		}
 	}
-	text, blocks := s.summaryMessage(groupHeader, sm)
+	text, blocks, st := s.summaryMessage(groupHeader, sm)
+	var superseded string
+	if st.omitted > 0 && sm.ts != "" {
+		// The message shows part of the table: the whole of it goes in a file in the
+		// summary's thread, linked from the message. The first message has no thread
+		// yet, so its file comes with the first update.
+		superseded = s.refreshAttachment(ctx, sm, st.full, now)
+		if sm.attached.permalink != "" {
+			link := fmt.Sprintf("<%s|See all %d groups> (attached)", sm.attached.permalink, st.rows)
+			if g.p.threaded {
+				blocks = append(blocks[:len(blocks)-1], section(link), blocks[len(blocks)-1])
+			} else {
+				blocks = append(blocks, section(link))
+			}
+			text += fmt.Sprintf("\n<%s|%s>", sm.attached.permalink, attachmentName)
+		}
+	}
 	msg := map[string]any{"text": text, "blocks": blocks}
 	method := "chat.postMessage"
 	if sm.ts != "" {
 		method = "chat.update"
-		msg["channel"], msg["ts"] = g.channelID, sm.ts
+		msg["channel"], msg["ts"] = sm.channelID, sm.ts
 	} else {
-		msg["channel"] = s.p.Channel
+		msg["channel"] = channel
 	}
 	body, err := json.Marshal(msg)
 	if err != nil {
@@ -358,7 +393,13 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 		return retry, fmt.Errorf("summary message: %w", err)
 	}
 	if sm.ts == "" {
-		sm.ts, g.channelID = r.TS, r.Channel
+		sm.ts, sm.channelID = r.TS, r.Channel
+	}
+	if superseded != "" {
+		// Only now does the message link the new file; the old one may go. A file
+		// left behind is better than a failed update, so an error is not returned.
+		form := url.Values{"file": {superseded}}
+		_, _, _ = s.call(ctx, "files.delete", "application/x-www-form-urlencoded", []byte(form.Encode()))
 	}
 	if !g.p.threaded {
 		return false, nil
@@ -369,7 +410,7 @@ func (s *Sink) sendGrouped(ctx context.Context, f *engine.Finding) (bool, error)
 // summaryMessage is the runner's summary message for a group: the count, the
 // cluster, the group's criteria, the interval and the table of counts per summary
 // key (most fired first), within Slack's block size.
-func (s *Sink) summaryMessage(groupHeader []string, sm *summary) (string, []map[string]any) {
+func (s *Sink) summaryMessage(groupHeader []string, sm *summary) (string, []map[string]any, tableState) {
 	rows := make([]*summaryRow, 0, len(sm.rows))
 	total := 0
 	for _, r := range sm.rows {
@@ -405,18 +446,52 @@ func (s *Sink) summaryMessage(groupHeader []string, sm *summary) (string, []map[
 		criteria = append(criteria, "`"+h+"`")
 	}
 	start := sm.start.UTC()
+	tbl, omitted := summaryTable(headers, cells)
 	blocks := []map[string]any{
 		section(fmt.Sprintf("*Alerts Summary - %d Notifications*", total)),
 		section(fmt.Sprintf("*Cluster:* `%s`", s.cluster)),
 		section("*Matching criteria*: " + strings.Join(criteria, ", ")),
 		section(fmt.Sprintf("*Time interval:* `%s` starting at `<!date^%d^{date_num} {time}|%s>`",
 			humanDuration(int(s.group.p.interval/time.Second)), start.Unix(), start.Format("2006-01-02 15:04 UTC"))),
-		section(summaryTable(headers, cells)),
+		section(tbl),
 	}
 	if s.group.p.threaded {
 		blocks = append(blocks, section("See thread for individual alerts"))
 	}
-	return "Summary for: " + strings.Join(groupHeader, ", "), blocks
+	st := tableState{omitted: omitted, rows: len(cells)}
+	if omitted > 0 {
+		st.full = presto(headers, cells)
+	}
+	return "Summary for: " + strings.Join(groupHeader, ", "), blocks, st
+}
+
+// tableState is what the summary's table left out: the rows not shown, of how many,
+// and the whole table for the attachment.
+type tableState struct {
+	omitted, rows int
+	full          string
+}
+
+// attachmentName is the summary table file's name, as the runner's.
+const attachmentName = "alerts-summary.txt"
+
+// refreshAttachment uploads the whole table into the summary's thread unless the
+// file uploaded last is younger than attachmentRefresh, and returns the id of the
+// file the new one replaces. A failed upload keeps the last file.
+func (s *Sink) refreshAttachment(ctx context.Context, sm *summary, full string, now time.Time) string {
+	if sm.attached.permalink != "" && now.Sub(sm.attachedAt) < attachmentRefresh {
+		return ""
+	}
+	u, err := s.upload(ctx, sm.channelID, sm.ts, engine.File(attachmentName, []byte(full)))
+	if err != nil || u.permalink == "" {
+		if s.logf != nil {
+			s.logf("sink %s: the whole summary table was not attached: %v", s.name, err)
+		}
+		return ""
+	}
+	old := sm.attached.id
+	sm.attached, sm.attachedAt = u, now
+	return old
 }
 
 // summaryHeader names the summary table's key columns as the runner does:
@@ -445,21 +520,21 @@ const blockBudget = 2996
 // summaryTable is the table as one fenced block, dropping the least counted rows (and
 // saying what they held) when it does not fit. With no key columns the runner shows
 // a list instead.
-func summaryTable(headers []string, rows [][]string) string {
+func summaryTable(headers []string, rows [][]string) (string, int) {
 	if len(headers) <= 2 {
 		var lines []string
 		for _, r := range rows {
 			lines = append(lines, fmt.Sprintf("● %s `%s`", r[0], r[1]))
 		}
-		return " \n" + strings.Join(lines, "\n")
+		return " \n" + strings.Join(lines, "\n"), 0
 	}
 	const prefix, suffix = "```\n", "\n```"
 	budget := blockBudget - len(prefix) - len(suffix)
 	full := presto(headers, rows)
 	if len(full) <= budget {
-		return prefix + full + suffix
+		return prefix + full + suffix, 0
 	}
-	best := ""
+	best, shown := "", 0
 	for lo, hi := 0, len(rows); lo <= hi; {
 		mid := (lo + hi) / 2
 		c := presto(headers, rows[:mid])
@@ -473,12 +548,12 @@ func summaryTable(headers []string, rows [][]string) string {
 			c += fmt.Sprintf("\n... %d more groups (%d fired, %d resolved) not shown", len(rows)-mid, fired, resolved)
 		}
 		if len(c) <= budget {
-			best, lo = c, mid+1
+			best, shown, lo = c, mid, mid+1
 		} else {
 			hi = mid - 1
 		}
 	}
-	return prefix + best + suffix
+	return prefix + best + suffix, len(rows) - shown
 }
 
 // presto lays a table out as the tabulate library's "presto" format, which the

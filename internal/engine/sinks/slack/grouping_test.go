@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -30,23 +31,80 @@ type slackCall struct {
 
 // chatServer stands in for Slack's chat.postMessage and chat.update: it checks the
 // documented required arguments (channel and text or blocks; ts and a channel id
-// for updates, ts naming a message it posted) and answers as Slack does.
+// for updates, ts naming a message it posted) and answers as Slack does. It also
+// takes files through the external upload flow and files.delete.
 type chatServer struct {
 	t     *testing.T
 	mu    sync.Mutex
 	calls []slackCall
 	posts int
+	// channels are the channel names it knows and their ids; #alerts is C42.
+	channels map[string]string
+	files    map[string]string // uploaded file id -> contents
+	shared   map[string]string // file id -> "channel/thread" it was shared into
+	deleted  []string
+	nfiles   int
 }
 
 func (cs *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	var c slackCall
 	body, _ := io.ReadAll(r.Body)
+	if cs.channels == nil {
+		cs.channels = map[string]string{"#alerts": "C42"}
+	}
+	if cs.files == nil {
+		cs.files, cs.shared = map[string]string{}, map[string]string{}
+	}
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	switch {
+	case method == "files.getUploadURLExternal":
+		form, _ := url.ParseQuery(string(body))
+		if form.Get("filename") == "" || form.Get("length") == "" {
+			cs.t.Errorf("getUploadURLExternal without filename or length: %s", body)
+		}
+		cs.nfiles++
+		id := fmt.Sprintf("F%d", cs.nfiles)
+		fmt.Fprintf(w, `{"ok":true,"upload_url":"http://%s/upload/%s","file_id":%q}`, r.Host, id, id)
+		cs.calls = append(cs.calls, slackCall{Method: method})
+		return
+	case strings.HasPrefix(r.URL.Path, "/upload/"):
+		cs.files[strings.TrimPrefix(r.URL.Path, "/upload/")] = string(body)
+		return
+	case method == "files.completeUploadExternal":
+		var c struct {
+			Files []struct {
+				ID string `json:"id"`
+			} `json:"files"`
+			ChannelID string `json:"channel_id"`
+			ThreadTS  string `json:"thread_ts"`
+		}
+		_ = json.Unmarshal(body, &c)
+		if len(c.Files) != 1 {
+			cs.t.Errorf("completeUploadExternal: %s", body)
+			return
+		}
+		id := c.Files[0].ID
+		if _, ok := cs.files[id]; !ok {
+			io.WriteString(w, `{"ok":false,"error":"file_not_found"}`)
+			return
+		}
+		cs.shared[id] = c.ChannelID + "/" + c.ThreadTS
+		fmt.Fprintf(w, `{"ok":true,"files":[{"id":%q,"permalink":"https://slack.example/files/%s"}]}`, id, id)
+		cs.calls = append(cs.calls, slackCall{Method: method, Channel: c.ChannelID, ThreadTS: c.ThreadTS})
+		return
+	case method == "files.delete":
+		form, _ := url.ParseQuery(string(body))
+		cs.deleted = append(cs.deleted, form.Get("file"))
+		io.WriteString(w, `{"ok":true}`)
+		cs.calls = append(cs.calls, slackCall{Method: method})
+		return
+	}
+	var c slackCall
 	if err := json.Unmarshal(body, &c); err != nil {
 		cs.t.Errorf("%s: body is not JSON: %s", r.URL.Path, body)
 	}
-	c.Method = strings.TrimPrefix(r.URL.Path, "/api/")
+	c.Method = method
 	if c.Text == "" && len(c.Blocks) == 0 {
 		cs.t.Errorf("%s without text or blocks", c.Method)
 	}
@@ -59,13 +117,18 @@ func (cs *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch c.Method {
 	case "chat.postMessage":
-		if c.Channel != "#alerts" {
+		id, ok := cs.channels[c.Channel]
+		if !ok {
 			cs.t.Errorf("postMessage to %q", c.Channel)
 		}
 		cs.posts++
-		fmt.Fprintf(w, `{"ok":true,"channel":"C42","ts":"1700000000.%06d"}`, cs.posts)
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, id, cs.posts)
 	case "chat.update":
-		if c.Channel != "C42" {
+		known := false
+		for _, id := range cs.channels {
+			known = known || id == c.Channel
+		}
+		if !known {
 			// chat.update takes the channel's id, not its name.
 			io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
 			return
@@ -74,7 +137,7 @@ func (cs *chatServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"ok":false,"error":"message_not_found"}`)
 			return
 		}
-		fmt.Fprintf(w, `{"ok":true,"channel":"C42","ts":%q}`, c.TS)
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, c.Channel, c.TS)
 	default:
 		cs.t.Errorf("unexpected call %s", c.Method)
 		w.WriteHeader(404)
@@ -92,18 +155,33 @@ func (cs *chatServer) take() []slackCall {
 
 func groupedSink(t *testing.T, url, grouping string) (*Sink, *time.Time) {
 	t.Helper()
-	var g map[string]any
-	if err := yaml.Unmarshal([]byte(grouping), &g); err != nil {
-		t.Fatal(err)
+	return groupedSinkWith(t, url, grouping, nil)
+}
+
+// groupedSinkWith is groupedSink with more sink params (grouping may be empty).
+func groupedSinkWith(t *testing.T, url, grouping string, extra map[string]any) (*Sink, *time.Time) {
+	t.Helper()
+	params := map[string]any{"name": "team", "slack_channel": "#alerts", "api_key": token}
+	if grouping != "" {
+		var g map[string]any
+		if err := yaml.Unmarshal([]byte(grouping), &g); err != nil {
+			t.Fatal(err)
+		}
+		params["grouping"] = g
 	}
-	s, err := New(sinks.Config{Type: Type, Params: map[string]any{"name": "team", "slack_channel": "#alerts", "api_key": token, "grouping": g}},
+	for k, v := range extra {
+		params[k] = v
+	}
+	s, err := New(sinks.Config{Type: Type, Params: params},
 		sinks.Options{BaseURLs: map[string]string{"team": url + "/api"}, ClusterName: "kind-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
 	sk := s.(*Sink)
-	sk.group.now = func() time.Time { return now }
+	if sk.group != nil {
+		sk.group.now = func() time.Time { return now }
+	}
 	return sk, &now
 }
 
@@ -293,7 +371,10 @@ func TestPrestoAndDuration(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		rows = append(rows, []string{fmt.Sprintf("group-%03d", i), "1", "0"})
 	}
-	table := summaryTable([]string{"namespace", "Fired", "Resolved"}, rows)
+	table, omitted := summaryTable([]string{"namespace", "Fired", "Resolved"}, rows)
+	if omitted == 0 || !strings.Contains(table, fmt.Sprintf("... %d more groups (%d fired", omitted, omitted)) {
+		t.Errorf("omitted %d, table ends %q", omitted, table[len(table)-60:])
+	}
 	if len(table) > blockBudget || !strings.HasSuffix(table, " fired, 0 resolved) not shown\n```") {
 		t.Errorf("long table: %d characters, ends %q", len(table), table[len(table)-60:])
 	}

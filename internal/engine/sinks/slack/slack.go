@@ -31,7 +31,7 @@ type params struct {
 	Channel           string `param:"slack_channel" required:"true" doc:"channel the findings are posted to"`
 	APIKey            string `param:"api_key" required:"true" doc:"bot token (xoxb-...)"`
 	MaxLogFileLimitKB int    `param:"max_log_file_limit_kb" default:"1000" doc:"file blocks larger than this are cut"`
-	ChannelOverride   string `param:"channel_override" doc:"not evaluated locally"`
+	ChannelOverride   string `param:"channel_override" doc:"channel per finding: cluster_name, labels.KEY, annotations.KEY or a text with $-placeholders of them"`
 	InvestigateLink   bool   `param:"investigate_link" default:"true" doc:"not used locally (no Robusta UI)"`
 	DisableHolmesNote bool   `param:"disable_holmes_note" doc:"not used locally"`
 }
@@ -45,6 +45,7 @@ type Sink struct {
 	cluster string
 	// group is the sink's grouping; nil sends each finding as its own message.
 	group *grouper
+	logf  func(format string, args ...any)
 }
 
 // New builds a Slack sink from its sinksConfig entry.
@@ -54,10 +55,11 @@ func New(c sinks.Config, opts sinks.Options) (sinks.Sink, error) {
 	if _, err := sinks.DecodeParams(c, &p); err != nil {
 		return nil, fmt.Errorf("sink %s: %w", name, err)
 	}
-	if p.ChannelOverride != "" && opts.Logf != nil {
-		opts.Logf("sink %s: channel_override is not evaluated by the local runner; posting to %s", name, p.Channel)
+	var err error
+	if p.ChannelOverride, err = sinks.ValidateChannelOverride(p.ChannelOverride); err != nil {
+		return nil, fmt.Errorf("sink %s: %w", name, err)
 	}
-	s := &Sink{name: name, p: p, base: opts.BaseURL(name, "https://slack.com/api"), client: opts.Client(), cluster: opts.ClusterName}
+	s := &Sink{name: name, p: p, base: opts.BaseURL(name, "https://slack.com/api"), client: opts.Client(), cluster: opts.ClusterName, logf: opts.Logf}
 	if g, ok := c.Params["grouping"]; ok && g != nil {
 		gp, err := parseGrouping(g, func(msg string) {
 			if opts.Logf != nil {
@@ -83,6 +85,10 @@ type apiResp struct {
 	TS        string `json:"ts"`
 	UploadURL string `json:"upload_url"`
 	FileID    string `json:"file_id"`
+	Files     []struct {
+		ID        string `json:"id"`
+		Permalink string `json:"permalink"`
+	} `json:"files"`
 }
 
 // call posts to a Web API method and decodes the envelope. Slack answers 200 with
@@ -122,7 +128,7 @@ func (s *Sink) Send(ctx context.Context, f *engine.Finding) (bool, error) {
 // the message twice.
 func (s *Sink) sendFinding(ctx context.Context, f *engine.Finding, threadTS string) (bool, error) {
 	msg := map[string]any{
-		"channel": s.p.Channel,
+		"channel": s.channel(f),
 		"text":    f.Title, // the notification text when blocks cannot be shown
 		"blocks":  Blocks(f, s.cluster),
 	}
@@ -149,7 +155,7 @@ func (s *Sink) sendFinding(ctx context.Context, f *engine.Finding, threadTS stri
 			if threadTS != "" {
 				parent = threadTS
 			}
-			if err := s.upload(ctx, r.Channel, parent, b); err != nil {
+			if _, err := s.upload(ctx, r.Channel, parent, b); err != nil {
 				return false, fmt.Errorf("message posted but file %q not uploaded: %w", b.Name, err)
 			}
 		}
@@ -157,7 +163,15 @@ func (s *Sink) sendFinding(ctx context.Context, f *engine.Finding, threadTS stri
 	return false, nil
 }
 
-func (s *Sink) upload(ctx context.Context, channelID, ts string, b engine.Block) error {
+// channel is the finding's channel: channel_override evaluated for it, as the runner.
+func (s *Sink) channel(f *engine.Finding) string {
+	return sinks.ChannelFor(s.p.ChannelOverride, s.p.Channel, s.cluster, f.Subject.Labels, f.Subject.Annotations)
+}
+
+// uploaded is a file shared through the upload flow.
+type uploaded struct{ id, permalink string }
+
+func (s *Sink) upload(ctx context.Context, channelID, ts string, b engine.Block) (uploaded, error) {
 	data := b.Data
 	if limit := s.p.MaxLogFileLimitKB * 1024; limit > 0 && len(data) > limit {
 		data = data[len(data)-limit:] // keep the end: the latest log lines
@@ -169,15 +183,15 @@ func (s *Sink) upload(ctx context.Context, channelID, ts string, b engine.Block)
 	form := url.Values{"filename": {name}, "length": {strconv.Itoa(len(data))}}
 	r, _, err := s.call(ctx, "files.getUploadURLExternal", "application/x-www-form-urlencoded", []byte(form.Encode()))
 	if err != nil {
-		return err
+		return uploaded{}, err
 	}
 	req, err := http.NewRequest(http.MethodPost, r.UploadURL, bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("slack gave an invalid upload URL")
+		return uploaded{}, fmt.Errorf("slack gave an invalid upload URL")
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if _, _, err := sinks.Do(ctx, s.client, "slack file upload", req); err != nil {
-		return err
+		return uploaded{}, err
 	}
 	done := map[string]any{
 		"files":      []map[string]string{{"id": r.FileID, "title": name}},
@@ -185,8 +199,15 @@ func (s *Sink) upload(ctx context.Context, channelID, ts string, b engine.Block)
 		"thread_ts":  ts,
 	}
 	body, _ := json.Marshal(done)
-	_, _, err = s.call(ctx, "files.completeUploadExternal", "application/json; charset=utf-8", body)
-	return err
+	c, _, err := s.call(ctx, "files.completeUploadExternal", "application/json; charset=utf-8", body)
+	if err != nil {
+		return uploaded{}, err
+	}
+	u := uploaded{id: r.FileID}
+	if len(c.Files) > 0 {
+		u.permalink = c.Files[0].Permalink
+	}
+	return u, nil
 }
 
 // Blocks renders a finding as Block Kit blocks within Slack's limits.
