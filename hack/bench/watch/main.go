@@ -37,12 +37,17 @@ import (
 // profDir, when set, receives heap profiles (-memprofile).
 var profDir string
 
+// installed runs both processes from installed copies (benchutil.Install) rather than
+// from the files `go build` wrote.
+var installed bool
+
 func main() {
 	pods := flag.Int("pods", 5000, "pods to create")
 	burst := flag.Int("burst", 500, "pods per burst")
 	pause := flag.Duration("pause", time.Second, "pause between bursts")
 	creators := flag.Int("creators", 8, "parallel creators within a burst")
 	flag.StringVar(&profDir, "memprofile", "", "write heap profiles of both processes here: watch.peak.pprof (after the last burst), watch.pprof and peer.pprof (at exit)")
+	flag.BoolVar(&installed, "installed", true, "run both binaries from copies written as an install writes them and dropped from the page cache (false: run the files go build wrote)")
 	flag.Parse()
 	benchutil.Main(func() error { return run(*pods, *burst, *creators, *pause) })
 }
@@ -183,6 +188,15 @@ func run(n, burst, creators int, pause time.Duration) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the peer: %v\n%s", err, out)
 	}
+	watchBin := e.Bin
+	if installed {
+		watchBin, peerBin = filepath.Join(e.Tmp, "robusta.installed"), filepath.Join(e.Tmp, "peer.installed")
+		for _, b := range [][2]string{{e.Bin, watchBin}, {filepath.Join(e.Tmp, "peer"), peerBin}} {
+			if err := benchutil.Install(b[0], b[1]); err != nil {
+				return err
+			}
+		}
+	}
 	c := e.Cluster
 	ns := "bench-watch"
 	if err := c.EnsureNamespace(ctx, ns); err != nil {
@@ -211,7 +225,7 @@ customPlaybooks:
 		wargs = append(wargs, "--memprofile", filepath.Join(profDir, "watch.pprof"))
 		pargs = append(pargs, "-memprofile", filepath.Join(profDir, "peer.pprof"))
 	}
-	w, err := start(env, e.Bin, wargs...)
+	w, err := start(env, watchBin, wargs...)
 	if err != nil {
 		return err
 	}
@@ -322,7 +336,11 @@ customPlaybooks:
 	}{{"RSS at the end (VmRSS)", wr.now, pr.now}, {"of which anonymous (RssAnon)", wr.anon, pr.anon}, {"of which file pages (RssFile)", wr.file, pr.file}} {
 		fmt.Printf("| %s | %.1f MiB | %.1f MiB | %.2fx |\n", row.name, float64(row.w)/1024, float64(row.p)/1024, float64(row.w)/float64(row.p))
 	}
-	fmt.Printf("\nLoad average before the run: %s.\n", load)
+	how := "as `go build` wrote them"
+	if installed {
+		how = "installed: copied with plain writes and dropped from the page cache (-installed)"
+	}
+	fmt.Printf("\nBinaries run %s. Load average before the run: %s.\n", how, load)
 	ok := int64(matched) == created && dropped == 0 && int64(sent) == created && float64(wPeak) <= 1.5*float64(pPeak)
 	if !ok {
 		fmt.Println("\nTARGET NOT MET (every create matched and written, none dropped, peak RSS at most 1.5x the peer's).")
