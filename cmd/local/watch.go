@@ -30,6 +30,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine/sinks/all"
 	"github.com/robusta-dev/robusta-go/internal/engine/triggers"
 	"github.com/robusta-dev/robusta-go/internal/fileio"
+	"github.com/robusta-dev/robusta-go/internal/fswatch"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/localapi"
 	pbconfig "github.com/robusta-dev/robusta-go/internal/playbooks/config"
@@ -478,11 +479,10 @@ func newSink(cfg sinks.Config, opts sinks.Options) (sinks.Sink, string, error) {
 // watchFiles says when one of the files changed, debounced: editors write in
 // several steps (and some replace the file), so the folders are watched.
 func watchFiles(ctx context.Context, files []string, logf func(string, ...any)) <-chan struct{} {
-	out := make(chan struct{}, 1)
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		logf("files are not watched for changes (%v); send SIGHUP to reload", err)
-		return out
+		return make(chan struct{})
 	}
 	want := map[string]bool{}
 	for _, f := range files {
@@ -490,31 +490,9 @@ func watchFiles(ctx context.Context, files []string, logf func(string, ...any)) 
 		want[abs] = true
 		_ = w.Add(filepath.Dir(abs))
 	}
-	go func() {
-		defer w.Close()
-		var timer <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if want[ev.Name] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-					timer = time.After(300 * time.Millisecond)
-				}
-			case <-w.Errors:
-			case <-timer:
-				timer = nil
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return out
+	return fswatch.Debounce(ctx, w, 300*time.Millisecond, func(ev fsnotify.Event) bool {
+		return want[ev.Name] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0
+	}, nil)
 }
 
 // terminalSink prints findings as `local run` does.

@@ -51,18 +51,54 @@ const (
 	lpPatterns = "regex_replacer_patterns:\n- {name: password, regex: 'password=\\S+'}\n- {regex: '[\\w.]+@[\\w.]+'}\n"
 )
 
-// TestLocalLogParams runs the log actions with LogEnricherParams' redaction, filter,
-// previous and warn_on_missing_label on a sandbox pod whose log holds secrets.
-func TestLocalLogParams(t *testing.T) {
+// lpCluster is the log-params tests' sandbox, with its fake node and their namespace,
+// and the environment that points the binary at it.
+func lpCluster(t *testing.T) (*sandbox.Cluster, []string) {
+	t.Helper()
 	c := sandbox.Get(t)
 	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
 	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.EnsureNamespace(ctx, lpNS); err != nil {
 		t.Fatal(err)
 	}
+	return c, kubeconfigEnv(c.KubeconfigPath)
+}
+
+// lpWireLogs gives the pod's container a current and a previous log (CRI files in a
+// temp dir), reports status as the kubelet would, and waits until the API server
+// serves the log.
+func lpWireLogs(t *testing.T, c *sandbox.Cluster, pod *corev1.Pod, container string, current, previous []string, status corev1.PodStatus) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
+	if err := sandbox.WriteCRILog(logFile, current...); err != nil {
+		t.Fatal(err)
+	}
+	if err := sandbox.WriteCRILog(prevFile, previous...); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WirePod(ctx, lpNS, pod.Name, container, "", "", logFile, prevFile); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status = status
+	pods := c.Client.CoreV1().Pods(lpNS)
+	if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
+		return err == nil
+	}, "logs of "+pod.Name)
+}
+
+// TestLocalLogParams runs the log actions with LogEnricherParams' redaction, filter,
+// previous and warn_on_missing_label on a sandbox pod whose log holds secrets.
+func TestLocalLogParams(t *testing.T) {
+	c, env := lpCluster(t)
+	ctx := context.Background()
 	gone(t, c, lpNS, map[string][]string{"pod": {"vault-client"}})
 	pods := c.Client.CoreV1().Pods(lpNS)
 	pod, err := pods.Create(ctx, &corev1.Pod{
@@ -74,31 +110,14 @@ func TestLocalLogParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	logFile, prevFile := filepath.Join(dir, "current.log"), filepath.Join(dir, "previous.log")
-	if err := sandbox.WriteCRILog(logFile, "login password=hunter2 ok", "mail to bob@example.com", "ERROR db down password=swordfish"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sandbox.WriteCRILog(prevFile, "previous run: password=oldpass"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WirePod(ctx, lpNS, "vault-client", "main", "", "", logFile, prevFile); err != nil {
-		t.Fatal(err)
-	}
 	// A crash-looping container, as the kubelet would report it.
 	now := metav1.Now()
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{{
-		Name: "main", Image: "vc:1", RestartCount: 3,
-		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
-		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: now, FinishedAt: now}},
-	}}}
-	if _, err := pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool {
-		_, err := pods.GetLogs("vault-client", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
-		return err == nil
-	}, "logs of vault-client")
+	lpWireLogs(t, c, pod, "main", []string{"login password=hunter2 ok", "mail to bob@example.com", "ERROR db down password=swordfish"},
+		[]string{"previous run: password=oldpass"}, corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "main", Image: "vc:1", RestartCount: 3,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: now, FinishedAt: now}},
+		}}})
 	ref := lpNS + "/vault-client"
 
 	// logs_enricher: no style is SAME_LENGTH_ASTERISKS, one * per character.
@@ -189,15 +208,8 @@ func TestLocalLogParams(t *testing.T) {
 // would) and runs job_pod_enricher with each of its params: the latest pod's events
 // (types, max_events) and its first container's log (previous, filter, redaction).
 func TestLocalJobPodEnricherParams(t *testing.T) {
-	c := sandbox.Get(t)
+	c, env := lpCluster(t)
 	ctx := context.Background()
-	env := kubeconfigEnv(c.KubeconfigPath)
-	if err := c.EnsureNode(ctx, sandbox.FakeNodeName); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsureNamespace(ctx, lpNS); err != nil {
-		t.Fatal(err)
-	}
 	zero := int32(0)
 	jobs := c.Client.BatchV1().Jobs(lpNS)
 	bg := metav1.DeletePropagationBackground
@@ -231,33 +243,16 @@ func TestLocalJobPodEnricherParams(t *testing.T) {
 		}
 		return pod != nil
 	}, "job pod")
-	dir := t.TempDir()
-	logFile, prevFile := filepath.Join(dir, "main.log"), filepath.Join(dir, "previous.log")
-	if err := sandbox.WriteCRILog(logFile, "rendering for alice@example.com", "ERROR: s3 upload denied password=tr0ub4dor", "exiting"); err != nil {
-		t.Fatal(err)
-	}
-	if err := sandbox.WriteCRILog(prevFile, "earlier attempt password=old"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WirePod(ctx, lpNS, pod.Name, "main", "", "", logFile, prevFile); err != nil {
-		t.Fatal(err)
-	}
 	now := metav1.Now()
-	pod.Status = corev1.PodStatus{Phase: corev1.PodFailed, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{
-		{Name: "main", Image: "rg:1", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: now, FinishedAt: now}}},
-		{Name: "side", Image: "proxy:1", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}},
-	}}
-	if _, err := c.Client.CoreV1().Pods(lpNS).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	lpWireLogs(t, c, pod, "main", []string{"rendering for alice@example.com", "ERROR: s3 upload denied password=tr0ub4dor", "exiting"},
+		[]string{"earlier attempt password=old"}, corev1.PodStatus{Phase: corev1.PodFailed, StartTime: &now, ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "main", Image: "rg:1", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: now, FinishedAt: now}}},
+			{Name: "side", Image: "proxy:1", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}},
+		}})
 	waitFor(t, func() bool {
 		j, err := jobs.Get(ctx, "report-gen", metav1.GetOptions{})
 		return err == nil && j.Status.Failed == 1
 	}, "job failed")
-	waitFor(t, func() bool {
-		_, err := c.Client.CoreV1().Pods(lpNS).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
-		return err == nil
-	}, "logs of the job pod")
 	// The pod's events (events.k8s.io/v1), oldest first.
 	base := time.Now().Add(-10 * time.Minute)
 	for i, ev := range []struct{ typ, reason, note string }{

@@ -19,6 +19,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/robusta-dev/robusta-go/internal/cli"
+	"github.com/robusta-dev/robusta-go/internal/fswatch"
 	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/playbooks"
 	"github.com/robusta-dev/robusta-go/internal/playbooks/repo"
@@ -323,51 +324,17 @@ func watchTree(ctx context.Context, root string, debounce time.Duration, warnf f
 		})
 	}
 	add(root)
-	out := make(chan struct{}, 1)
-	go func() {
-		defer w.Close()
-		var timer *time.Timer
-		var fire <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if inSkipped(root, ev.Name) {
-					continue
-				}
-				if ev.Op&fsnotify.Create != 0 {
-					if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
-						add(ev.Name)
-					}
-				}
-				if ev.Op == fsnotify.Chmod && !modeMatters(ev.Name) {
-					continue
-				}
-				if timer == nil {
-					timer = time.NewTimer(debounce)
-				} else {
-					timer.Reset(debounce)
-				}
-				fire = timer.C
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				warnf("watching %s: %v", root, err)
-			case <-fire:
-				fire = nil
-				select {
-				case out <- struct{}{}:
-				default:
-				}
+	return fswatch.Debounce(ctx, w, debounce, func(ev fsnotify.Event) bool {
+		if inSkipped(root, ev.Name) {
+			return false
+		}
+		if ev.Op&fsnotify.Create != 0 {
+			if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
+				add(ev.Name)
 			}
 		}
-	}()
-	return out, nil
+		return ev.Op != fsnotify.Chmod || modeMatters(ev.Name)
+	}, func(err error) { warnf("watching %s: %v", root, err) }), nil
 }
 
 // modeMatters: a chmod changes what push ships only for files (the executable bit);

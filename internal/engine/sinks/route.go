@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/engine/scope"
 )
 
 // Route is a sink's routing params from sinksConfig: default, stop, match, scope,
@@ -17,30 +18,14 @@ type Route struct {
 	Stop    bool
 	// Match maps a finding attribute to its requirements; all attributes must match.
 	Match map[string]matcher
-	// Include and Exclude are scope's lists; a finding matching any Exclude entry is
-	// refused, one matching any Include entry is accepted without looking at Match.
-	Include, Exclude []scopeEntry
+	// Scope's exclude refuses a finding, its include accepts one without looking at
+	// Match; nil when the sink has no scope.
+	Scope *scope.Scope
 	// activity limits the sink to its active hours; mutes silence it for periods.
 	activity *activity
 	mutes    []muteInterval
 	// NamespaceLabels looks up a namespace's labels for scope's namespace_labels.
 	NamespaceLabels func(ns string) map[string]string
-}
-
-// scopeEntry is one include/exclude item: every attribute must have a matching regex.
-type scopeEntry map[string][]scopeTerm
-
-// scopeTerm is a full-match regex, or for labels/annotations/namespace_labels a
-// comma-separated list of key=regex / key!=regex terms that must all hold.
-type scopeTerm struct {
-	re     *regexp.Regexp
-	labels []labelTerm
-}
-
-type labelTerm struct {
-	key    string
-	re     *regexp.Regexp
-	negate bool
 }
 
 // matchAttributes are the finding attributes a sink's match may name (the runner's
@@ -86,9 +71,11 @@ func ParseRoute(p map[string]any) (Route, error) {
 		r.Stop = b
 	}
 	if v, ok := p["scope"]; ok && v != nil {
-		if err := r.parseScope(v); err != nil {
+		sc, err := scope.Parse(v, sinkScope)
+		if err != nil {
 			return r, fmt.Errorf("sink %s: scope: %w", name, err)
 		}
+		r.Scope = sc
 	}
 	if v, ok := p["activity"]; ok && v != nil {
 		a, err := parseActivity(v)
@@ -160,164 +147,40 @@ func parseMatcher(attr string, exp any) (matcher, error) {
 	return out, nil
 }
 
-// scopeAttributes are the attributes a sink scope may name: the match attributes
-// plus the namespace's labels.
-func scopeAttribute(a string) bool { return matchAttributes[a] || a == "namespace_labels" }
-
-func (r *Route) parseScope(v any) error {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Errorf("must be a map with include and/or exclude, got %T", v)
-	}
-	for k := range m {
-		if k != "include" && k != "exclude" {
-			return fmt.Errorf("unknown key %q; scope takes include and exclude", k)
-		}
-	}
-	if m["include"] == nil && m["exclude"] == nil {
-		return fmt.Errorf("needs include and/or exclude")
-	}
-	for _, key := range []string{"include", "exclude"} {
-		raw, present := m[key]
-		if !present || raw == nil {
-			continue
-		}
-		list, ok := raw.([]any)
-		if !ok || len(list) == 0 {
-			return fmt.Errorf("%s must be a non-empty list of attribute maps", key)
-		}
-		var entries []scopeEntry
-		for i, item := range list {
-			im, ok := item.(map[string]any)
-			if !ok {
-				return fmt.Errorf("%s[%d] must be a map of attribute to regex, got %T", key, i, item)
-			}
-			e := scopeEntry{}
-			for attr, exp := range im {
-				if !scopeAttribute(attr) {
-					return fmt.Errorf("%s[%d] names unknown attribute %q; use one of title, identifier, severity, source, type, kind, namespace, name, node, labels, annotations, namespace_labels", key, i, attr)
-				}
-				var strs []string
-				switch x := exp.(type) {
-				case string:
-					strs = []string{x}
-				case []any:
-					for _, y := range x {
-						ys, ok := y.(string)
-						if !ok {
-							return fmt.Errorf("%s[%d].%s: expected strings, got %T", key, i, attr, y)
-						}
-						strs = append(strs, ys)
-					}
-				default:
-					return fmt.Errorf("%s[%d].%s: expected a string or a list of strings, got %T", key, i, attr, exp)
-				}
-				for _, str := range strs {
-					t, err := parseScopeTerm(attr, str)
-					if err != nil {
-						return fmt.Errorf("%s[%d].%s: %w", key, i, attr, err)
-					}
-					e[attr] = append(e[attr], t)
-				}
-			}
-			entries = append(entries, e)
-		}
-		if key == "include" {
-			r.Include = entries
-		} else {
-			r.Exclude = entries
-		}
-	}
-	return nil
+// sinkScope is how a sink's scope differs from a trigger's: only the finding's
+// attributes and namespace_labels may be named, and the config is read strictly (an
+// unknown key, attribute or malformed label term is an error at load), since a sink
+// that silently drops findings is worse than one that refuses to start.
+var sinkScope = scope.Options{
+	Known: []string{"title", "identifier", "severity", "source", "type", "kind", "namespace", "name", "node",
+		"labels", "annotations", "namespace_labels"},
+	MapAttributes: []string{"labels", "annotations", "namespace_labels"},
+	StrictKeys:    true,
+	StrictTerms:   true,
 }
 
-func parseScopeTerm(attr, s string) (scopeTerm, error) {
-	if attr == "labels" || attr == "annotations" || attr == "namespace_labels" {
-		var t scopeTerm
-		for _, part := range strings.Split(s, ",") {
-			k, v, ok := strings.Cut(part, "=")
-			if !ok {
-				return t, fmt.Errorf("%q is not key=regex or key!=regex", part)
-			}
-			k = strings.TrimSpace(k)
-			lt := labelTerm{}
-			if strings.HasSuffix(k, "!") {
-				lt.negate = true
-				k = strings.TrimSpace(strings.TrimSuffix(k, "!"))
-			}
-			lt.key = k
-			re, err := fullRegexp(strings.TrimSpace(v))
-			if err != nil {
-				return t, err
-			}
-			lt.re = re
-			t.labels = append(t.labels, lt)
-		}
-		return t, nil
-	}
-	re, err := fullRegexp(s)
-	return scopeTerm{re: re}, err
+// scopeData is a finding as a sink's scope sees it: every attribute present, what
+// the finding lacks as "None"; annotations empty, as the local Finding carries none.
+type scopeData struct {
+	r Route
+	f *engine.Finding
 }
 
-// fullRegexp compiles a regex that must match the whole value (Python's re.fullmatch).
-func fullRegexp(s string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(`^(?:` + s + `)$`)
-	if err != nil {
-		return nil, fmt.Errorf("bad regex %q: %w", s, err)
-	}
-	return re, nil
-}
+func (d scopeData) String(attr string) (string, bool) { return attrString(attr, d.f), true }
 
-func (r Route) scopeMatches(entries []scopeEntry, f *engine.Finding) bool {
-	for _, e := range entries {
-		if r.entryMatches(e, f) {
-			return true
-		}
-	}
-	return false
-}
-
-func (r Route) entryMatches(e scopeEntry, f *engine.Finding) bool {
-	for attr, terms := range e {
-		ok := false
-		for _, t := range terms {
-			if r.termMatches(attr, t, f) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func (r Route) termMatches(attr string, t scopeTerm, f *engine.Finding) bool {
-	if t.labels == nil {
-		return t.re.MatchString(attrString(attr, f))
-	}
-	var have map[string]string
+func (d scopeData) Map(attr string) (map[string]string, bool) {
 	switch attr {
 	case "labels":
-		have = f.Subject.Labels
+		return d.f.Subject.Labels, true
 	case "namespace_labels":
-		if r.NamespaceLabels != nil && f.Subject.Namespace != "" {
-			have = r.NamespaceLabels(f.Subject.Namespace)
+		if d.r.NamespaceLabels != nil && d.f.Subject.Namespace != "" {
+			return d.r.NamespaceLabels(d.f.Subject.Namespace), true
 		}
 	}
-	// The local Finding carries no annotations, so annotation terms never match.
-	for _, lt := range t.labels {
-		v, present := have[lt.key]
-		if !present {
-			return false
-		}
-		if lt.re.MatchString(strings.TrimSpace(v)) == lt.negate {
-			return false
-		}
-	}
-	return true
+	return nil, true
 }
+
+func (scopeData) Custom(string, string) bool { return false }
 
 // AcceptsAt is the runner's accepts(): not within a mute interval, scope and match
 // accept the finding, and now is within the sink's activity.
@@ -334,15 +197,18 @@ func (r Route) AcceptsAt(f *engine.Finding, now time.Time) bool {
 // runner decides: exclude refuses, include accepts outright, an unmatched include
 // refuses even when match holds.
 func (r Route) Accepts(f *engine.Finding) bool {
-	if len(r.Exclude) > 0 && r.scopeMatches(r.Exclude, f) {
-		return false
-	}
 	accept := true
-	if len(r.Include) > 0 {
-		if r.scopeMatches(r.Include, f) {
-			return true
+	if r.Scope != nil {
+		d := scopeData{r: r, f: f}
+		if scope.AnyMatches(r.Scope.Exclude, d) {
+			return false
 		}
-		accept = false
+		if r.Scope.Include != nil {
+			if scope.AnyMatches(r.Scope.Include, d) {
+				return true
+			}
+			accept = false
+		}
 	}
 	for attr, m := range r.Match {
 		if !m.matches(attr, f) {

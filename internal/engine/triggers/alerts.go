@@ -1,13 +1,17 @@
 package triggers
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/robusta-dev/robusta-go/internal/engine/scope"
+)
 
 // alertTrigger is on_prometheus_alert: the alert's name and status, prefixes of its
 // pod, namespace and instance labels, and a scope over its labels and annotations.
 type alertTrigger struct {
 	name, status                  string
 	podPrefix, nsPrefix, instance string
-	scope                         *scope
+	scope                         *scope.Scope
 }
 
 func (t *alertTrigger) Key() string { return "on_prometheus_alert" }
@@ -50,7 +54,7 @@ func (t *alertTrigger) Matches(in *Incoming) bool {
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
-		return t.scope.matches(scopeData{labels: labels, annotations: annotations})
+		return t.scope.Matches(scopeData{labels: labels, annotations: annotations})
 	}
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/catalogue"
+	"github.com/robusta-dev/robusta-go/internal/engine/scope"
 )
 
 // kubeTrigger is one Kubernetes trigger: the runner's K8sBaseTrigger checks (kind,
@@ -19,7 +20,7 @@ type kubeTrigger struct {
 	namePrefix string
 	nsPrefix   string
 	labels     [][2]string // labels_selector terms, in order
-	scope      *scope
+	scope      *scope.Scope
 	filters    *changeFilters
 	// resources and operations of on_kubernetes_resource_operation (lower case; empty: all).
 	resources, operations []string
@@ -70,7 +71,7 @@ func (t *kubeTrigger) Matches(in *Incoming) bool {
 	if t.test != nil && !t.test(in) {
 		return false
 	}
-	if t.scope != nil && !t.scope.matchesObject(e.Obj) {
+	if t.scope != nil && !matchesObject(t.scope, e.Obj) {
 		return false
 	}
 	if t.filters != nil && !t.filters.pass(in) {
