@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 func init() {
@@ -149,7 +150,7 @@ func jobRestartOnOOMKilled(ctx context.Context, r *engine.Run, p any) error {
 		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
 			mem = q.String()
 		}
-		list = append(list, pyStrRepr(c.Name), pyStrRepr(mem))
+		list = append(list, pyfmt.StrRepr(c.Name), pyfmt.StrRepr(mem))
 	}
 	text := fmt.Sprintf("*containers memory after restart*\n```\n[%s]\n```", strings.Join(list, ", "))
 	head := fmt.Sprintf("Job *%s/%s* deleted and re-created", job.Namespace, job.Name)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 func init() {
@@ -216,10 +217,10 @@ func reportImageChanges(_ context.Context, r *engine.Run, _ any) error {
 	f.Type = engine.TypeConfChange
 	var props []string
 	for _, c := range changed {
-		props = append(props, fmt.Sprintf(`{"property": %s, "old": %s, "new": %s}`, pyJSONString(c["property"]), pyJSONString(c["old"]), pyJSONString(c["new"])))
+		props = append(props, fmt.Sprintf(`{"property": %s, "old": %s, "new": %s}`, pyfmt.JSONString(c["property"]), pyfmt.JSONString(c["old"]), pyfmt.JSONString(c["new"])))
 	}
 	doc := fmt.Sprintf(`{"deployment": %s, "deployment_namespace": %s, "message": %s, "changed_properties": [%s]}`,
-		pyJSONString(ev.Obj.GetName()), pyJSONOrNull(ev.Obj.GetNamespace()), pyJSONString(msg), strings.Join(props, ", "))
+		pyfmt.JSONString(ev.Obj.GetName()), pyJSONOrNull(ev.Obj.GetNamespace()), pyfmt.JSONString(msg), strings.Join(props, ", "))
 	f.AddEnrichment("", engine.JSON(doc))
 	return nil
 }
@@ -248,43 +249,9 @@ func sameKeys(a, b map[string]string) bool {
 	return true
 }
 
-// pyJSONString is a string as Python's json.dumps writes it (ensure_ascii: non-ASCII
-// as \uXXXX, surrogate pairs above the BMP).
-func pyJSONString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || r > 0x7e && r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case r > 0xffff:
-			r -= 0x10000
-			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 func pyJSONOrNull(s string) string {
 	if s == "" {
 		return "null"
 	}
-	return pyJSONString(s)
+	return pyfmt.JSONString(s)
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 func init() {
@@ -182,7 +183,7 @@ func relatedPodRows(pods []corev1.Pod, cluster string) [][]string {
 		if !p.CreationTimestamp.IsZero() {
 			created = pyTime(p.CreationTimestamp.Time)
 		}
-		rows[i] = []string{p.Name, p.Namespace, cluster, p.Spec.NodeName, pyRepr(lcpu), pyRepr(rcpu), fmt.Sprint(lmem), fmt.Sprint(rmem),
+		rows[i] = []string{p.Name, p.Namespace, cluster, p.Spec.NodeName, pyfmt.FloatRepr(lcpu), pyfmt.FloatRepr(rcpu), fmt.Sprint(lmem), fmt.Sprint(rmem),
 			created, fmt.Sprint(podRestarts(p)), podAddresses(p), fmt.Sprint(len(p.Spec.Containers)), string(p.Status.Phase), p.Status.Reason}
 	}
 	return rows

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/robusta-dev/robusta-go/internal/engine"
 	"github.com/robusta-dev/robusta-go/internal/graph"
 	"github.com/robusta-dev/robusta-go/internal/monitoring"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 func init() {
@@ -418,7 +418,7 @@ func oomKillerEnricher(ctx context.Context, r *engine.Run, p any) error {
 					return err
 				}
 				if share := used / float64(limit.Value()); ok && share >= containerMemoryThreshold {
-					reason = "container used too much memory: reached " + pyRepr(share) + " percentage of its specified limit"
+					reason = "container used too much memory: reached " + pyfmt.FloatRepr(share) + " percentage of its specified limit"
 				}
 			}
 			if reason == "" {
@@ -428,7 +428,7 @@ func oomKillerEnricher(ctx context.Context, r *engine.Run, p any) error {
 						return err
 					}
 					if ok && used >= nodeMemoryThreshold {
-						nodeReason = fmt.Sprintf("node %s used too much memory: reached %s percentage of its available memory", node, pyRepr(used))
+						nodeReason = fmt.Sprintf("node %s used too much memory: reached %s percentage of its available memory", node, pyfmt.FloatRepr(used))
 					}
 					nodeChecked = true
 				}
@@ -455,23 +455,6 @@ func pyQuantity(q *resource.Quantity) string {
 		return "None"
 	}
 	return "'" + q.String() + "'"
-}
-
-// pyRepr writes a float as Python's repr: the shortest form that reads back, with a
-// ".0" on whole numbers.
-func pyRepr(f float64) string {
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if strings.ContainsAny(s, "e") {
-		mant, exp, _ := strings.Cut(s, "e")
-		if len(exp) == 2 && (exp[0] == '-' || exp[0] == '+') {
-			exp = exp[:1] + "0" + exp[1:]
-		}
-		return mant + "e" + exp
-	}
-	if !strings.Contains(s, ".") && !strings.Contains(s, "Inf") && !strings.Contains(s, "NaN") {
-		s += ".0"
-	}
-	return s
 }
 
 type versionMismatchParams struct {

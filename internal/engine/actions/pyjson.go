@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 // pyKV is one key of a pyObject.
@@ -43,9 +45,9 @@ func pyDump(b *strings.Builder, v any) {
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
 	case float64:
-		b.WriteString(pyRepr(v))
+		b.WriteString(pyfmt.JSONFloat(v))
 	case string:
-		b.WriteString(pyJSONString(v))
+		b.WriteString(pyfmt.JSONString(v))
 	case []any:
 		b.WriteByte('[')
 		for i, x := range v {
@@ -61,14 +63,14 @@ func pyDump(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(pyJSONString(kv.K))
+			b.WriteString(pyfmt.JSONString(kv.K))
 			b.WriteString(": ")
 			pyDump(b, kv.V)
 		}
 		b.WriteByte('}')
 	default:
 		// A programming error: every caller builds from the types above.
-		b.WriteString(pyJSONString(fmt.Sprint(v)))
+		b.WriteString(pyfmt.JSONString(fmt.Sprint(v)))
 	}
 }
 

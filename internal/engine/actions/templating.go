@@ -2,14 +2,13 @@ package actions
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
-	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 func init() {
@@ -202,48 +201,9 @@ func pyStrOrNone(s string) string {
 func pyDictRepr(items []kv) string {
 	parts := make([]string, len(items))
 	for i, p := range items {
-		parts[i] = pyStrRepr(p.k) + ": " + pyStrRepr(p.v)
+		parts[i] = pyfmt.StrRepr(p.k) + ": " + pyfmt.StrRepr(p.v)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// pyStrRepr is repr() of a str: single quotes unless the text has a single quote and
-// no double one; backslashes, the quote and control characters escaped.
-func pyStrRepr(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case !unicode.IsPrint(r):
-			// Python's str.isprintable agrees with unicode.IsPrint: only ASCII space of
-			// the spaces, no control or format characters.
-			switch {
-			case r <= 0xff:
-				fmt.Fprintf(&b, `\x%02x`, r)
-			case r <= 0xffff:
-				fmt.Fprintf(&b, `\u%04x`, r)
-			default:
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }
 
 type templateParams struct {

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/robusta-dev/robusta-go/internal/engine"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 // Expected values were produced by CPython 3's string.Template.safe_substitute over a
@@ -128,7 +129,7 @@ func TestPromQuery(t *testing.T) {
 }
 
 func TestPyJSONString(t *testing.T) {
-	if got, want := pyJSONString("a\"b\\c\n\té😀\x7f<>&"), `"a\"b\\c\n\t\u00e9\ud83d\ude00\u007f<>&"`; got != want {
+	if got, want := pyfmt.JSONString("a\"b\\c\n\té😀\x7f<>&"), `"a\"b\\c\n\t\u00e9\ud83d\ude00\u007f<>&"`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }

@@ -4,15 +4,14 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/robusta-dev/robusta-go/internal/catalogue"
+	"github.com/robusta-dev/robusta-go/internal/pyfmt"
 )
 
 // The runner's playbook id (PlaybookDefinition.__playbook_hash in
@@ -354,35 +353,7 @@ func pyFloatOrInt(f float64) string {
 	if f == math.Trunc(f) && math.Abs(f) < 1e18 {
 		return strconv.FormatInt(int64(f), 10)
 	}
-	return pyFloatRepr(f)
-}
-
-// pyFloatRepr is Python's repr of a float: the shortest digits, in positional form
-// for exponents -4..15, with ".0" on integral values.
-func pyFloatRepr(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.IsNaN(f):
-		return "NaN"
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, expS, _ := strings.Cut(s, "e")
-	exp, _ := strconv.Atoi(expS)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	s = strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
+	return pyfmt.FloatRepr(f)
 }
 
 // pyJSON writes v as Python's json.dumps does with its defaults: ", " and ": "
@@ -402,11 +373,15 @@ func pyJSON(b *strings.Builder, v any) {
 	case int:
 		b.WriteString(strconv.Itoa(x))
 	case pyFloat:
-		b.WriteString(pyFloatRepr(float64(x)))
+		b.WriteString(pyfmt.JSONFloat(float64(x)))
 	case float64:
-		b.WriteString(pyFloatOrInt(x))
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			b.WriteString(pyfmt.JSONFloat(x))
+		} else {
+			b.WriteString(pyFloatOrInt(x))
+		}
 	case string:
-		pyString(b, x)
+		pyfmt.WriteJSONString(b, x)
 	case []any:
 		b.WriteByte('[')
 		for i, item := range x {
@@ -424,7 +399,7 @@ func pyJSON(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			pyString(b, k)
+			pyfmt.WriteJSONString(b, k)
 			b.WriteString(": ")
 			pyJSON(b, x.vals[k])
 		}
@@ -435,36 +410,6 @@ func pyJSON(b *strings.Builder, v any) {
 	}
 }
 
-func pyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x7f && r < 0x10000):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r >= 0x10000:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
-
 // pyListRepr is Python's str() of a list of strings (or None).
 func pyListRepr(l []string) string {
 	if l == nil {
@@ -472,38 +417,7 @@ func pyListRepr(l []string) string {
 	}
 	parts := make([]string, len(l))
 	for i, s := range l {
-		parts[i] = pyStrRepr(s)
+		parts[i] = pyfmt.StrRepr(s)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// pyStrRepr is Python's repr of a str: single quotes unless the text holds a single
-// quote and no double one.
-func pyStrRepr(s string) string {
-	q := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case byte(q) == '\'' && r == '\'':
-			b.WriteString(`\'`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }
