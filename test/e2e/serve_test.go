@@ -91,7 +91,7 @@ func TestServeBehindARealPortForward(t *testing.T) {
 
 	r := trigger("logs_enricher", "--pod", "served/"+rn.Pod, "tail:=1", "--sync")
 	for _, want := range []string{"Triggered logs_enricher on runner served/" + rn.Pod, "subject: pod served/" + rn.Pod,
-		"── Logs of runner", "file " + rn.Pod + ".runner.log (15 B)"} {
+		"── Logs\n", "file " + rn.Pod + ".log (15 B)"} {
 		mustContain(t, r, "stdout", want)
 	}
 	r = trigger("create_finding", "title=Hello from $namespace", "--sync", "-o", "markdown")
@@ -123,7 +123,7 @@ func TestServeBehindARealPortForward(t *testing.T) {
 		t.Fatal(r)
 	}
 	mustContain(t, r, "stdout", "Triggered logs_enricher on the local server http://"+addr)
-	mustContain(t, r, "stdout", "file "+rn.Pod+".runner.log (15 B)")
+	mustContain(t, r, "stdout", "file "+rn.Pod+".log (15 B)")
 	r = local([]string{"ROBUSTA_LOCAL_TOKEN=wrong"}, "create_finding", "title=x")
 	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") || !strings.Contains(r.stderr, "nothing ran") {
 		t.Fatal(r)
