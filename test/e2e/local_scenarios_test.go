@@ -220,7 +220,8 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 	// A webhook body with two alerts: two findings, a list in JSON; an alert naming
-	// nothing still runs actions that take any event, and says what it found.
+	// nothing still runs actions that take any event, and says what it found; its
+	// subject is the runner's unresolved one, named "Unresolved" in templates.
 	writeJSON(t, alert, map[string]any{"alerts": []any{
 		map[string]any{"labels": map[string]string{"alertname": "A1", "pod": rn.Pod, "namespace": "crash"}},
 		map[string]any{"labels": map[string]string{"alertname": "Watchdog"}, "status": "resolved"},
@@ -228,7 +229,7 @@ func TestLocalCrashLoopingPod(t *testing.T) {
 	r = run(t, env, "local", "run", "create_finding", "title=$name fired", "--alert", alert, "-o", "json")
 	var list []finding
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 2 ||
-		list[0].Title != rn.Pod+" fired" || list[1].Title != " fired" {
+		list[0].Title != rn.Pod+" fired" || list[1].Title != "Unresolved fired" {
 		t.Fatal(r)
 	}
 	mustContain(t, r, "stderr", "alert Watchdog: the alert's labels name no Kubernetes object")

@@ -5,7 +5,6 @@ package actions
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,26 +28,20 @@ func init() {
 }
 
 type createFindingParams struct {
-	Title          string `param:"title" required:"true" doc:"finding title; $name, $namespace, $kind, $node, $labels.KEY are replaced"`
+	Title          string `param:"title" required:"true" doc:"finding title; $name, $namespace, $kind, $node, $labels.KEY, $annotations.KEY are replaced (${...} too), other $names become <missing>"`
 	AggregationKey string `param:"aggregation_key" doc:"groups findings of the same kind"`
 	Severity       string `param:"severity" default:"HIGH" enum:"HIGH|MEDIUM|LOW|INFO|DEBUG" doc:"finding severity"`
 	Description    string `param:"description" doc:"longer text; templated like the title"`
 }
 
-var labelRef = regexp.MustCompile(`\$labels\.([A-Za-z0-9_./-]+)`)
-
-func template(s string, f *engine.Finding) string {
-	s = labelRef.ReplaceAllStringFunc(s, func(m string) string {
-		return f.Subject.Labels[labelRef.FindStringSubmatch(m)[1]]
-	})
-	return strings.NewReplacer("$namespace", f.Subject.Namespace, "$name", f.Subject.Name,
-		"$kind", f.Subject.Kind, "$node", f.Subject.Node).Replace(s)
-}
-
 func createFinding(_ context.Context, r *engine.Run, p any) error {
 	params := p.(*createFindingParams)
-	r.Finding.Title = template(params.Title, r.Finding)
-	r.Finding.Description = template(params.Description, r.Finding)
+	// The runner's format_event_templated_string: string.Template with dotted names
+	// over the event's subject (kind as FindingSubjectType's value, labels.X,
+	// annotations.X); any other name is "<missing>".
+	vars := withDefault(subjectTemplateVars(r.Event), "<missing>")
+	r.Finding.Title = pySubstitute(params.Title, true, vars)
+	r.Finding.Description = pySubstitute(params.Description, true, vars)
 	r.Finding.AggregationKey = params.AggregationKey
 	r.Finding.Severity = engine.Severity(params.Severity)
 	r.Finding.SetFingerprint()

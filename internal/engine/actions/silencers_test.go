@@ -145,3 +145,30 @@ func TestCustomiseFinding(t *testing.T) {
 		t.Errorf("notes %v", r.Notes)
 	}
 }
+
+// create_finding templates as the runner's format_event_templated_string: dotted
+// names, annotations, the subject type's lower-case value, "<missing>" for any other
+// name (a defaultdict), and whole identifiers only ($namex is not $name).
+func TestCreateFindingTemplate(t *testing.T) {
+	o := &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "api-1", "namespace": "prod",
+		"labels": map[string]any{"app": "api"}, "annotations": map[string]any{"owner": "team-a"}}, "spec": map[string]any{"nodeName": "n1"}}}
+	cf, _ := engine.Lookup("create_finding")
+	for _, c := range []struct {
+		e          *engine.Event
+		title      string
+		want, desc string
+	}{
+		{&engine.Event{Class: "PodEvent", Kind: "Pod", Obj: o}, "$kind $namespace/$name on $node ($labels.app, ${annotations.owner})", "pod prod/api-1 on n1 (api, team-a)", ""},
+		{&engine.Event{Class: "PodEvent", Kind: "Pod", Obj: o}, "$namex $nothing $$5 ${labels.none}", "<missing> <missing> $5 <missing>", ""},
+		{&engine.Event{Class: "PrometheusKubernetesAlert", Alert: &engine.Alert{Labels: map[string]string{"alertname": "A", "namespace": "ns1"}}},
+			"$kind $name in $namespace on $node", "None Unresolved in ns1 on <missing>", ""},
+	} {
+		r := silencerRun(c.e)
+		if err := cf.Execute(context.Background(), r, map[string]any{"title": c.title, "aggregation_key": "k"}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Finding.Title != c.want || r.Finding.Description != c.desc {
+			t.Errorf("%q: title %q description %q, want %q %q", c.title, r.Finding.Title, r.Finding.Description, c.want, c.desc)
+		}
+	}
+}

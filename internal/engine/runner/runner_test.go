@@ -229,7 +229,7 @@ func TestRunnerSilencers(t *testing.T) {
 	// severity_silencer; DiskFull through all: the lone customise_finding changes the
 	// findings the earlier playbook made, and the last customise_finding changes all
 	// three, as the runner's override_finding_attributes does.
-	want := "[pod running included running before  after before  alert customised alert customised alert customised]"
+	want := "[pod running included running before Unresolved after before Unresolved alert customised alert customised alert customised]"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
