@@ -1,20 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/robusta-dev/robusta-go/internal/kube"
 	"github.com/robusta-dev/robusta-go/internal/sandbox"
 )
 
@@ -24,8 +16,6 @@ import (
 // runner gives discovery's one-line error and hint.
 func TestLocalRendererRunnerFlags(t *testing.T) {
 	c := sandbox.Get(t)
-	ctx := context.Background()
-	kf := kube.NewFactory(kube.Options{Kubeconfig: c.KubeconfigPath})
 
 	// standIn starts a renderer that answers "<tag>:<panel>", behind the port 8281 of a
 	// runner pod in ns; it returns the pod's name.
@@ -38,42 +28,7 @@ func TestLocalRendererRunnerFlags(t *testing.T) {
 			_, _ = w.Write([]byte(tag + ":" + r.PostForm.Get("panelUrl")))
 		}))
 		t.Cleanup(srv.Close)
-		rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: ns})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Delete(context.Background(), rn.Pod, metav1.DeleteOptions{})
-			if err := c.DeleteRunner(context.Background(), rn); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		})
-		host, portStr, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-		port, _ := strconv.ParseInt(portStr, 10, 64)
-		pf := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
-			"metadata": map[string]any{"name": rn.Pod, "namespace": ns},
-			"spec": map[string]any{"forwards": []any{map[string]any{
-				"ports": []any{int64(8281)}, "target": map[string]any{"address": host, "port": port}}}},
-		}}
-		if _, err := c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, func() bool {
-			fw, err := kf.OpenPortForward(ctx, ns, rn.Pod, 8281)
-			if err != nil {
-				return false
-			}
-			defer fw.Close()
-			hc := &http.Client{Timeout: 3 * time.Second}
-			resp, err := hc.Post("http://"+fw.Addr()+"/render", "application/x-www-form-urlencoded", strings.NewReader("panelUrl=probe"))
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			return resp.StatusCode == 200
-		}, "port 8281 of the runner pod in "+ns+" is not forwarded to its renderer stand-in")
-		return rn.Pod
+		return runnerWithRenderer(t, c, ns, srv.URL).Pod
 	}
 	const nsA, nsB = "h40-runner-a", "h40-runner-b"
 	podA := standIn(nsA, "A")

@@ -26,7 +26,6 @@ import (
 // reached directly.
 func TestLocalReportRenderingTask(t *testing.T) {
 	c := sandbox.Get(t)
-	ctx := context.Background()
 	const ns = "h34-render"
 
 	var mu sync.Mutex
@@ -50,43 +49,7 @@ func TestLocalReportRenderingTask(t *testing.T) {
 		return out
 	}
 
-	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Delete(context.Background(), rn.Pod, metav1.DeleteOptions{})
-		if err := c.DeleteRunner(context.Background(), rn); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	host, portStr, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	port, _ := strconv.ParseInt(portStr, 10, 64)
-	pf := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
-		"metadata": map[string]any{"name": rn.Pod, "namespace": ns},
-		"spec": map[string]any{"forwards": []any{map[string]any{
-			"ports": []any{int64(8281)}, "target": map[string]any{"address": host, "port": port}}}},
-	}}
-	if _, err := c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until kwok forwards the runner pod's 8281 to the stand-in.
-	kf := kube.NewFactory(kube.Options{Kubeconfig: c.KubeconfigPath})
-	waitFor(t, func() bool {
-		fw, err := kf.OpenPortForward(ctx, ns, rn.Pod, 8281)
-		if err != nil {
-			return false
-		}
-		defer fw.Close()
-		hc := &http.Client{Timeout: 3 * time.Second}
-		resp, err := hc.Post("http://"+fw.Addr()+"/render", "application/x-www-form-urlencoded", strings.NewReader("panelUrl=probe"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, "the runner pod's port 8281 is not forwarded to the renderer stand-in")
+	runnerWithRenderer(t, c, ns, srv.URL)
 	take()
 
 	type finding struct {
@@ -171,4 +134,49 @@ func TestLocalReportRenderingTask(t *testing.T) {
 			t.Fatalf("want a one-line error naming GRAFANA_RENDERER_URL: %s", r)
 		}
 	})
+}
+
+// runnerWithRenderer creates a runner pod in ns whose port 8281 (the runner's
+// grafana-renderer container) kwok forwards to the stand-in at url, waits until a
+// port-forward reaches the stand-in, and removes both at the end of the test.
+func runnerWithRenderer(t *testing.T, c *sandbox.Cluster, ns, url string) *sandbox.Runner {
+	t.Helper()
+	ctx := context.Background()
+	rn, err := c.CreateRunner(ctx, sandbox.RunnerSpec{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Delete(context.Background(), rn.Pod, metav1.DeleteOptions{})
+		if err := c.DeleteRunner(context.Background(), rn); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	host, portStr, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	port, _ := strconv.ParseInt(portStr, 10, 64)
+	pf := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+		"metadata": map[string]any{"name": rn.Pod, "namespace": ns},
+		"spec": map[string]any{"forwards": []any{map[string]any{
+			"ports": []any{int64(8281)}, "target": map[string]any{"address": host, "port": port}}}},
+	}}
+	if _, err := c.Dynamic.Resource(gvrKwokPortForward).Namespace(ns).Create(ctx, pf, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kf := kube.NewFactory(kube.Options{Kubeconfig: c.KubeconfigPath})
+	waitFor(t, func() bool {
+		fw, err := kf.OpenPortForward(ctx, ns, rn.Pod, 8281)
+		if err != nil {
+			return false
+		}
+		defer fw.Close()
+		hc := &http.Client{Timeout: 3 * time.Second}
+		resp, err := hc.Post("http://"+fw.Addr()+"/render", "application/x-www-form-urlencoded", strings.NewReader("panelUrl=probe"))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200
+	}, "port 8281 of the runner pod in "+ns+" is not forwarded to its renderer stand-in")
+	return rn
 }
